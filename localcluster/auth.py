@@ -1,0 +1,61 @@
+"""Who is calling: the FastAPI dependencies every router uses.
+
+Accepted forms of the ``Authorization`` header, as real clusters accept them:
+``Simple <key>`` (the REST docs), a bare key (what the official Python client sends) and
+``Bearer <key>``. Git uses HTTP basic auth with the username and an API key as password.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from fastapi import Request
+
+from localcluster.errors import Forbidden, Unauthorized
+from localcluster.users.models import Caller
+
+
+def key_from_authorization(header: str | None) -> str | None:
+    if not header:
+        return None
+    header = header.strip()
+    scheme, _, rest = header.partition(" ")
+    if scheme.lower() in ("simple", "bearer") and rest.strip():
+        return rest.strip()
+    if scheme.lower() == "basic" and rest.strip():
+        try:
+            decoded = base64.b64decode(rest.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        _user, _, password = decoded.partition(":")
+        return password or None
+    if " " not in header:
+        return header
+    return None
+
+
+def optional_caller(request: Request) -> Caller | None:
+    key = key_from_authorization(request.headers.get("authorization"))
+    if key is None:
+        return None
+    caller = request.app.state.users.authenticate(key)
+    if caller is not None:
+        request.state.caller = caller  # for the request log
+    return caller
+
+
+def require_caller(request: Request) -> Caller:
+    caller = optional_caller(request)
+    if caller is None:
+        if request.headers.get("authorization"):
+            raise Unauthorized("Unknown or invalid API key. Check the key and that it belongs to this cluster.")
+        raise Unauthorized("Authorization required: send the header 'Authorization: Simple <API key>'.")
+    return caller
+
+
+def require_admin(request: Request) -> Caller:
+    caller = require_caller(request)
+    if not caller.is_admin:
+        raise Forbidden("This endpoint needs an admin API key.")
+    return caller

@@ -1,0 +1,1 @@
+"""Test hooks, apart from the emulated API (as moto keeps ``/moto-api``): ``/localcluster/...``."""

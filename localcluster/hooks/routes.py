@@ -1,0 +1,45 @@
+"""``/localcluster/...``: health, fault switches and key minting for tests (admin key)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from localcluster.auth import require_admin
+from localcluster.errors import BadRequest
+from localcluster.users.models import Caller
+
+router = APIRouter(prefix="/localcluster")
+
+
+@router.get("/health")
+def health(request: Request) -> dict:
+    return {"status": "ok", "url": request.app.state.settings.public_url}
+
+
+@router.get("/faults")
+def get_faults(request: Request, _caller: Caller = Depends(require_admin)) -> dict:
+    return {"rules": request.app.state.faults.rules()}
+
+
+@router.put("/faults")
+async def put_faults(request: Request, _caller: Caller = Depends(require_admin)) -> dict:
+    body = await request.json()
+    if not isinstance(body, dict) or not isinstance(body.get("rules"), list):
+        raise BadRequest('Send {"rules": [...], "seed": <optional int>}; see localcluster/hooks/faults.py.')
+    try:
+        request.app.state.faults.set_rules(body["rules"], seed=body.get("seed"))
+    except (ValueError, TypeError) as exc:
+        raise BadRequest(f"Invalid fault rules: {exc}") from exc
+    return {"rules": request.app.state.faults.rules()}
+
+
+@router.delete("/faults")
+def clear_faults(request: Request, _caller: Caller = Depends(require_admin)) -> dict:
+    request.app.state.faults.set_rules([])
+    return {"rules": []}
+
+
+@router.post("/users/{username}/keys")
+def mint_key(username: str, request: Request, _caller: Caller = Depends(require_admin)) -> dict:
+    """Admin-only: a fresh API key for a user (the REST API has no key endpoint to emulate)."""
+    return {"username": username, "api_key": request.app.state.users.create_key(username)}

@@ -1,0 +1,43 @@
+"""TLS for ``serve --tls``: a private CA and a server certificate for the loopback names.
+
+The CA is kept under the data dir and reused on restart, so a client that trusts
+``DIR/ca.pem`` keeps trusting the cluster. The CA key never leaves ``DIR/tls/`` (mode 0600).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import trustme
+
+from localcluster.settings import Settings
+
+SERVER_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def prepare_tls(settings: Settings) -> tuple[Path, Path]:
+    """Return (certfile, keyfile) for the server, creating the CA on first use."""
+    tls_dir = settings.subdir("tls")
+    os.chmod(tls_dir, 0o700)
+    ca_key_path = tls_dir / "ca.key"
+    if settings.ca_cert_path.exists() and ca_key_path.exists():
+        ca = trustme.CA.from_pem(settings.ca_cert_path.read_bytes(), ca_key_path.read_bytes())
+    else:
+        ca = trustme.CA(organization_name="localcluster")
+        _write_private(ca_key_path, ca.private_key_pem.bytes())
+        settings.ca_cert_path.write_bytes(ca.cert_pem.bytes())
+    names = list(SERVER_NAMES)
+    if settings.host not in names and settings.host not in ("0.0.0.0", "::"):
+        names.append(settings.host)
+    leaf = ca.issue_cert(*names)
+    certfile, keyfile = tls_dir / "server.pem", tls_dir / "server.key"
+    certfile.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+    _write_private(keyfile, leaf.private_key_pem.bytes())
+    return certfile, keyfile

@@ -1,0 +1,81 @@
+"""Shared fixtures: real localcluster processes on free ports, stopped after the test."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from localcluster.process import LocalClusterProcess  # noqa: E402
+
+
+class RunningCluster:
+    """A started localcluster with an admin and a regular user."""
+
+    def __init__(self, proc: LocalClusterProcess) -> None:
+        self.proc = proc
+        self.admin_key = proc.create_user("admin", admin=True)
+        self.user = "alice"
+        self.key = proc.create_user(self.user)
+
+    @property
+    def url(self) -> str:
+        return self.proc.url
+
+    @property
+    def data_dir(self) -> Path:
+        return self.proc.data_dir
+
+    @property
+    def ca_cert(self) -> str | None:
+        return self.proc.ca_cert
+
+    def client(self, key: str | None = None):
+        import Algorithmia
+
+        ca = self.proc.ca_cert if self.proc.tls else None
+        return Algorithmia.client(key or self.key, self.url, ca)
+
+    def new_user(self, name: str) -> str:
+        return self.proc.create_user(name)
+
+    def request_log(self) -> list[dict]:
+        return self.proc.request_log()
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_algorithmia_env(monkeypatch):
+    # The official client reads these; a developer's own settings must not leak into tests.
+    # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE would also override any CA file a test passes to requests.
+    for var in ("ALGORITHMIA_API_KEY", "ALGORITHMIA_API", "ALGORITHMIA_BEARER_TOKEN", "REQUESTS_CA_BUNDLE",
+                "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def _start(tmp_path_factory, name: str, tls: bool = False) -> LocalClusterProcess:
+    return LocalClusterProcess(tmp_path_factory.mktemp(name), tls=tls).start()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """One localcluster per test module (plain HTTP)."""
+    proc = _start(tmp_path_factory, "cluster")
+    try:
+        yield RunningCluster(proc)
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def fresh_cluster(tmp_path_factory):
+    """A localcluster of the test's own, for tests that kill or reconfigure it."""
+    proc = _start(tmp_path_factory, "fresh")
+    try:
+        yield RunningCluster(proc)
+    finally:
+        proc.stop()
