@@ -25,6 +25,7 @@ from localcluster.users.models import UserBackend
 
 # Resource packages, each with register(app). Order matters only for route precedence.
 RESOURCES: tuple[str, ...] = (
+    "localcluster.data",
 )
 
 
