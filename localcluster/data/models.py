@@ -187,10 +187,12 @@ class DataBackend:
                 "INSERT INTO data_collections (id, object_id, owner, name, acl_read, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (str(uuid.uuid4()), f"collec-{uuid.uuid4()}", ref.owner, ref.name, acl.to_json(read), time.time()))
-        disk = self._disk(path)
-        # Files of an earlier collection of this name whose record went (its owner was deleted).
-        self.store.remove_tree(disk)
-        disk.mkdir(parents=True)
+            # Files of an earlier collection of this name whose record went (its owner was
+            # deleted) must not reappear. Done before COMMIT: until then no request can see
+            # the new collection, so none can write into it while the old folder is cleared.
+            disk = self._disk(path)
+            self.store.remove_tree(disk)
+            disk.mkdir(parents=True)
         return path.uri()
 
     def update_acl(self, caller: Caller, path: DataPath, read_acl: object) -> None:

@@ -255,7 +255,6 @@ def test_200_mib_streams_up_and_down_in_constant_server_memory(cluster, files, t
         assert _sha256_of(downloaded) == expected
     finally:
         os.unlink(downloaded)
-    print("RSS growth MiB", (rss.peak - rss.baseline) / MiB)
     assert rss.peak - rss.baseline < 100 * MiB, f"server RSS grew by {(rss.peak - rss.baseline) / MiB:.0f} MiB"
     listed = {f.getName(): f.size for f in client.dir(files).files()}
     assert listed["big.bin"] == size
