@@ -26,6 +26,7 @@ from localcluster.users.models import UserBackend
 # Resource packages, each with register(app). Order matters only for route precedence.
 RESOURCES: tuple[str, ...] = (
     "localcluster.data",
+    "localcluster.execution",
 )
 
 

@@ -395,6 +395,8 @@ def _serve_main(args) -> int:
 
 
 def _check_main(args) -> int:
+    """Import the algorithm as a worker would (checkout as cwd), without calling load()."""
+    os.chdir(_tree_root(args.module_file))
     try:
         if args.style == STYLE_CLASSIC:
             ClassicAlgorithm(args.module_file)

@@ -1,0 +1,177 @@
+"""Running one algorithm call: which build, whose key, which environment, and the outcome.
+
+The HTTP layer (routes.py) reads the request and shapes the answer; this backend resolves the
+version (through the builds engineer's ``app.state.algorithms.resolve_runnable``), mints the
+call's session key, and runs the call on a pooled worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from localcluster.algorithms.artifacts import Runnable
+from localcluster.errors import NotFound
+from localcluster.execution.pool import PoolTimeout, WorkerPool
+from localcluster.execution.worker import CallTimeout, WorkerDied
+from localcluster.settings import Settings
+from localcluster.users.models import Caller, UserBackend
+
+DEFAULT_TIMEOUT = 300.0
+MAX_TIMEOUT = 3000.0
+# A session key outlives its call's deadline a little: revoking it is what ends it.
+KEY_MARGIN_SECONDS = 60.0
+# Never handed to a worker: the server's own settings, or a CA bundle meant for someone else.
+SCRUBBED_ENV = ("ALGORITHMIA_API_KEY", "ALGORITHMIA_API", "ALGORITHMIA_BEARER_TOKEN", "REQUESTS_CA_BUNDLE",
+                "CURL_CA_BUNDLE", "SSL_CERT_FILE", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
+
+log = logging.getLogger("localcluster.execution")
+
+Resolver = Callable[[Caller, str, str, str | None], Runnable]
+
+
+@dataclass
+class Call:
+    """One accepted call, between resolving it and answering it."""
+
+    runnable: Runnable
+    caller: Caller
+    request_id: str
+    session_id: str
+    api_key: str
+    timeout: float
+    # Only the owner sees stdout; the stack trace only who may read the source (docs, "Invoke").
+    may_see_stdout: bool
+    may_see_stacktrace: bool
+    accepted_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def nested(self) -> bool:
+        """Made by a running algorithm (with its session key)."""
+        return self.caller.algorithm is not None
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    content_type: str = "void"      # text | json | binary, for a result
+    result: bytes = b""             # UTF-8 text, JSON text or raw bytes
+    duration: float = 0.0
+    stdout: str | None = None
+    error: dict | None = None       # message, error_type, stacktrace
+    # Why it failed, for the HTTP status in raw mode: algorithm | input | timeout | crash
+    failure: str | None = None
+
+
+class ExecutionBackend:
+    def __init__(self, settings: Settings, users: UserBackend, pool: WorkerPool,
+                 resolver: Callable[[], Resolver | None]) -> None:
+        self.settings = settings
+        self.users = users
+        self.pool = pool
+        self._resolver = resolver
+        self._base_env = self._worker_base_env()
+        self._background: set[asyncio.Task] = set()
+
+    # -- accepting a call (sync: database work, run in the thread pool) ----------------------
+
+    def accept(self, caller: Caller, owner: str, name: str, version: str | None, timeout: float) -> Call:
+        resolve = self._resolver()
+        if resolve is None:
+            raise NotFound(f"No such algorithm: {owner}/{name} (this cluster has no algorithms yet).",
+                           code=5004)
+        # `.my` names the caller, as the Data API's does; inside an algorithm that is the user who
+        # called it, not its author (the docs warn authors about exactly this).
+        if owner == ".my":
+            owner = caller.username
+        runnable = resolve(caller, owner, name, version)
+        session_id = caller.session_id or f"ses-{uuid.uuid4()}"
+        api_key = self.users.create_session_key(caller.username, (runnable.owner, runnable.name), session_id,
+                                                ttl_seconds=timeout + KEY_MARGIN_SECONDS)
+        is_owner = caller.username == runnable.owner
+        source_open = (runnable.settings or {}).get("source_visibility") == "open"
+        return Call(runnable=runnable, caller=caller, request_id=f"req-{uuid.uuid4()}", session_id=session_id,
+                    api_key=api_key, timeout=timeout, may_see_stdout=is_owner,
+                    may_see_stacktrace=is_owner or source_open)
+
+    def finish(self, call: Call) -> None:
+        """The call is over: its key stops working (nested calls it made are over too)."""
+        self.users.revoke_key(call.api_key)
+
+    def finish_later(self, call: Call) -> None:
+        """finish() off the event loop (a write may wait for SQLite's lock), caller not kept waiting."""
+        future = asyncio.get_running_loop().run_in_executor(None, self.finish, call)
+        future.add_done_callback(_log_failure)
+
+    def start_void(self, call: Call, content_type: str, body: bytes) -> None:
+        """output=void: the caller has its request id already; the call runs on without it."""
+        async def run() -> None:
+            try:
+                outcome = await self.run(call, content_type, body, False)
+                if not outcome.ok:
+                    log.warning("void call %s to %s/%s failed: %s", call.request_id, call.runnable.owner,
+                                call.runnable.name, (outcome.error or {}).get("message"))
+            finally:
+                self.finish_later(call)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._background.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(_log_failure)
+
+    # -- running it (async: the event loop awaits the worker's pipes) ------------------------
+
+    async def run(self, call: Call, content_type: str, body: bytes, want_stdout: bool) -> Outcome:
+        deadline = call.accepted_at + call.timeout
+        meta = {"type": "call", "content_type": content_type, "env": {"ALGORITHMIA_API_KEY": call.api_key},
+                "stdout": bool(want_stdout and call.may_see_stdout)}
+        try:
+            async with self.pool.worker(call.runnable, self._worker_env(call.runnable), nested=call.nested,
+                                        deadline=deadline) as worker:
+                reply, result = await worker.call(meta, body, deadline)
+        except (CallTimeout, PoolTimeout):
+            return Outcome(ok=False, failure="timeout", duration=time.monotonic() - call.accepted_at, error={
+                "message": f"Algorithm timed out: the call did not finish within its timeout of "
+                           f"{call.timeout:g} seconds (set the timeout query parameter, at most "
+                           f"{MAX_TIMEOUT:g}).",
+                "error_type": "TimeoutError"})
+        except WorkerDied as exc:
+            return Outcome(ok=False, failure="crash", duration=time.monotonic() - call.accepted_at,
+                           error={"message": str(exc), "error_type": "AlgorithmError"})
+        stdout = reply.get("stdout") if meta["stdout"] else None
+        if reply.get("type") == "result":
+            return Outcome(ok=True, content_type=reply["content_type"], result=result,
+                           duration=reply.get("duration", 0.0), stdout=stdout)
+        error = dict(reply.get("error") or {})
+        if not call.may_see_stacktrace:
+            error.pop("stacktrace", None)
+        return Outcome(ok=False, failure="input" if reply.get("input_error") else "algorithm",
+                       duration=reply.get("duration", 0.0), stdout=stdout, error=error)
+
+    # -- the worker's environment ------------------------------------------------------------
+
+    def _worker_base_env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+        env["ALGORITHMIA_API"] = self.settings.public_url
+        if self.settings.tls:
+            # The official client and requests both honour this: workers trust our CA, nothing else.
+            env["REQUESTS_CA_BUNDLE"] = str(self.settings.ca_cert_path)
+        return env
+
+    def _worker_env(self, runnable: Runnable) -> dict:
+        venv = Path(runnable.python).parent.parent
+        env = dict(self._base_env)
+        env["VIRTUAL_ENV"] = str(venv)
+        env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        return env
+
+
+def _log_failure(future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("execution background work failed", exc_info=future.exception())

@@ -1,0 +1,185 @@
+"""Warm workers per built version, shared by every call of that version.
+
+Sizing, and why:
+
+- ``per_version`` (4): parallel calls of one version get their own workers, up to this many;
+  more wait for a free one.
+- ``global_cap`` (16): all versions together. At the cap, an idle worker of another version is
+  stopped to make room (least recently used first); if none is idle, root calls wait.
+- ``hard_cap`` (64): calls made *by algorithms* (session keys) never wait on the two soft caps,
+  because the workers they would wait for may be the very ones waiting on them (A calls B and C
+  while every worker is busy in an A). They only stop at this cap, against runaway recursion.
+- ``idle_seconds`` (300): a worker unused for that long is stopped by the reaper.
+
+Everything here runs on the server's event loop, so the counters need no locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from localcluster.algorithms.artifacts import Runnable
+from localcluster.execution.worker import Worker
+
+
+class PoolTimeout(Exception):
+    """No worker became free before the call's deadline."""
+
+
+class WorkerPool:
+    def __init__(self, log_dir: Path, *, per_version: int = 4, global_cap: int = 16, hard_cap: int = 64,
+                 idle_seconds: float = 300.0) -> None:
+        self.log_dir = log_dir
+        self.per_version = per_version
+        self.global_cap = global_cap
+        self.hard_cap = max(hard_cap, global_cap)
+        self.idle_seconds = idle_seconds
+        self._idle: dict[str, list[Worker]] = {}     # build_id -> idle workers, most recent last
+        self._count: dict[str, int] = {}             # build_id -> live or starting workers
+        self._all: set[Worker] = set()
+        self._total = 0
+        self._changed: asyncio.Event | None = None
+        self._reaper: asyncio.Task | None = None
+
+    # -- taking and returning workers --------------------------------------------------------
+
+    @asynccontextmanager
+    async def worker(self, runnable: Runnable, spawn_env: dict, *, nested: bool,
+                     deadline: float) -> AsyncIterator[Worker]:
+        """A worker for one call; it goes back to the pool afterwards unless it died or was killed."""
+        worker = await self._acquire(runnable, spawn_env, nested, deadline)
+        try:
+            yield worker
+        finally:
+            self._release(worker)
+
+    async def _acquire(self, runnable: Runnable, spawn_env: dict, nested: bool,
+                       deadline: float) -> Worker:
+        self._start_reaper()
+        key = runnable.build_id
+        while True:
+            idle = self._idle.get(key)
+            while idle:
+                worker = idle.pop()
+                if worker.alive:
+                    return worker
+                self._forget(worker)
+            if self._may_spawn(key, nested):
+                return await self._spawn(runnable, spawn_env)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PoolTimeout()
+            changed = self._event()
+            try:
+                await asyncio.wait_for(changed.wait(), remaining)
+            except asyncio.TimeoutError:
+                raise PoolTimeout() from None
+
+    def _may_spawn(self, key: str, nested: bool) -> bool:
+        under_version_cap = self._count.get(key, 0) < self.per_version
+        if (under_version_cap or nested) and self._total >= self.global_cap:
+            self._evict_idle(exclude=key)
+        if nested:
+            return self._total < self.hard_cap
+        return under_version_cap and self._total < self.global_cap
+
+    async def _spawn(self, runnable: Runnable, env: dict) -> Worker:
+        key = runnable.build_id
+        self._count[key] = self._count.get(key, 0) + 1
+        self._total += 1
+        try:
+            worker = await Worker.spawn(runnable, env, self.log_dir / f"{key}.log")
+        except BaseException:
+            self._count[key] -= 1
+            self._total -= 1
+            self._notify()
+            raise
+        self._all.add(worker)
+        return worker
+
+    def _release(self, worker: Worker) -> None:
+        if worker.alive:
+            worker.last_used = time.monotonic()
+            self._idle.setdefault(worker.runnable.build_id, []).append(worker)
+        else:
+            self._forget(worker)
+        self._notify()
+
+    def _forget(self, worker: Worker) -> None:
+        if worker in self._all:
+            self._all.discard(worker)
+            self._count[worker.runnable.build_id] -= 1
+            self._total -= 1
+        worker.kill()
+
+    def _evict_idle(self, exclude: str) -> None:
+        candidates = [w for key, ws in self._idle.items() if key != exclude for w in ws]
+        if candidates:
+            oldest = min(candidates, key=lambda w: w.last_used)
+            self._idle[oldest.runnable.build_id].remove(oldest)
+            self._forget(oldest)
+
+    # -- waking waiters ----------------------------------------------------------------------
+
+    def _event(self) -> asyncio.Event:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        return self._changed
+
+    def _notify(self) -> None:
+        # Wake every waiter; each re-checks. Pools are small, so a herd costs nothing.
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+
+    # -- reaping and stopping ----------------------------------------------------------------
+
+    def _start_reaper(self) -> None:
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.get_running_loop().create_task(self._reap_forever())
+
+    async def _reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(max(min(self.idle_seconds / 2, 30.0), 0.05))
+            self.reap()
+
+    def reap(self) -> None:
+        cutoff = time.monotonic() - self.idle_seconds
+        for key, idle in list(self._idle.items()):
+            for worker in [w for w in idle if w.last_used < cutoff or not w.alive]:
+                idle.remove(worker)
+                self._forget(worker)
+        self._notify()
+
+    def stats(self) -> dict:
+        return {
+            "total": self._total,
+            "versions": {key: {"workers": count, "idle": len(self._idle.get(key, [])),
+                               "pids": sorted(w.pid for w in self._all if w.runnable.build_id == key)}
+                         for key, count in self._count.items() if count},
+        }
+
+    def stop_all(self) -> None:
+        """Shutdown hook: SIGKILL every worker group now (they hold no state worth a goodbye)."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+        for worker in list(self._all):
+            worker.dead = True
+            try:
+                os.killpg(worker.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            # Close the pipes while the loop still runs; asyncio complains if it is closed first.
+            transport = getattr(worker.proc, "_transport", None)
+            if transport is not None:
+                transport.close()
+        self._all.clear()
+        self._idle.clear()
+        self._count.clear()
+        self._total = 0

@@ -1,0 +1,121 @@
+"""One worker process: a build's venv python running ``runner.py``, spoken to over its pipes.
+
+The event loop awaits the pipes (asyncio subprocess), so a call in flight holds no thread.
+See runner.py for the frame format. A worker serves one call at a time; the pool hands it out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import struct
+import time
+from pathlib import Path
+
+from localcluster.algorithms.artifacts import Runnable
+
+RUNNER = Path(__file__).resolve().parent / "runner.py"
+HEADER = struct.Struct(">II")
+
+
+class CallTimeout(Exception):
+    """The call ran past its deadline; the worker has been killed."""
+
+
+class WorkerDied(Exception):
+    """The worker process ended in the middle of a call (os._exit, a signal, out of memory ...)."""
+
+
+class Worker:
+    def __init__(self, runnable: Runnable, proc: asyncio.subprocess.Process) -> None:
+        self.runnable = runnable
+        self.proc = proc
+        self.pid = proc.pid
+        self.loaded = False      # the runner reports "ready" after load(), inside the first call
+        self.dead = False
+        self.last_used = time.monotonic()
+        self.calls = 0
+
+    @classmethod
+    async def spawn(cls, runnable: Runnable, env: dict, log_path: Path) -> "Worker":
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                str(runnable.python), str(RUNNER), "--style", runnable.style,
+                "--module-file", str(runnable.module_file), "--parent-pid", str(os.getpid()),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log_fd,
+                cwd=str(runnable.src_dir), env=env,
+                # Its own process group: a timeout kills the algorithm's children too, and a
+                # Ctrl-C meant for the server does not reach it (the runner dies with the server).
+                process_group=0)
+        finally:
+            os.close(log_fd)
+        return cls(runnable, proc)
+
+    @property
+    def alive(self) -> bool:
+        return not self.dead and self.proc.returncode is None
+
+    async def call(self, meta: dict, body: bytes, deadline: float) -> tuple[dict, bytes]:
+        """Send one call and await its answer; on a timeout or a crash the worker is gone."""
+        self.calls += 1
+        try:
+            return await asyncio.wait_for(self._exchange(meta, body), max(deadline - time.monotonic(), 0.001))
+        except asyncio.TimeoutError:
+            self.kill()
+            raise CallTimeout() from None
+        except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
+            self.kill()
+            raise WorkerDied(await self._death_note()) from None
+        except asyncio.CancelledError:
+            self.kill()  # abandoned mid-exchange: its pipes are out of step with any next call
+            raise
+        finally:
+            self.last_used = time.monotonic()
+
+    async def _exchange(self, meta: dict, body: bytes) -> tuple[dict, bytes]:
+        meta_bytes = json.dumps(meta).encode("utf-8")
+        self.proc.stdin.write(HEADER.pack(len(meta_bytes), len(body)) + meta_bytes + body)
+        await self.proc.stdin.drain()
+        if not self.loaded:
+            reply = await self._receive()
+            if reply[0].get("type") != "ready":
+                self.kill()  # load failed: this worker cannot serve; the reply says why
+                return reply
+            self.loaded = True
+        return await self._receive()
+
+    async def _receive(self) -> tuple[dict, bytes]:
+        meta_len, body_len = HEADER.unpack(await self.proc.stdout.readexactly(HEADER.size))
+        data = await self.proc.stdout.readexactly(meta_len + body_len)
+        return json.loads(data[:meta_len]), data[meta_len:]
+
+    async def _death_note(self) -> str:
+        try:
+            code = await asyncio.wait_for(self.proc.wait(), 5)
+        except asyncio.TimeoutError:
+            code = None
+        if code is not None and code < 0:
+            try:
+                how = f"was killed by signal {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"was killed by signal {-code}"
+        elif code is not None:
+            how = f"exited with code {code}"
+        else:
+            how = "stopped answering"
+        return (f"The algorithm's worker process {how} while running the call "
+                f"({self.runnable.owner}/{self.runnable.name}/{self.runnable.git_hash}).")
+
+    def kill(self) -> None:
+        """SIGKILL the worker's process group; the event loop's child watcher reaps it."""
+        self.dead = True
+        if self.proc.returncode is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self.proc.stdin and not self.proc.stdin.is_closing():
+            self.proc.stdin.close()
