@@ -31,6 +31,11 @@ def _path(request: Request) -> str:
     return request.path_params.get("path", "")
 
 
+def _header_safe(text: str) -> str:
+    # Header values are latin-1 on the wire; file names are not. Escape rather than fail with a 500.
+    return text.encode("ascii", "backslashreplace").decode("ascii").replace("\r", " ").replace("\n", " ")
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").lower() in ("true", "1", "yes")
 
@@ -79,7 +84,7 @@ def head_data(request: Request, caller: Caller = Depends(require_caller)) -> Res
         found = data.find(caller, data.resolve(_path(request), caller))
     except ApiError as err:
         # A HEAD answer has no body: the client reads the reason from this header.
-        return Response(status_code=err.status_code, headers={"X-Error-Message": err.message})
+        return Response(status_code=err.status_code, headers={"X-Error-Message": _header_safe(err.message)})
     if found.is_file:
         size = found.disk_path.stat().st_size
         return Response(headers={"X-Data-Type": "file", "Content-Length": str(size)})

@@ -111,6 +111,9 @@ def test_head_on_a_missing_file_is_404(cluster, files):
     assert "does not exist" in headers["X-Error-Message"]
     with pytest.raises(DataApiError, match="does not exist"):
         client.file(f"{files}/missing.txt").getString()
+    # A name that is not latin-1 still gets its 404 (header values are latin-1 on the wire).
+    status, headers, _ = _raw(cluster, "HEAD", "/v1/data/.my/files/m%C3%BCssing-%E2%9C%93.txt", cluster.key)
+    assert status == 404 and "does not exist" in headers["X-Error-Message"]
 
 
 def test_get_on_a_missing_file_is_404_in_the_error_envelope(cluster, files):
