@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, Algorithmia testbench maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """The connection options of every module that talks to a cluster.
+
+    Keep in step with ``module_utils/cluster_options.py``.
+    """
+
+    DOCUMENTATION = r"""
+options:
+  api_address:
+    description:
+      - Base URL of the cluster's API, for example V(https://api.example.com), without V(/v1).
+      - If not set, the value of the E(ALGORITHMIA_API) environment variable is used.
+      - Must not contain credentials; give the key in O(api_key).
+    type: str
+    required: true
+  api_key:
+    description:
+      - API key of the cluster, sent as C(Authorization: Simple <key>).
+      - Needs algorithm management and read/write data access for the modules that change things.
+      - If not set, the value of the E(ALGORITHMIA_API_KEY) environment variable is used.
+      - Never logged, returned or put in a URL or an error message.
+    type: str
+    required: true
+  ca_cert:
+    description:
+      - CA certificate that signed the cluster's TLS certificate, as the path of a PEM file on
+        the controller or as the PEM text itself (as a vault usually holds it).
+      - PEM text is written to a private temporary file that is removed when the task ends.
+      - If not set, the value of the E(ALGORITHMIA_CA_CERT) environment variable is used; if
+        that is not set either, the system's CAs (or E(REQUESTS_CA_BUNDLE)) are trusted.
+    type: str
+  validate_certs:
+    description:
+      - Whether to check the cluster's TLS certificate. Only set V(false) for a throwaway test cluster.
+      - If not set, the value of the E(ALGORITHMIA_VALIDATE_CERTS) environment variable is used.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Seconds to wait for a connection and for each answer from the cluster.
+      - Calls that legitimately take longer (an algorithm call with its own timeout) raise only
+        the wait for the answer.
+      - If not set, the value of the E(ALGORITHMIA_TIMEOUT) environment variable is used.
+    type: float
+    default: 60
+notes:
+  - Reads, and calls that cannot act twice, are retried on connection errors and on
+    HTTP 429, 502, 503 and 504 with jittered exponential backoff (about 0.5, 1, 2, 4 seconds).
+  - Connection failures before a request was sent are retried for every call.
+requirements:
+  - requests >= 2.32
+  - urllib3 >= 2.2
+"""

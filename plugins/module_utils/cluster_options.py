@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, Algorithmia testbench maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The connection options every cluster module takes, documented in
+``doc_fragments/cluster.py``: keep the two in step (sanity's validate-modules checks it).
+
+Environment fallbacks: ``ALGORITHMIA_API`` and ``ALGORITHMIA_API_KEY`` are the names the
+official client and the algorithms on a cluster use; the others are this collection's own.
+``REQUESTS_CA_BUNDLE`` is deliberately not a fallback for ``ca_cert``: it is a machine-wide
+setting for every HTTPS call, and it still applies when ``ca_cert`` is not set.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.algorithmia.testbench.plugins.module_utils.client import (
+    DEFAULT_TIMEOUT,
+    AlgorithmiaClient,
+)
+
+ENVIRONMENT = {
+    "api_address": "ALGORITHMIA_API",
+    "api_key": "ALGORITHMIA_API_KEY",
+    "ca_cert": "ALGORITHMIA_CA_CERT",
+    "validate_certs": "ALGORITHMIA_VALIDATE_CERTS",
+    "timeout": "ALGORITHMIA_TIMEOUT",
+}
+
+
+def cluster_argument_spec():
+    """A fresh copy of the shared options, to merge into a module's own argument_spec."""
+    return dict(
+        api_address=dict(type="str", required=True, fallback=(env_fallback, [ENVIRONMENT["api_address"]])),
+        api_key=dict(type="str", required=True, no_log=True, fallback=(env_fallback, [ENVIRONMENT["api_key"]])),
+        ca_cert=dict(type="str", fallback=(env_fallback, [ENVIRONMENT["ca_cert"]])),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, [ENVIRONMENT["validate_certs"]])),
+        timeout=dict(type="float", default=DEFAULT_TIMEOUT, fallback=(env_fallback, [ENVIRONMENT["timeout"]])),
+    )
+
+
+def client_from_options(options, prefix=""):
+    """An ``AlgorithmiaClient`` from option values (``prefix="source_"`` reads ``source_api_key``...).
+
+    Raises ``ClientConfigError`` for unusable values, before anything is sent.
+    """
+    def option(name, default=None):
+        value = options.get(prefix + name)
+        return default if value is None else value
+
+    return AlgorithmiaClient(
+        option("api_address"),
+        option("api_key"),
+        ca_cert=option("ca_cert"),
+        validate_certs=option("validate_certs", True),
+        timeout=option("timeout", DEFAULT_TIMEOUT),
+    )

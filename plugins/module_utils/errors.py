@@ -1,0 +1,165 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, Algorithmia testbench maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The errors a cluster call can end in.
+
+Every message reads "Failed to <verb> <object> on cluster <address>: <status>, server said
+"<message>". Fix: <what to do>", so a failed task tells the operator what broke, where, and
+what to try. The API key is never stored on an error: the client redacts it from every text
+before the error is built.
+"""
+
+from __future__ import annotations
+
+# What to do, by kind of failure. A call may pass a more precise hint of its own.
+HINTS = {
+    "BadRequest": "the cluster rejected the request; check the values the server message names.",
+    "AuthError401": ("check api_key: it must be a valid, unrevoked API key of this cluster "
+                     "(keys are per cluster; a key of another cluster does not work here)."),
+    "AuthError403": ("the API key lacks a permission this call needs: use a management-capable key "
+                     "of the user that owns the algorithm or collection (or an admin key)."),
+    "NotFound": ("check that the name or path exists on this cluster and is spelled exactly "
+                 "(names are case sensitive)."),
+    "Conflict": "it already exists or is in a state that does not allow this; inspect it on the cluster.",
+    "TooManyRequests": "the cluster is rate limiting; lower the concurrency or retry later.",
+    "ServerError": ("the cluster failed internally; retry later, and give the error id to the "
+                    "cluster's operators if it persists."),
+    "InvalidResponse": ("the address answered, but not like an Algorithmia API; check that api_address "
+                        "is the API URL (often https://api.<domain>), not the web console."),
+    "ClusterConnectionError": ("check api_address (scheme, host, port) and that the cluster is reachable "
+                               "from this machine (proxy settings, firewall)."),
+    "ClusterTimeout": "the cluster did not answer in time; raise timeout or check the cluster's load.",
+    "TLSError": ("set ca_cert to the CA certificate that signed the cluster's certificate (a file path "
+                 "or the PEM text), or validate_certs=false for a throwaway test cluster."),
+    "ClientConfigError": "fix the connection options (api_address, api_key, ca_cert, timeout).",
+}
+
+
+class ClusterError(Exception):
+    """A call to a cluster failed (or could not be made). Subclasses say why."""
+
+    def __init__(self, action, cluster, status=None, reason=None, server_message=None,
+                 server_code=None, error_id=None, hint=None, detail=None, attempts=None):
+        self.action = action
+        self.cluster = cluster
+        self.status = status
+        self.reason = reason
+        self.server_message = server_message
+        self.server_code = server_code
+        self.error_id = error_id
+        self.hint = hint or self.default_hint()
+        self.detail = detail
+        self.attempts = attempts
+        super().__init__(self.message())
+
+    def default_hint(self):
+        return HINTS.get(type(self).__name__, HINTS["ClientConfigError"])
+
+    def message(self):
+        cause = []
+        if self.status is not None:
+            cause.append("{0} {1}".format(self.status, self.reason or "").strip())
+        if self.server_message:
+            said = 'server said "{0}"'.format(self.server_message)
+            extra = []
+            if self.server_code is not None:
+                extra.append("code {0}".format(self.server_code))
+            if self.error_id:
+                extra.append("error id {0}".format(self.error_id))
+            if extra:
+                said += " ({0})".format(", ".join(extra))
+            cause.append(said)
+        if self.detail:
+            cause.append(self.detail)
+        if self.attempts and self.attempts > 1:
+            cause.append("after {0} attempts".format(self.attempts))
+        where = " on cluster {0}".format(self.cluster) if self.cluster else ""
+        return "Failed to {0}{1}: {2}. Fix: {3}".format(
+            self.action, where, ", ".join(cause) or "no answer", self.hint)
+
+    def as_dict(self):
+        """The facts of the failure, for a module's result (never holds the key)."""
+        return {
+            "kind": type(self).__name__,
+            "action": self.action,
+            "cluster": self.cluster,
+            "status": self.status,
+            "server_message": self.server_message,
+            "server_code": self.server_code,
+            "error_id": self.error_id,
+            "hint": self.hint,
+        }
+
+
+class ClientConfigError(ClusterError):
+    """The connection options are unusable; raised before any request is sent."""
+
+
+class BadRequest(ClusterError):
+    """400 / 422: the request was invalid."""
+
+
+class AuthError(ClusterError):
+    """401 (unknown key) or 403 (key lacks the permission)."""
+
+    def default_hint(self):
+        return HINTS["AuthError403"] if self.status == 403 else HINTS["AuthError401"]
+
+
+class NotFound(ClusterError):
+    """404: the algorithm, version, build, file or collection does not exist."""
+
+
+class Conflict(ClusterError):
+    """409: it exists already, or its state forbids the change."""
+
+
+class TooManyRequests(ClusterError):
+    """429: rate limited."""
+
+
+class ServerError(ClusterError):
+    """5xx: the cluster failed."""
+
+
+class InvalidResponse(ClusterError):
+    """The answer was not what the API documents (not JSON, unexpected status)."""
+
+
+class ClusterConnectionError(ClusterError):
+    """No usable answer: refused, reset, DNS failure, interrupted stream."""
+
+
+class ClusterTimeout(ClusterConnectionError):
+    """No answer within the timeout."""
+
+
+class TLSError(ClusterConnectionError):
+    """The TLS handshake failed, usually an unknown CA."""
+
+
+_BY_STATUS = {400: BadRequest, 401: AuthError, 403: AuthError, 404: NotFound, 409: Conflict,
+              410: NotFound, 422: BadRequest, 429: TooManyRequests}
+
+
+def error_class_for_status(status):
+    """The error type for an HTTP status that is not a success."""
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status >= 500:
+        return ServerError
+    if status >= 400:
+        return BadRequest
+    return InvalidResponse
+
+
+def redact(text, secrets):
+    """``text`` with every secret replaced: server messages may echo what they were sent."""
+    if text is None:
+        return None
+    text = str(text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "********")
+    return text
