@@ -27,6 +27,9 @@ from localcluster.users.models import UserBackend
 RESOURCES: tuple[str, ...] = (
     "localcluster.data",
     "localcluster.execution",
+    "localcluster.environments",
+    "localcluster.algorithms",
+    "localcluster.gitserver",
 )
 
 

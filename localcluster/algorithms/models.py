@@ -1,0 +1,345 @@
+"""Algorithms: records, settings, compile, versions and publishing (state and logic, no HTTP).
+
+An algorithm's source is its git repository (``localcluster.gitserver``); a *version* is a
+successful build of one commit, and a *published* version is such a build given a semantic
+version. Only the owner (or an admin) manages an algorithm. Who may *call* which version is
+``resolve_runnable`` (resolution.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+
+from localcluster.algorithms import semver
+from localcluster.algorithms.artifacts import repo_path
+from localcluster.algorithms.templates import classic_template
+from localcluster.builds import IN_PROGRESS, SUCCEEDED, BuildBackend
+from localcluster.db import Database
+from localcluster.environments.models import EnvironmentBackend
+from localcluster.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
+from localcluster.gitserver import repos
+from localcluster.users.models import Caller, UserBackend
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS algorithms (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    details TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    UNIQUE (owner, name)
+);
+CREATE TABLE IF NOT EXISTS algorithm_versions (
+    id TEXT NOT NULL UNIQUE,
+    algorithm_id TEXT NOT NULL REFERENCES algorithms(id) ON DELETE CASCADE,
+    semantic_version TEXT NOT NULL,
+    major INTEGER NOT NULL,
+    minor INTEGER NOT NULL,
+    patch INTEGER NOT NULL,
+    git_hash TEXT NOT NULL,
+    build_id TEXT NOT NULL,
+    callability TEXT NOT NULL,
+    release_notes TEXT,
+    sample_input TEXT,
+    sample_output TEXT,
+    settings TEXT NOT NULL,
+    details TEXT NOT NULL,
+    published_at REAL NOT NULL,
+    PRIMARY KEY (algorithm_id, semantic_version),
+    UNIQUE (algorithm_id, git_hash)
+);
+"""
+
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
+HASH_PREFIX_RE = re.compile(r"^[0-9a-f]{4,40}$")
+DEFAULT_SETTINGS = {"algorithm_callability": "private", "source_visibility": "closed", "license": "apl",
+                    "network_access": "full", "pipeline_enabled": True}
+ALLOWED_VALUES = {"algorithm_callability": ("public", "private"), "source_visibility": ("open", "closed"),
+                  "license": ("apl", "apache2", "gpl3", "mit"), "network_access": ("full", "isolated")}
+ENVIRONMENT_KEYS = ("algorithm_environment", "environment", "language", "package_set")
+DETAIL_KEYS = ("label", "summary", "tagline")
+
+ALREADY_PUBLISHED = "Version already published. Please compile your algorithm."
+
+
+def _algorithm_row(row) -> dict:
+    algo = dict(row)
+    algo["details"] = json.loads(algo["details"])
+    algo["settings"] = json.loads(algo["settings"])
+    return algo
+
+
+def _version_row(row) -> dict:
+    version = dict(row)
+    version["details"] = json.loads(version["details"])
+    version["settings"] = json.loads(version["settings"])
+    return version
+
+
+class AlgorithmBackend:
+    def __init__(self, db: Database, data_dir, users: UserBackend, environments: EnvironmentBackend,
+                 builds: BuildBackend) -> None:
+        self.db = db
+        self.data_dir = data_dir
+        self.users = users
+        self.environments = environments
+        self.builds = builds
+        db.ensure_schema(SCHEMA)
+
+    def resolve_runnable(self, caller: Caller, owner: str | None, name: str, version: str | None):
+        """The build a call runs; the full contract is in ``localcluster.algorithms.resolution``."""
+        from localcluster.algorithms.resolution import resolve_runnable
+
+        return resolve_runnable(self, caller, owner, name, version)
+
+    # finding and authorizing
+    def find(self, owner: str, name: str) -> dict:
+        row = self.db.query_one("SELECT * FROM algorithms WHERE owner = ? AND name = ?", (owner, name))
+        if row is None:
+            raise NotFound(f"No such algorithm: {owner}/{name}", code=1001)
+        return _algorithm_row(row)
+
+    def find_by_id(self, algorithm_id: str) -> dict:
+        row = self.db.query_one("SELECT * FROM algorithms WHERE id = ?", (algorithm_id,))
+        if row is None:
+            raise NotFound(f"No such algorithm with ID {algorithm_id}", code=1009)
+        return _algorithm_row(row)
+
+    @staticmethod
+    def authorize(caller: Caller, algo: dict) -> None:
+        if caller.is_admin or caller.username == algo["owner"]:
+            return
+        raise Forbidden(f"User {caller.username} is not authorized to manage {algo['owner']}/{algo['name']}: "
+                        "only its owner can.", code=2001)
+
+    def get_managed(self, caller: Caller, owner: str, name: str) -> dict:
+        """The algorithm ``owner/name`` (or, with owner None, the algorithm whose UUID is ``name``), if the caller manages it."""
+        algo = self.find_by_id(name) if owner is None else self.find(owner, name)
+        self.authorize(caller, algo)
+        return algo
+
+    # create / update / delete
+    def _normalize_settings(self, given: dict, current: dict | None = None) -> dict:
+        if not isinstance(given, dict):
+            raise BadRequest("settings must be a JSON object.")
+        settings = dict(current or DEFAULT_SETTINGS)
+        if any(given.get(key) for key in ENVIRONMENT_KEYS):
+            for key in ENVIRONMENT_KEYS:
+                settings.pop(key, None)
+        settings.update({k: v for k, v in given.items() if v is not None})
+        for key, allowed in ALLOWED_VALUES.items():
+            if settings.get(key) not in allowed:
+                raise BadRequest(f"settings.{key} must be one of {', '.join(allowed)} (got {settings.get(key)!r}).")
+        if not isinstance(settings.get("pipeline_enabled"), bool):
+            raise BadRequest("settings.pipeline_enabled must be true or false.")
+        if current is not None and not any(given.get(key) for key in ENVIRONMENT_KEYS):
+            return settings  # environment unchanged: an environment disabled since still runs this algorithm
+        spec = self.environments.environment_for_settings(settings)
+        settings["algorithm_environment"] = spec.environment_id
+        settings.setdefault("language", spec.language)
+        return settings
+
+    @staticmethod
+    def _normalize_details(given, current: dict | None = None) -> dict:
+        if given is None:
+            given = {}
+        if not isinstance(given, dict):
+            raise BadRequest("details must be a JSON object.")
+        details = dict(current or {})
+        details.update({k: v for k, v in given.items() if k in DETAIL_KEYS and v is not None})
+        return details
+
+    def create(self, caller: Caller, owner: str, body: dict) -> dict:
+        if not (caller.is_admin or caller.username == owner):
+            raise Forbidden(f"User {caller.username} may not create algorithms for {owner}.", code=2001)
+        if not self.users.user_exists(owner):
+            raise NotFound(f"The requested user {owner} was not found.", code=3000)
+        name = body.get("name")
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise BadRequest(f"Invalid algorithm name {name!r}: use letters, digits and '_', starting with a letter.")
+        settings = self._normalize_settings(body.get("settings") or {})
+        details = self._normalize_details(body.get("details"))
+        details.setdefault("label", name)
+        algorithm_id = str(uuid.uuid4())
+        now = time.time()
+        with self.db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM algorithms WHERE owner = ? AND name = ?", (owner, name)).fetchone():
+                raise Conflict(f"An algorithm named {owner}/{name} already exists.", code=1002)
+            conn.execute("INSERT INTO algorithms VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (algorithm_id, owner, name, json.dumps(details), json.dumps(settings), now, now))
+        path = repo_path(self.data_dir, owner, name)
+        try:
+            repos.delete_repository(path)  # left over by a delete interrupted halfway
+            repos.create_repository(path, classic_template(name), "Initial commit")
+        except Exception:
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM algorithms WHERE id = ?", (algorithm_id,))
+            raise ApiError(f"Failed to create the git repository of {owner}/{name}.", code=1008, status_code=500)
+        return self.find_by_id(algorithm_id)
+
+    def update(self, caller: Caller, algo: dict, body: dict) -> dict:
+        self.authorize(caller, algo)
+        settings = self._normalize_settings(body.get("settings") or {}, algo["settings"])
+        details = self._normalize_details(body.get("details"), algo["details"])
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE algorithms SET details = ?, settings = ?, updated_at = ? WHERE id = ?",
+                         (json.dumps(details), json.dumps(settings), time.time(), algo["id"]))
+        return self.find_by_id(algo["id"])
+
+    def delete(self, caller: Caller, algo: dict) -> None:
+        self.authorize(caller, algo)
+        self.builds.delete_for_algorithm(algo["id"])
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM algorithm_versions WHERE algorithm_id = ?", (algo["id"],))
+            conn.execute("DELETE FROM algorithms WHERE id = ?", (algo["id"],))
+        repos.delete_repository(repo_path(self.data_dir, algo["owner"], algo["name"]))
+
+    # builds
+    def build_master(self, algo: dict) -> dict:
+        """Start a build of master's head, or return the one already running for that commit."""
+        head = repos.master_commit(repo_path(self.data_dir, algo["owner"], algo["name"]))
+        if head is None:
+            raise BadRequest(f"{algo['owner']}/{algo['name']} has no master branch to build: push one first.")
+        running = self.builds.in_progress_for_commit(algo["id"], head)
+        if running is not None:
+            return running
+        return self.builds.start(algo["id"], algo["owner"], algo["name"], head, algo["settings"])
+
+    def on_push(self, owner: str, name: str) -> dict | None:
+        """Called by the git server after a push moved master: build the new head in the background."""
+        try:
+            algo = self.find(owner, name)
+        except NotFound:
+            return None
+        return self.build_master(algo)
+
+    def compile(self, caller: Caller, algo: dict) -> dict:
+        """Build master's head and wait for the result; returns the finished (or still running) build."""
+        self.authorize(caller, algo)
+        build = self.build_master(algo)
+        return self.builds.wait(build["id"], timeout=self.builds.timeout + 30)
+
+    def get_build(self, algo: dict, build_id: str) -> dict:
+        build = self.builds.get(build_id)
+        if build is None or build["algorithm_id"] != algo["id"]:
+            raise NotFound(f"No build {build_id} of {algo['owner']}/{algo['name']}.", code=5004)
+        return build
+
+    def build_logs(self, algo: dict, build_id: str) -> str:
+        build = self.get_build(algo, build_id)
+        if build["status"] == IN_PROGRESS:
+            # As documented: no logs until the build has succeeded or failed.
+            raise NotFound(f"Logs of build {build_id} are not available until it finishes (status in-progress).",
+                           code=5004)
+        return build["log"]
+
+    # versions
+    def published_versions(self, algorithm_id: str) -> list[dict]:
+        """Published versions, highest semantic version first."""
+        rows = self.db.query("SELECT * FROM algorithm_versions WHERE algorithm_id = ? "
+                             "ORDER BY major DESC, minor DESC, patch DESC", (algorithm_id,))
+        return [_version_row(r) for r in rows]
+
+    def published_by_hash(self, algorithm_id: str) -> dict[str, dict]:
+        return {v["git_hash"]: v for v in self.published_versions(algorithm_id)}
+
+    def versions(self, algo: dict, *, published: bool | None = None, callable_: bool | None = None) -> list[dict]:
+        """Every built commit (its newest successful build), newest first, with its publication if any."""
+        published_by_hash = self.published_by_hash(algo["id"])
+        seen: set[str] = set()
+        result = []
+        for build in self.builds.list(algo["id"], status=SUCCEEDED):
+            if build["commit_sha"] in seen:
+                continue
+            seen.add(build["commit_sha"])
+            version = published_by_hash.get(build["commit_sha"])
+            if published is not None and (version is not None) != published:
+                continue
+            callability = version["callability"] if version else "private"
+            if callable_ is not None and (callability == "public") != callable_:
+                continue
+            result.append({"build": build, "version": version})
+        return result
+
+    def commits_matching(self, algo: dict, git_hash: str) -> list[str]:
+        """Built commits whose hash starts with ``git_hash`` (newest build first, no duplicates)."""
+        if not HASH_PREFIX_RE.match(git_hash or ""):
+            return []
+        rows = self.db.query("SELECT commit_sha FROM builds WHERE algorithm_id = ? AND commit_sha LIKE ? "
+                             "ORDER BY seq DESC", (algo["id"], git_hash + "%"))
+        return list(dict.fromkeys(r["commit_sha"] for r in rows))
+
+    def version_for_hash(self, algo: dict, git_hash: str) -> dict:
+        """The newest build (any status) of the commit ``git_hash`` (full or unambiguous prefix)."""
+        commits = self.commits_matching(algo, git_hash)
+        if not commits:
+            raise NotFound(f"No build of {algo['owner']}/{algo['name']} at commit {git_hash}.", code=5004)
+        if len(commits) > 1:
+            raise BadRequest(f"Commit prefix {git_hash} is ambiguous in {algo['owner']}/{algo['name']}: "
+                             f"{', '.join(c[:12] for c in commits)}.")
+        build = [b for b in self.builds.list(algo["id"]) if b["commit_sha"] == commits[0]][0]
+        return {"build": build, "version": self.published_by_hash(algo["id"]).get(commits[0])}
+
+    def publish(self, caller: Caller, algo: dict, body: dict) -> dict:
+        self.authorize(caller, algo)
+        version_info = body.get("version_info") or {}
+        settings_in = body.get("settings") or {}
+        if not isinstance(version_info, dict) or not isinstance(settings_in, dict):
+            raise BadRequest("version_info and settings must be JSON objects.")
+        version_type = version_info.get("version_type") or version_info.get("type") or "minor"
+        if version_type not in semver.VERSION_TYPES:
+            raise BadRequest(f"version_info.version_type must be major, minor or revision (got {version_type!r}).")
+        callability = settings_in.get("algorithm_callability") or algo["settings"].get("algorithm_callability",
+                                                                                       "private")
+        if callability not in ("public", "private"):
+            raise BadRequest(f"settings.algorithm_callability must be public or private (got {callability!r}).")
+        build = self._build_to_publish(algo, version_info.get("git_hash"))
+        details = self._normalize_details(body.get("details"), algo["details"])
+        settings = dict(algo["settings"], algorithm_callability=callability)
+        with self.db.transaction() as conn:
+            existing = conn.execute("SELECT semantic_version FROM algorithm_versions WHERE algorithm_id = ? "
+                                    "AND git_hash = ?", (algo["id"], build["commit_sha"])).fetchone()
+            if existing:
+                raise BadRequest(f"{ALREADY_PUBLISHED} Commit {build['commit_sha']} of {algo['owner']}/"
+                                 f"{algo['name']} is already version {existing['semantic_version']}; push a new "
+                                 "commit to publish another version.", code=1007)
+            top = conn.execute("SELECT major, minor, patch FROM algorithm_versions WHERE algorithm_id = ? "
+                               "ORDER BY major DESC, minor DESC, patch DESC LIMIT 1", (algo["id"],)).fetchone()
+            latest = tuple(top) if top else None
+            wanted = version_info.get("semantic_version")
+            if wanted:
+                number = semver.parse(str(wanted))
+                if number is None or (latest is not None and number <= latest):
+                    raise BadRequest(f"version_info.semantic_version {wanted!r} must be MAJOR.MINOR.PATCH and higher "
+                                     f"than the latest published version {semver.format_version(latest or (0, 0, 0))}.")
+            else:
+                number = semver.bump(latest, version_type)
+            conn.execute(
+                "INSERT INTO algorithm_versions (id, algorithm_id, semantic_version, major, minor, patch, git_hash,"
+                " build_id, callability, release_notes, sample_input, sample_output, settings, details, published_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (str(uuid.uuid4()), algo["id"], semver.format_version(number), *number, build["commit_sha"],
+                 build["id"], callability, version_info.get("release_notes"), version_info.get("sample_input"),
+                 version_info.get("sample_output"), json.dumps(settings), json.dumps(details), time.time()))
+            conn.execute("UPDATE algorithms SET settings = ?, details = ?, updated_at = ? WHERE id = ?",
+                         (json.dumps(settings), json.dumps(details), time.time(), algo["id"]))
+        return {"build": build, "version": self.published_by_hash(algo["id"])[build["commit_sha"]]}
+
+    def _build_to_publish(self, algo: dict, git_hash: str | None) -> dict:
+        label = f"{algo['owner']}/{algo['name']}"
+        if git_hash:
+            commits = self.commits_matching(algo, str(git_hash))
+            builds = [b for b in self.builds.list(algo["id"], status=SUCCEEDED) if b["commit_sha"] in commits[:1]]
+            if len(commits) != 1 or not builds:
+                raise BadRequest(f"No successful build of {label} at commit {git_hash} to publish: compile it first.")
+            return builds[0]
+        build = self.builds.latest(algo["id"], status=SUCCEEDED)
+        if build is None:
+            raise BadRequest(f"{label} has no successful build to publish: push to master or compile first, "
+                             "and fix the build if it failed (see its logs).")
+        return build

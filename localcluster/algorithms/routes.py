@@ -1,0 +1,307 @@
+"""``/v1/algorithms/...`` and ``/v1/scms``: the algorithm management API (HTTP only).
+
+Each operation exists by ``:username/:algoname`` and, as documented, by algorithm UUID; the
+UUID routes are declared first with Starlette's ``uuid`` convertor, so they only match
+UUID-shaped segments and never shadow a user's algorithm.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from localcluster.algorithms import views
+from localcluster.auth import require_caller
+from localcluster.builds import FAILED
+from localcluster.errors import ApiError, BadRequest, NotFound
+from localcluster.users.models import Caller
+
+router = APIRouter()
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+
+
+def _backend(request: Request):
+    return request.app.state.algorithms
+
+
+def _base_url(request: Request) -> str:
+    return request.app.state.settings.public_url or str(request.base_url).rstrip("/")
+
+
+async def _json_body(request: Request) -> dict:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise BadRequest("The request body must be JSON (Content-Type: application/json); form-encoded bodies "
+                         "lose nested settings and are not accepted.") from None
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return body
+
+
+def _limit(limit: int | None) -> int:
+    limit = DEFAULT_LIMIT if limit is None else limit
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"Limit must be between 1 and {MAX_LIMIT}.", code=5003)
+    return limit
+
+
+def _marker_seq(marker: str | None) -> int | None:
+    if not marker:
+        return None
+    try:
+        return int(base64.urlsafe_b64decode(marker.encode() + b"==").decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("Invalid marker used.", code=5002) from None
+
+
+def _marker(seq: int) -> str:
+    return base64.urlsafe_b64encode(str(seq).encode()).decode().rstrip("=")
+
+
+def _page(request: Request, items: list, seq_of, limit: int, render) -> dict:
+    """Items (newest first) after the marker, ``limit`` of them, with marker/next_link for the rest."""
+    shown = items[:limit]
+    if len(items) > limit:
+        marker = _marker(seq_of(shown[-1]))
+        query = dict(request.query_params, limit=str(limit), marker=marker)
+        next_link = f"{_base_url(request)}{request.url.path}?{urlencode(query)}"
+    else:
+        marker = next_link = None
+    return views.page([render(item) for item in shown], next_marker=marker, next_link=next_link)
+
+
+def _parse_bool(value: str | None, name: str) -> bool | None:
+    if value is None or value == "":
+        return None
+    if value.lower() in ("true", "1"):
+        return True
+    if value.lower() in ("false", "0"):
+        return False
+    raise BadRequest(f"Query parameter {name} must be true or false.")
+
+
+def _algorithm_view(request: Request, algo: dict) -> dict:
+    backend = _backend(request)
+    published = backend.published_versions(algo["id"])
+    if published:
+        current = {"build": backend.builds.get(published[0]["build_id"]), "version": published[0]}
+    else:
+        good = backend.builds.latest(algo["id"], status="succeeded")
+        current = {"build": good, "version": None} if good else None
+    return views.algorithm_view(algo, _base_url(request), latest_build=backend.builds.latest(algo["id"]),
+                                current=current)
+
+
+# Handlers shared by the name and UUID routes: ``owner`` None means ``name`` is the UUID.
+
+def _get(request: Request, caller: Caller, owner: str | None, name: str) -> dict:
+    return _algorithm_view(request, _backend(request).get_managed(caller, owner, name))
+
+
+async def _update(request: Request, caller: Caller, owner: str | None, name: str) -> dict:
+    backend = _backend(request)
+    algo = backend.get_managed(caller, owner, name)
+    return _algorithm_view(request, backend.update(caller, algo, await _json_body(request)))
+
+
+def _compile(request: Request, caller: Caller, owner: str | None, name: str) -> dict:
+    backend = _backend(request)
+    algo = backend.get_managed(caller, owner, name)
+    build = backend.compile(caller, algo)
+    if build["status"] == FAILED:
+        tail = "\n".join(build["log"].rstrip().splitlines()[-15:])
+        raise ApiError(f"Compilation of {algo['owner']}/{algo['name']} at {build['commit_sha']} failed "
+                       f"(build {build['id']}):\n{tail}",
+                       code=2015, status_code=400)
+    version = backend.published_by_hash(algo["id"]).get(build["commit_sha"])
+    return views.algorithm_view(algo, _base_url(request), latest_build=build,
+                                current={"build": build, "version": version})
+
+
+def _list_builds(request: Request, caller: Caller, owner: str | None, name: str, limit: int | None,
+                 marker: str | None) -> dict:
+    backend = _backend(request)
+    algo = backend.get_managed(caller, owner, name)
+    limit = _limit(limit)
+    builds = backend.builds.list(algo["id"], before_seq=_marker_seq(marker), limit=limit + 1)
+    published = backend.published_by_hash(algo["id"])
+
+    def render(build: dict) -> dict:
+        version = published.get(build["commit_sha"])
+        return views.build_view(build, version if version and version["build_id"] == build["id"] else None)
+
+    return _page(request, builds, lambda b: b["seq"], limit, render)
+
+
+def _get_build(request: Request, caller: Caller, owner: str | None, name: str, build_id: str) -> dict:
+    backend = _backend(request)
+    algo = backend.get_managed(caller, owner, name)
+    build = backend.get_build(algo, build_id)
+    version = backend.published_by_hash(algo["id"]).get(build["commit_sha"])
+    return views.build_view(build, version if version and version["build_id"] == build["id"] else None)
+
+
+def _build_logs(request: Request, caller: Caller, owner: str | None, name: str, build_id: str) -> dict:
+    backend = _backend(request)
+    algo = backend.get_managed(caller, owner, name)
+    return {"logs": backend.build_logs(algo, build_id)}
+
+
+async def _publish(request: Request, caller: Caller, owner: str | None, name: str) -> dict:
+    backend = _backend(request)
+    algo = backend.get_managed(caller, owner, name)
+    published = backend.publish(caller, algo, await _json_body(request))
+    algo = backend.find_by_id(algo["id"])
+    return views.version_view(algo, published["build"], published["version"], _base_url(request))
+
+
+# By algorithm UUID (declared first).
+
+@router.get("/v1/algorithms/{algorithm_id:uuid}")
+def get_algorithm_by_id(algorithm_id: uuid.UUID, request: Request, caller: Caller = Depends(require_caller)) -> dict:
+    return _get(request, caller, None, str(algorithm_id))
+
+
+@router.put("/v1/algorithms/{algorithm_id:uuid}")
+async def update_algorithm_by_id(algorithm_id: uuid.UUID, request: Request,
+                                 caller: Caller = Depends(require_caller)) -> dict:
+    return await _update(request, caller, None, str(algorithm_id))
+
+
+@router.post("/v1/algorithms/{algorithm_id:uuid}/compile")
+def compile_algorithm_by_id(algorithm_id: uuid.UUID, request: Request,
+                            caller: Caller = Depends(require_caller)) -> dict:
+    return _compile(request, caller, None, str(algorithm_id))
+
+
+@router.get("/v1/algorithms/{algorithm_id:uuid}/builds")
+def list_builds_by_id(algorithm_id: uuid.UUID, request: Request, limit: int | None = None,
+                      marker: str | None = None, caller: Caller = Depends(require_caller)) -> dict:
+    return _list_builds(request, caller, None, str(algorithm_id), limit, marker)
+
+
+@router.get("/v1/algorithms/{algorithm_id:uuid}/builds/{build_id}")
+def get_build_by_id(algorithm_id: uuid.UUID, build_id: str, request: Request,
+                    caller: Caller = Depends(require_caller)) -> dict:
+    return _get_build(request, caller, None, str(algorithm_id), build_id)
+
+
+@router.get("/v1/algorithms/{algorithm_id:uuid}/builds/{build_id}/logs")
+def get_build_logs_by_id(algorithm_id: uuid.UUID, build_id: str, request: Request,
+                         caller: Caller = Depends(require_caller)) -> dict:
+    return _build_logs(request, caller, None, str(algorithm_id), build_id)
+
+
+@router.post("/v1/algorithms/{algorithm_id:uuid}/version")
+async def publish_by_id(algorithm_id: uuid.UUID, request: Request, caller: Caller = Depends(require_caller)) -> dict:
+    return await _publish(request, caller, None, str(algorithm_id))
+
+
+# By :username/:algoname.
+
+@router.post("/v1/algorithms/{owner}")
+async def create_algorithm(owner: str, request: Request, caller: Caller = Depends(require_caller)) -> dict:
+    backend = _backend(request)
+    algo = backend.create(caller, owner, await _json_body(request))
+    return _algorithm_view(request, algo)
+
+
+@router.get("/v1/algorithms/{owner}/{name}")
+def get_algorithm(owner: str, name: str, request: Request, caller: Caller = Depends(require_caller)) -> dict:
+    return _get(request, caller, owner, name)
+
+
+@router.put("/v1/algorithms/{owner}/{name}")
+async def update_algorithm(owner: str, name: str, request: Request, caller: Caller = Depends(require_caller)) -> dict:
+    return await _update(request, caller, owner, name)
+
+
+@router.delete("/v1/algorithms/{owner}/{name}", status_code=204)
+def delete_algorithm(owner: str, name: str, request: Request, caller: Caller = Depends(require_caller)) -> Response:
+    backend = _backend(request)
+    backend.delete(caller, backend.get_managed(caller, owner, name))
+    return Response(status_code=204)
+
+
+@router.post("/v1/algorithms/{owner}/{name}/compile")
+def compile_algorithm(owner: str, name: str, request: Request, caller: Caller = Depends(require_caller)) -> dict:
+    return _compile(request, caller, owner, name)
+
+
+@router.get("/v1/algorithms/{owner}/{name}/builds")
+def list_builds(owner: str, name: str, request: Request, limit: int | None = None, marker: str | None = None,
+                caller: Caller = Depends(require_caller)) -> dict:
+    return _list_builds(request, caller, owner, name, limit, marker)
+
+
+@router.get("/v1/algorithms/{owner}/{name}/builds/{build_id}")
+def get_build(owner: str, name: str, build_id: str, request: Request,
+              caller: Caller = Depends(require_caller)) -> dict:
+    return _get_build(request, caller, owner, name, build_id)
+
+
+@router.get("/v1/algorithms/{owner}/{name}/builds/{build_id}/logs")
+def get_build_logs(owner: str, name: str, build_id: str, request: Request,
+                   caller: Caller = Depends(require_caller)) -> dict:
+    return _build_logs(request, caller, owner, name, build_id)
+
+
+@router.get("/v1/algorithms/{owner}/{name}/versions")
+def list_versions(owner: str, name: str, request: Request, limit: int | None = None, marker: str | None = None,
+                  published: str | None = None, callable: str | None = None,  # noqa: A002 (the API's name)
+                  caller: Caller = Depends(require_caller)) -> dict:
+    backend = _backend(request)
+    algo = backend.get_managed(caller, owner, name)
+    limit = _limit(limit)
+    items = backend.versions(algo, published=_parse_bool(published, "published"),
+                             callable_=_parse_bool(callable, "callable"))
+    after = _marker_seq(marker)
+    if after is not None:
+        items = [item for item in items if item["build"]["seq"] < after]
+    base_url = _base_url(request)
+    return _page(request, items, lambda item: item["build"]["seq"], limit,
+                 lambda item: views.version_view(algo, item["build"], item["version"], base_url))
+
+
+@router.post("/v1/algorithms/{owner}/{name}/versions")
+async def publish_version(owner: str, name: str, request: Request, caller: Caller = Depends(require_caller)) -> dict:
+    return await _publish(request, caller, owner, name)
+
+
+@router.get("/v1/algorithms/{owner}/{name}/versions/{git_hash}")
+def get_version(owner: str, name: str, git_hash: str, request: Request,
+                caller: Caller = Depends(require_caller)) -> dict:
+    backend = _backend(request)
+    algo = backend.get_managed(caller, owner, name)
+    found = backend.version_for_hash(algo, git_hash)
+    return views.version_view(algo, found["build"], found["version"], _base_url(request))
+
+
+@router.get("/v1/algorithms/{owner}/{name}/scm/status")
+def scm_status(owner: str, name: str, request: Request, caller: Caller = Depends(require_caller)) -> dict:
+    _backend(request).get_managed(caller, owner, name)
+    # The repository is this cluster's own (internal SCM): its connection is always healthy.
+    return {"scm_connection_status": "active"}
+
+
+@router.get("/v1/scms")
+def list_scms(_caller: Caller = Depends(require_caller)) -> dict:
+    return {"results": [dict(views.INTERNAL_SCM)]}
+
+
+@router.get("/v1/scms/{scm_id}")
+def get_scm(scm_id: str, _caller: Caller = Depends(require_caller)) -> dict:
+    if scm_id != views.INTERNAL_SCM["id"]:
+        raise NotFound(f"No SCM {scm_id}: this cluster has only the internal SCM.", code=5004)
+    return dict(views.INTERNAL_SCM)

@@ -1,0 +1,82 @@
+"""JSON shapes of algorithms, versions and builds, as algorithms.md / algorithm_builds.md show them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from localcluster.builds import IN_PROGRESS, SUCCEEDED
+
+INTERNAL_SCM = {"id": "internal", "provider": "internal", "default": True, "enabled": True}
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    moment = datetime.fromtimestamp(ts, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def build_view(build: dict, version: dict | None = None) -> dict:
+    view = {
+        "build_id": build["id"],
+        "commit_sha": build["commit_sha"],
+        "resource_type": "algorithm_build",
+        "started_at": iso(build["started_at"]),
+        "status": build["status"],
+    }
+    if build["status"] != IN_PROGRESS:
+        view["finished_at"] = iso(build["finished_at"])
+    if version is not None:
+        view["version_info"] = {"semantic_version": version["semantic_version"]}
+    return view
+
+
+def _base(algo: dict, base_url: str) -> dict:
+    return {
+        "id": algo["id"],
+        "name": algo["name"],
+        "details": dict(algo["details"]),
+        "settings": dict(algo["settings"]),
+        "source": {"scm": dict(INTERNAL_SCM)},
+        "resource_type": "algorithm",
+        "self_link": f"{base_url}/v1/algorithms/{algo['owner']}/{algo['name']}",
+    }
+
+
+def version_view(algo: dict, build: dict, version: dict | None, base_url: str) -> dict:
+    """One built commit as an algorithm version object (build, compilation, version_info, self_link)."""
+    view = _base(algo, base_url)
+    if version is not None:
+        view["details"] = dict(version["details"])
+        view["settings"] = dict(version["settings"])
+    view["build"] = build_view(build, version)
+    view["compilation"] = {"successful": build["status"] == SUCCEEDED, "output": build["log"]}
+    info = {"git_hash": build["commit_sha"]}
+    if version is not None:
+        info["semantic_version"] = version["semantic_version"]
+        info["version_uuid"] = version["id"]
+        for key in ("release_notes", "sample_input", "sample_output"):
+            if version.get(key) is not None:
+                info[key] = version[key]
+    view["version_info"] = info
+    view["self_link"] = f"{base_url}/v1/algorithms/{algo['owner']}/{algo['name']}/versions/{build['commit_sha']}"
+    return view
+
+
+def algorithm_view(algo: dict, base_url: str, *, latest_build: dict | None, current: dict | None) -> dict:
+    """The algorithm object: ``compilation`` from its latest build; ``build``/``version_info`` from
+    ``current`` ({"build", "version"}: the latest published version, else the latest good build)."""
+    if current is None:
+        view = _base(algo, base_url)
+        view["settings"] = dict(algo["settings"])
+    else:
+        view = version_view(algo, current["build"], current["version"], base_url)
+        view["details"] = dict(algo["details"])
+        view["settings"] = dict(algo["settings"])
+    if latest_build is not None:
+        view["compilation"] = {"successful": latest_build["status"] == SUCCEEDED, "output": latest_build["log"]}
+    return view
+
+
+def page(results: list, *, next_marker: str | None, next_link: str | None) -> dict:
+    return {"marker": next_marker, "next_link": next_link, "results": results}

@@ -1,0 +1,210 @@
+"""Builds: their records, the queue that runs them, and recovery after a restart.
+
+At most ``WORKERS`` builds run at once (the machine has 2 cores; builds are mostly pip and an
+import); the rest wait in a FIFO queue with status ``in-progress``, as a queued build is
+reported on real clusters. Each build has a deadline (``LOCALCLUSTER_BUILD_TIMEOUT`` seconds,
+default 900). ``stop()`` (a shutdown hook) kills running builds and fails queued ones, and a
+build found ``in-progress`` at start-up (the server died under it) is failed with a note, so
+nothing is left hanging.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Callable
+
+from localcluster.algorithms.artifacts import build_path
+from localcluster.builds.pipeline import BuildFailed, BuildJob, run_build
+from localcluster.builds.processes import BuildCancelled, BuildLog, BuildTimedOut, ProcessRunner
+from localcluster.db import Database
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS builds (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    algorithm_id TEXT NOT NULL,
+    commit_sha TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    log TEXT NOT NULL DEFAULT '',
+    style TEXT,
+    module_file TEXT
+);
+CREATE INDEX IF NOT EXISTS builds_by_algorithm ON builds (algorithm_id, seq);
+CREATE INDEX IF NOT EXISTS builds_by_commit ON builds (algorithm_id, commit_sha);
+"""
+
+IN_PROGRESS, SUCCEEDED, FAILED = "in-progress", "succeeded", "failed"
+WORKERS = 2
+DEFAULT_TIMEOUT_SECONDS = 900.0
+
+# Given a build job, extra environment for its load check (e.g. API address and a short-lived key,
+# so an algorithm that reads data at import time can, as it could in a worker).
+CheckEnvFactory = Callable[[BuildJob], dict]
+
+
+class BuildBackend:
+    def __init__(self, db: Database, data_dir: Path, python: str, check_env: CheckEnvFactory | None = None,
+                 timeout: float | None = None) -> None:
+        self.db = db
+        self.data_dir = Path(data_dir)
+        self.python = python
+        self.check_env = check_env or (lambda job: {})
+        self.timeout = timeout or float(os.environ.get("LOCALCLUSTER_BUILD_TIMEOUT", DEFAULT_TIMEOUT_SECONDS))
+        db.ensure_schema(SCHEMA)
+        (self.data_dir / "builds").mkdir(parents=True, exist_ok=True)
+        self._queue: queue.Queue[BuildJob | None] = queue.Queue()
+        self._running: dict[str, ProcessRunner] = {}
+        self._done: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._recover_after_restart()
+        self._workers = [threading.Thread(target=self._work, name=f"build-worker-{i}", daemon=True)
+                         for i in range(WORKERS)]
+        for worker in self._workers:
+            worker.start()
+
+    # recovery
+    def _recover_after_restart(self) -> None:
+        note = ("\nThe cluster stopped while this build was in progress, so it did not finish. "
+                "Push again or compile the algorithm to rebuild.\n")
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE builds SET status = ?, finished_at = ?, log = log || ? WHERE status = ?",
+                         (FAILED, time.time(), note, IN_PROGRESS))
+        for leftover in (self.data_dir / "builds").glob(".tmp-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+    # starting and waiting
+    def start(self, algorithm_id: str, owner: str, name: str, commit_sha: str, settings: dict) -> dict:
+        """Queue a build of ``commit_sha``; returns its record (status in-progress)."""
+        build_id = str(uuid.uuid4())
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO builds (id, algorithm_id, commit_sha, status, started_at) VALUES (?, ?, ?, ?, ?)",
+                         (build_id, algorithm_id, commit_sha, IN_PROGRESS, time.time()))
+        with self._lock:
+            self._done[build_id] = threading.Event()
+        self._queue.put(BuildJob(build_id, algorithm_id, owner, name, commit_sha, dict(settings)))
+        return self.get(build_id)
+
+    def wait(self, build_id: str, timeout: float) -> dict:
+        """The build's record once finished, or as it is after ``timeout`` seconds."""
+        with self._lock:
+            done = self._done.get(build_id)
+        if done is not None:
+            done.wait(timeout)
+        return self.get(build_id)
+
+    def in_progress_for_commit(self, algorithm_id: str, commit_sha: str) -> dict | None:
+        row = self.db.query_one("SELECT * FROM builds WHERE algorithm_id = ? AND commit_sha = ? AND status = ? "
+                                "ORDER BY seq DESC LIMIT 1", (algorithm_id, commit_sha, IN_PROGRESS))
+        return dict(row) if row else None
+
+    # reading
+    def get(self, build_id: str) -> dict | None:
+        row = self.db.query_one("SELECT * FROM builds WHERE id = ?", (build_id,))
+        return dict(row) if row else None
+
+    def list(self, algorithm_id: str, *, status: str | None = None, before_seq: int | None = None,
+             limit: int | None = None) -> list[dict]:
+        """Newest first."""
+        sql = "SELECT * FROM builds WHERE algorithm_id = ?"
+        params: list = [algorithm_id]
+        if status:
+            sql += " AND status = ?"
+            params.append(status)
+        if before_seq is not None:
+            sql += " AND seq < ?"
+            params.append(before_seq)
+        sql += " ORDER BY seq DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [dict(r) for r in self.db.query(sql, tuple(params))]
+
+    def latest(self, algorithm_id: str, status: str | None = None) -> dict | None:
+        rows = self.list(algorithm_id, status=status, limit=1)
+        return rows[0] if rows else None
+
+    # the workers
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            if self._stopping.is_set() or self.get(job.build_id) is None:
+                self._finish(job.build_id, FAILED, "The cluster shut down before this build started.\n")
+                continue
+            self._run(job)
+
+    def _run(self, job: BuildJob) -> None:
+        log = BuildLog()
+        runner = ProcessRunner(log, deadline=time.monotonic() + self.timeout)
+        with self._lock:
+            self._running[job.build_id] = runner
+        status, style, module_file = FAILED, None, None
+        try:
+            runnable = run_build(job, runner, data_dir=self.data_dir, python=self.python,
+                                 check_env=self.check_env(job))
+            status, style, module_file = SUCCEEDED, runnable.style, str(runnable.module_file)
+        except BuildFailed as exc:
+            log.line(f"Build failed: {exc}")
+        except BuildTimedOut:
+            log.line(f"Build failed: it did not finish within {self.timeout:.0f} s (LOCALCLUSTER_BUILD_TIMEOUT).")
+        except BuildCancelled:
+            log.line("Build stopped: the cluster shut down or the algorithm was deleted.")
+        except Exception as exc:  # a bug or a broken commit must fail the build, not kill the worker
+            log.line(f"Build failed: {type(exc).__name__}: {exc}")
+        finally:
+            with self._lock:
+                self._running.pop(job.build_id, None)
+            self._finish(job.build_id, status, log.text(), style, module_file)
+            if self.get(job.build_id) is None:  # the algorithm was deleted while this build ran
+                shutil.rmtree(build_path(self.data_dir, job.build_id), ignore_errors=True)
+
+    def _finish(self, build_id: str, status: str, log: str, style: str | None = None,
+                module_file: str | None = None) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE builds SET status = ?, finished_at = ?, log = log || ?, style = ?, module_file = ? "
+                         "WHERE id = ? AND status = ?",
+                         (status, time.time(), log, style, module_file, build_id, IN_PROGRESS))
+        with self._lock:
+            done = self._done.pop(build_id, None)
+        if done is not None:
+            done.set()
+
+    # deleting and stopping
+    def delete_for_algorithm(self, algorithm_id: str) -> None:
+        """Stop the algorithm's running builds and remove its build records and directories."""
+        builds = self.list(algorithm_id)
+        with self._lock:
+            runners = [self._running.get(b["id"]) for b in builds]
+        for runner in runners:
+            if runner is not None:
+                runner.cancel()
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM builds WHERE algorithm_id = ?", (algorithm_id,))
+        for build in builds:
+            shutil.rmtree(build_path(self.data_dir, build["id"]), ignore_errors=True)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            runners = list(self._running.values())
+        for runner in runners:
+            runner.cancel()
+        for _ in self._workers:
+            self._queue.put(None)
+        for worker in self._workers:
+            worker.join(timeout=10)
+        # Anything still queued never started.
+        note = "\nThe cluster shut down before this build finished. Push again or compile to rebuild.\n"
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE builds SET status = ?, finished_at = ?, log = log || ? WHERE status = ?",
+                         (FAILED, time.time(), note, IN_PROGRESS))
