@@ -27,3 +27,32 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .collections .ansible tests/output
+
+# ---- collection checks: ansible-test sanity and ansible-lint ---------------------------------
+.PHONY: collections-link sanity lint
+COLLECTION_LINK := .collections/ansible_collections/algorithmia/testbench
+SANITY_PYTHON ?= 3.11
+ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
+
+# ansible.cfg points collections_path at .collections: this link makes the checkout itself the
+# installed collection, for ansible-playbook, ansible-doc and ansible-lint's offline mode.
+collections-link: $(COLLECTION_LINK)
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $(COLLECTION_LINK))
+	ln -sfn ../../.. $(COLLECTION_LINK)
+
+# ansible-test refuses a symlinked tree and needs the ansible_collections/<ns>/<name> layout,
+# so the tracked files are copied into a temporary one. Its pip bootstrap script comes from a
+# host that may be unreachable: the stand-in is put into its cache under the name it looks for.
+sanity: setup
+	mkdir -p $(ANSIBLE_TEST_CACHE)
+	pip_version=$$($(PY) -c 'import os, re, ansible_test; src = open(os.path.join(os.path.dirname(ansible_test.__file__), "_internal", "python_requirements.py")).read(); print(re.search(r"pip=.([0-9.]+).", src).group(1).replace(".", "_"))') && \
+	  cp tests/sanity/get_pip_standin.py $(ANSIBLE_TEST_CACHE)/get_pip_$$pip_version.py
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  dest="$$tmp/ansible_collections/algorithmia/testbench" && mkdir -p "$$dest" && \
+	  git ls-files -z | tar --null --files-from=- --ignore-failed-read -cf - | tar -xf - -C "$$dest" && \
+	  cd "$$dest" && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ansible-test sanity --local --python $(SANITY_PYTHON)
+
+lint: setup collections-link
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ansible-lint --profile production
