@@ -1,7 +1,7 @@
 """Users and API keys.
 
-Keys are 32 random bytes (``sim`` + base62-ish text, as real cluster keys look); only their
-SHA-256 is stored. A slow password hash buys nothing for keys of that entropy and would cost
+Keys look like real cluster keys, ``sim`` + 25 letters and digits (about 148 bits of entropy;
+the official ``algo auth`` accepts only that shape); only their SHA-256 is stored. A slow password hash buys nothing for keys of that entropy and would cost
 every request. Session keys are short-lived keys minted for one algorithm call: they act as
 the calling user, carry the running algorithm (for ``data://.algo`` and the "my algorithms"
 ACL) and the session id (for ``data://.session``).
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import string
 import time
 import uuid
 from dataclasses import dataclass
@@ -49,8 +50,11 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+KEY_ALPHABET = string.ascii_letters + string.digits
+
+
 def new_key() -> str:
-    return "sim" + secrets.token_urlsafe(24).replace("-", "A").replace("_", "z")
+    return "sim" + "".join(secrets.choice(KEY_ALPHABET) for _ in range(25))
 
 
 @dataclass(frozen=True)
