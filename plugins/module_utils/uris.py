@@ -39,8 +39,7 @@ def quote_segment(segment):
 
 def quote_path(path):
     """Percent-encode a slash-separated path segment by segment (for Data API paths)."""
-    parts = [part for part in str(path).strip("/").split("/")]
-    return QuotedPath("/".join(quote_segment(part) for part in parts))
+    return QuotedPath("/".join(quote_segment(part) for part in str(path).strip("/").split("/")))
 
 
 def split_data_uri(uri):
