@@ -71,6 +71,16 @@ def cluster(tmp_path_factory):
         proc.stop()
 
 
+@pytest.fixture(scope="module")
+def source_cluster(tmp_path_factory):
+    """A second localcluster per test module: the source a workflow exports from."""
+    proc = _start(tmp_path_factory, "source")
+    try:
+        yield RunningCluster(proc)
+    finally:
+        proc.stop()
+
+
 @pytest.fixture
 def fresh_cluster(tmp_path_factory):
     """A localcluster of the test's own, for tests that kill or reconfigure it."""

@@ -1,0 +1,67 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Test-only callback: every task result and the final stats, as one JSON file.
+
+ansible-core has no JSON callback of its own (it lives in ansible.posix), and we want the
+normal human-readable output too (tests read it for secrets), so this writes beside it to
+the file named by ``TESTBENCH_RESULTS_FILE``.
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = """
+    name: record_results
+    type: aggregate
+    short_description: write task results to a JSON file (tests only)
+    description: Writes plays, tasks, per-host results and stats to TESTBENCH_RESULTS_FILE.
+    requirements: [TESTBENCH_RESULTS_FILE in the environment]
+"""
+
+import json
+import os
+
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "record_results"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plays = []
+
+    def v2_playbook_on_play_start(self, play):
+        self.plays.append({"play": {"name": play.get_name()}, "tasks": []})
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self.plays[-1]["tasks"].append({"task": {"name": task.get_name()}, "hosts": {}})
+
+    def v2_playbook_on_handler_task_start(self, task):
+        self.v2_playbook_on_task_start(task, False)
+
+    def _record(self, result, **status):
+        record = dict(result._result)
+        record.update(status)
+        self.plays[-1]["tasks"][-1]["hosts"][result._host.get_name()] = record
+
+    def v2_runner_on_ok(self, result):
+        self._record(result)
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._record(result, failed=True, ignored=ignore_errors)
+
+    def v2_runner_on_unreachable(self, result):
+        self._record(result, unreachable=True)
+
+    def v2_runner_on_skipped(self, result):
+        self._record(result, skipped=True)
+
+    def v2_playbook_on_stats(self, stats):
+        summary = {host: stats.summarize(host) for host in sorted(stats.processed)}
+        path = os.environ.get("TESTBENCH_RESULTS_FILE")
+        if path:
+            with open(path, "w", encoding="utf-8") as stream:
+                json.dump({"plays": self.plays, "stats": summary}, stream, default=str)
