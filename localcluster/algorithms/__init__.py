@@ -13,15 +13,15 @@ import sys
 
 from fastapi import FastAPI
 
-from localcluster.algorithms.models import AlgorithmBackend
-from localcluster.algorithms.routes import router
-from localcluster.builds import BuildBackend
-from localcluster.builds.check import CHECK_TIMEOUT_SECONDS
+# The backends are imported in register(), not here: builds import this package's artifacts
+# module, and importing builds back at package import time would be circular.
 
 
 def _check_env_factory(app: FastAPI):
     """What a build's load check sees: the API and a short-lived key of the owner, as a worker has,
     so an algorithm that reads its data files at import time builds as it would run."""
+    from localcluster.builds.check import CHECK_TIMEOUT_SECONDS
+
     settings = app.state.settings
 
     def check_env(job) -> dict:
@@ -38,6 +38,10 @@ def _check_env_factory(app: FastAPI):
 
 
 def register(app: FastAPI) -> None:
+    from localcluster.algorithms.models import AlgorithmBackend
+    from localcluster.algorithms.routes import router
+    from localcluster.builds import BuildBackend
+
     settings = app.state.settings
     python = settings.python or sys.executable
     app.state.builds = BuildBackend(app.state.db, settings.data_dir, python, check_env=_check_env_factory(app))

@@ -56,7 +56,7 @@ def commit_and_push(repo: Path, env: dict, files: dict[str, str], message: str) 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     git(env, "add", "-A", cwd=repo)
-    git(env, "commit", "-q", "-m", message, cwd=repo)
+    git(env, "commit", "-q", "--allow-empty", "-m", message, cwd=repo)
     git(env, "push", "-q", "origin", "HEAD:master", cwd=repo)
     return git(env, "rev-parse", "HEAD", cwd=repo).stdout.strip()
 
