@@ -21,6 +21,7 @@ import os
 import re
 import traceback
 
+from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME
 from ansible_collections.algorithmia.testbench.plugins.module_utils.workflow_template import (
     data_file_plan,
     render,
@@ -149,6 +150,14 @@ def _schema_problem(error):
                    else "remove it; the fields allowed here are {0}".format(", ".join(allowed)))
             problems.append(Problem(json_path(path + [key]), "unknown field", fix, error.instance[key]))
         return problems
+    if keyword == "uniqueItems" and isinstance(error.instance, list):
+        problems, seen = [], []
+        for index, item in enumerate(error.instance):
+            if item in seen:
+                problems.append(Problem(json_path(path + [index]), "repeats item {0} of this list".format(
+                    seen.index(item)), "remove the duplicate", item))
+            seen.append(item)
+        return problems
     messages = {
         "type": lambda: "must be {0}".format(_type_words(error.validator_value)),
         "enum": lambda: "must be one of {0}".format(", ".join(json.dumps(v) for v in error.validator_value)),
@@ -160,15 +169,13 @@ def _schema_problem(error):
         "minItems": lambda: "must have at least {0} item{1}".format(
             error.validator_value, "" if error.validator_value == 1 else "s"),
         "minProperties": lambda: "must not be empty",
-        "uniqueItems": lambda: "lists the same item twice",
         "pattern": lambda: "has the wrong form",
     }
     message = messages.get(keyword, lambda: error.message)()
-    fixes = {
-        "enum": "use one of the values listed",
-        "uniqueItems": "remove the duplicate",
-    }
-    fix = _fix_from_schema(schema, fixes.get(keyword, "see the field's description in workflows/schema.json"))
+    if keyword == "enum":
+        fix = "use one of the values listed"
+    else:
+        fix = _fix_from_schema(schema, "see the field's description in workflows/schema.json")
     return [Problem(json_path(path), message, fix, error.instance)]
 
 
@@ -265,6 +272,8 @@ def _code_problems(index, algorithm, run_only, algorithms_dir):
                         "keep only code_path (code is its older spelling)",
                         {"code_path": algorithm["code_path"], "code": algorithm["code"]})]
     has_code_path = "code" in algorithm or "code_path" in algorithm
+    if not ALGORITHM_NAME.match(algorithm["name"]):
+        return []  # the schema reports the name; a template lookup would only add noise
     if algorithms_dir and not has_code_path and not run_only and not template_dir(algorithms_dir, algorithm["name"]):
         name = algorithm["name"]
         return [Problem(json_path(["algorithms", index]),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import data_uri_basename
+from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME, data_uri_basename
 
 MY_URI = re.compile(r"\b(data|algo)://\.my/")
 # "algo://.my/Name", or the client form algo(".my/Name"), in a template's source.
@@ -62,8 +62,11 @@ def data_file_plan(source_uri, algo, source_user=None, user=None):
 
 
 def template_dir(algorithms_dir, name):
-    """``algorithms/<name>`` when it holds a template (a ``src/`` directory), else ``None``."""
-    if not algorithms_dir:
+    """``algorithms/<name>`` when it holds a template (a ``src/`` directory), else ``None``.
+
+    Only valid algorithm names are looked up, so a name can never reach outside the directory.
+    """
+    if not algorithms_dir or not ALGORITHM_NAME.match(str(name)):
         return None
     path = os.path.join(algorithms_dir, name)
     return path if os.path.isdir(os.path.join(path, "src")) else None

@@ -1,0 +1,7 @@
+import Algorithmia
+
+ALPHA = "algo://.my/Alpha/latestPrivate"
+
+
+def apply(input):
+    return Algorithmia.client().algo(ALPHA).pipe(input).result
