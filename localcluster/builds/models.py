@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import queue
 import shutil
+import signal
 import threading
 import time
 import uuid
@@ -78,8 +79,29 @@ class BuildBackend:
         with self.db.transaction() as conn:
             conn.execute("UPDATE builds SET status = ?, finished_at = ?, log = log || ? WHERE status = ?",
                          (FAILED, time.time(), note, IN_PROGRESS))
+        self._kill_orphaned_processes()
         for leftover in (self.data_dir / "builds").glob(".tmp-*"):
             shutil.rmtree(leftover, ignore_errors=True)
+
+    def _kill_orphaned_processes(self) -> None:
+        """Kill build commands a killed server left running.
+
+        Build commands run in their own process groups (so a timeout can kill all of them), which
+        also means a SIGKILLed server does not take them along. Every such command names its
+        ``builds/.tmp-<id>`` directory on its command line, which is how they are found.
+        """
+        marker = str(self.data_dir / "builds" / ".tmp-").encode()
+        proc = Path("/proc")
+        if not proc.is_dir():
+            return
+        for entry in proc.iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if marker in (entry / "cmdline").read_bytes():
+                    os.killpg(os.getpgid(int(entry.name)), signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                continue  # gone meanwhile, or not ours to read
 
     # starting and waiting
     def start(self, algorithm_id: str, owner: str, name: str, commit_sha: str, settings: dict) -> dict:
