@@ -33,7 +33,7 @@ SCRUBBED_ENV = ("ALGORITHMIA_API_KEY", "ALGORITHMIA_API", "ALGORITHMIA_BEARER_TO
 
 log = logging.getLogger("localcluster.execution")
 
-Resolver = Callable[[Caller, str, str, str | None], Runnable]
+Resolver = Callable[[Caller, str | None, str, str | None], Runnable]
 
 
 @dataclass
@@ -81,7 +81,8 @@ class ExecutionBackend:
 
     # -- accepting a call (sync: database work, run in the thread pool) ----------------------
 
-    def accept(self, caller: Caller, owner: str, name: str, version: str | None, timeout: float) -> Call:
+    def accept(self, caller: Caller, owner: str | None, name: str, version: str | None, timeout: float) -> Call:
+        """owner None: name is the algorithm's id (the "by UUID" form)."""
         resolve = self._resolver()
         if resolve is None:
             raise NotFound(f"No such algorithm: {owner}/{name} (this cluster has no algorithms yet).",

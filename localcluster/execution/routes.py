@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -57,9 +58,23 @@ def accepted_call(request: Request) -> tuple[Call, Options]:
     caller: Caller = require_caller(request)
     options = _options(request)
     params = request.path_params
-    call = request.app.state.execution.accept(caller, params["user"], params["algo"], params.get("version"),
-                                              options.timeout)
+    if "algo_id" in params:  # "Invoke an algorithm by UUID": /v1/algo/<id>[/<version>]
+        owner, name, version = None, params["algo_id"], None
+    elif _is_uuid(params["user"]) and "version" not in params:
+        owner, name, version = None, params["user"], params["algo"]
+    else:
+        owner, name, version = params["user"], params["algo"], params.get("version")
+    call = request.app.state.execution.accept(caller, owner, name, version, options.timeout)
     return call, options
+
+
+def _is_uuid(text: str) -> bool:
+    # Usernames never contain '-', so a UUID there can only be an algorithm id.
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return "-" in text
 
 
 def _input_type(request: Request, body: bytes) -> str:
@@ -77,6 +92,7 @@ def _input_type(request: Request, body: bytes) -> str:
         return "binary"
 
 
+@router.post("/v1/algo/{algo_id}")
 @router.post("/v1/algo/{user}/{algo}")
 @router.post("/v1/algo/{user}/{algo}/{version}")
 async def invoke_algorithm(request: Request, accepted: tuple[Call, Options] = Depends(accepted_call)) -> Response:

@@ -1,101 +1,89 @@
-"""Shared by the execution tests: a cluster to call, and a way to put an algorithm on it.
+"""Shared by the execution tests: put an algorithm on a running cluster as a user would.
 
-``deploy(name, files)`` returns ``owner/name/<git hash>`` for a built version of ``files``
-(paths relative to the algorithm's checkout, e.g. ``src/Echo.py``).
+``deploy(cluster, name, files, workdir)`` creates the algorithm through the official client,
+pushes ``files`` (paths relative to the checkout, e.g. ``src/Echo.py``) with plain ``git`` and
+waits for the build: it returns ``owner/name/<git hash>``, ready to call.
+The API key travels in an ``http.extraHeader`` set through ``GIT_CONFIG_*`` variables, never in
+a URL or on a command line.
 """
 
 from __future__ import annotations
 
-import hashlib
-import socket
-import sys
-import threading
+import base64
+import os
+import subprocess
 import time
-import uuid
 from pathlib import Path
 
-import Algorithmia
+import requests
 
-from localcluster.algorithms.artifacts import STYLE_ADK, STYLE_CLASSIC, Runnable, build_path
-from localcluster.errors import NotFound
+PYTHON_SETTINGS = {"language": "python3", "source_visibility": "closed", "license": "apl",
+                   "network_access": "full", "pipeline_enabled": True}
 
 
-class InProcessCluster:
-    """A cluster app served from a thread of the test process, with builds made by hand.
+def _git_env(home: Path, user: str, key: str, ca_cert: str | None) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    token = base64.b64encode(f"{user}:{key}".encode()).decode()
+    env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0",
+               GIT_AUTHOR_NAME="Execution Tests", GIT_AUTHOR_EMAIL="exec@example.com",
+               GIT_COMMITTER_NAME="Execution Tests", GIT_COMMITTER_EMAIL="exec@example.com",
+               GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="http.extraHeader",
+               GIT_CONFIG_VALUE_0=f"Authorization: Basic {token}")
+    if ca_cert:
+        env["GIT_SSL_CAINFO"] = ca_cert
+    return env
 
-    Stands in for the git push + build path until that exists: the "build" is the files
-    written under DATA/builds/<id>/src, run by this interpreter (which has algorithmia).
-    Versions resolve by git hash for their owner only.
-    """
 
-    def __init__(self, data_dir: Path) -> None:
-        import uvicorn
+def _git(env: dict, *args: str, cwd: Path | None = None) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+    return done.stdout
 
-        from localcluster.app import create_app
-        from localcluster.settings import Settings
 
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        settings = Settings(data_dir=data_dir, port=port, public_url=self.url, python=sys.executable)
-        self.app = create_app(settings)
-        self.data_dir = settings.data_dir
-        self._runnables: dict[tuple[str, str, str], Runnable] = {}
-        self.app.state.algorithms = self
-        users = self.app.state.users
-        users.create_user("admin", admin=True)
-        self.admin_key = users.create_key("admin")
-        self.user = "alice"
-        users.create_user(self.user)
-        self.key = users.create_key(self.user)
-        self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("in-process cluster did not start")
-            time.sleep(0.01)
+def deploy(cluster, name: str, files: dict[str, str], workdir: Path, *, key: str | None = None,
+           user: str | None = None, settings: dict | None = None) -> str:
+    user, key = user or cluster.user, key or cluster.key
+    client = cluster.client(key)
+    algo = client.algo(f"{user}/{name}")
+    algo.create(details={"label": name}, settings=dict(PYTHON_SETTINGS, **(settings or {})))
+    home = workdir / f"home-{name}"
+    home.mkdir(parents=True, exist_ok=True)
+    env = _git_env(home, user, key, cluster.ca_cert)
+    checkout = workdir / f"checkout-{name}"
+    _git(env, "clone", "-q", f"{cluster.url}/git/{user}/{name}.git", str(checkout))
+    for rel, text in files.items():
+        path = checkout / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    _git(env, "add", "-A", cwd=checkout)
+    _git(env, "commit", "-q", "-m", f"{name} for the execution tests", cwd=checkout)
+    _git(env, "push", "-q", "origin", "HEAD:master", cwd=checkout)
+    sha = _git(env, "rev-parse", "HEAD", cwd=checkout).strip()
+    build = wait_for_build(algo, sha)
+    if build["status"] != "succeeded":
+        logs = algo.get_build_logs(build["build_id"]).get("logs", "")
+        raise AssertionError(f"build of {user}/{name} {sha} {build['status']}:\n{logs}")
+    return f"{user}/{name}/{sha}"
 
-    # what app.state.algorithms offers
-    def resolve_runnable(self, caller, owner, name, version):
-        runnable = self._runnables.get((owner, name, version or ""))
-        if runnable is None or caller.username != owner:
-            raise NotFound(f"No such algorithm: {owner}/{name}/{version}")
-        return runnable
 
-    def deploy(self, name: str, files: dict[str, str], owner: str | None = None) -> str:
-        owner = owner or self.user
-        git_hash = hashlib.sha1(repr(sorted(files.items())).encode()).hexdigest()
-        build_id = str(uuid.uuid4())
-        build_dir = build_path(self.data_dir, build_id)
-        for rel, text in files.items():
-            path = build_dir / "src" / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        adk = "src/Algorithm.py" in files
-        module = build_dir / "src" / ("src/Algorithm.py" if adk else f"src/{name}.py")
-        self._runnables[(owner, name, git_hash)] = Runnable(
-            algorithm_id=str(uuid.uuid4()), owner=owner, name=name, git_hash=git_hash, build_id=build_id,
-            build_dir=build_dir, style=STYLE_ADK if adk else STYLE_CLASSIC, module_file=module,
-            python=Path(sys.executable))
-        return f"{owner}/{name}/{git_hash}"
+def wait_for_build(algo, sha: str, timeout: float = 600) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        builds = [b for b in algo.get_builds(limit=50)["results"] if b["commit_sha"] == sha]
+        if builds and builds[0]["status"] != "in-progress":
+            return builds[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no finished build of {sha} within {timeout}s")
 
-    def new_user(self, name: str) -> str:
-        self.app.state.users.create_user(name)
-        return self.app.state.users.create_key(name)
 
-    def client(self, key: str | None = None):
-        return Algorithmia.client(key or self.key, self.url)
+def worker_stats(cluster) -> dict:
+    """The pool as the server sees it (admin endpoint of localcluster.execution)."""
+    response = requests.get(f"{cluster.url}/localcluster/workers", headers={"Authorization": cluster.admin_key},
+                            timeout=30, verify=cluster.ca_cert or True)
+    response.raise_for_status()
+    return response.json()
 
-    def worker_stats(self) -> dict:
-        import requests
 
-        return requests.get(f"{self.url}/localcluster/workers", headers={"Authorization": self.admin_key},
-                            timeout=30).json()
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(30)
+def live_worker_pids(cluster) -> set[int]:
+    return {pid for version in worker_stats(cluster)["versions"].values() for pid in version["pids"]}

@@ -7,8 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.localcluster.execution_support import InProcessCluster
-from tests.localcluster.test_execution import ADK_ALGORITHM, ECHO
+import os
+
+from localcluster.process import LocalClusterProcess
+from tests.conftest import RunningCluster
+from tests.localcluster.execution_support import deploy
+from tests.localcluster.test_execution import ADK_ALGORITHM, ECHO, REQUIREMENTS
 
 PIPELINE = '''
 from concurrent.futures import ThreadPoolExecutor
@@ -41,22 +45,17 @@ def apply(input):
 '''
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    c = InProcessCluster(tmp_path_factory.mktemp("pipes"))
-    try:
-        yield c
-    finally:
-        c.stop()
+SOURCES = {
+    "Echo": {"src/Echo.py": ECHO, "requirements.txt": REQUIREMENTS},
+    "Greeter": {"src/Algorithm.py": ADK_ALGORITHM, "requirements.txt": REQUIREMENTS},
+    "Pipeline": {"src/Pipeline.py": PIPELINE, "requirements.txt": REQUIREMENTS},
+}
 
 
 @pytest.fixture(scope="module")
-def algos(cluster):
-    return {
-        "echo": cluster.deploy("Echo", {"src/Echo.py": ECHO, "requirements.txt": "algorithmia\n"}),
-        "greeter": cluster.deploy("Greeter", {"src/Algorithm.py": ADK_ALGORITHM, "requirements.txt": "algorithmia\n"}),
-        "pipeline": cluster.deploy("Pipeline", {"src/Pipeline.py": PIPELINE, "requirements.txt": "algorithmia\n"}),
-    }
+def algos(cluster, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("pipes")
+    return {name.lower(): deploy(cluster, name, files, workdir) for name, files in SOURCES.items()}
 
 
 def test_algorithm_uses_the_data_api(cluster, algos):
@@ -90,20 +89,19 @@ def test_nested_calls_share_the_session(cluster, algos):
 
 
 @pytest.fixture
-def tight_cluster(tmp_path, monkeypatch):
+def tight_cluster(tmp_path):
     """Two workers in all, one per version: every pipeline call needs more than the caps allow."""
-    monkeypatch.setenv("LOCALCLUSTER_WORKERS_MAX", "2")
-    monkeypatch.setenv("LOCALCLUSTER_WORKERS_PER_VERSION", "1")
-    c = InProcessCluster(tmp_path / "tight")
+    env = dict(os.environ, LOCALCLUSTER_WORKERS_MAX="2", LOCALCLUSTER_WORKERS_PER_VERSION="1")
+    proc = LocalClusterProcess(tmp_path / "tight", env=env).start()
     try:
-        yield c
+        yield RunningCluster(proc)
     finally:
-        c.stop()
+        proc.stop()
 
 
-def test_parallel_pipelines_beyond_the_caps_do_not_deadlock(tight_cluster):
-    echo = tight_cluster.deploy("Echo", {"src/Echo.py": ECHO})
-    pipeline = tight_cluster.deploy("Pipeline", {"src/Pipeline.py": PIPELINE})
+def test_parallel_pipelines_beyond_the_caps_do_not_deadlock(tight_cluster, tmp_path):
+    echo = deploy(tight_cluster, "Echo", SOURCES["Echo"], tmp_path)
+    pipeline = deploy(tight_cluster, "Pipeline", SOURCES["Pipeline"], tmp_path)
 
     def run(i):
         algo = tight_cluster.client().algo(pipeline).set_options(timeout=120)
