@@ -123,6 +123,17 @@ def test_syntax_error_fails_the_load_check(cluster, greeter, checkout, good_buil
     commit_and_push(repo, env, classic_source("Greeter", "hello"), "unbroken")
 
 
+def test_compile_of_a_broken_master_is_an_error_with_the_log(cluster, greeter, checkout, good_build):
+    repo, env = checkout
+    commit_and_push(repo, env, {"src/Greeter.py": "def apply(input)\n    return input\n"}, "broken again")
+    response = _api(cluster, "POST", f"/v1/algorithms/{cluster.user}/Greeter/compile", json={})
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert "Compilation of alice/Greeter" in message and "SyntaxError" in message
+    sha = commit_and_push(repo, env, classic_source("Greeter", "hello"), "unbroken again")
+    assert wait_for_build(greeter, sha)["status"] == "succeeded"
+
+
 def test_logs_are_404_until_the_build_finishes(cluster, greeter, checkout, good_build):
     repo, env = checkout
     sha = commit_and_push(repo, env, {"src/Greeter.py": "import time\ntime.sleep(3)\n\ndef apply(input):\n"
