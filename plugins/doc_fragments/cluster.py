@@ -53,7 +53,8 @@ options:
     default: 60
 notes:
   - Reads, and calls that cannot act twice, are retried on connection errors and on
-    HTTP 429, 502, 503 and 504 with jittered exponential backoff (about 0.5, 1, 2, 4 seconds).
+    HTTP 429, 502, 503 and 504, four times: at once, then with jittered exponential backoff
+    (about 1, 2 and 4 seconds).
   - Connection failures before a request was sent are retried for every call.
 requirements:
   - requests >= 2.32

@@ -56,8 +56,9 @@ else:
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRIES = 4
-# Sleeps of about 0.5, 1, 2, 4 s, each plus up to 0.5 s of jitter so that many forks hitting
-# one recovering cluster do not retry in lock-step.
+# urllib3 retries the first failure at once, then sleeps about 1, 2, 4 s (factor * 2**(n-1)),
+# each plus up to 0.5 s of jitter so that many forks hitting one recovering cluster do not
+# retry in lock-step.
 DEFAULT_BACKOFF_FACTOR = 0.5
 DEFAULT_BACKOFF_MAX = 20.0
 # Worth another try: rate limiting and a proxy or load balancer between restarts. A 500 is
@@ -225,7 +226,7 @@ class AlgorithmiaClient:
         return session
 
     def __repr__(self):
-        return "AlgorithmiaClient({0})".format(self.api_address)
+        return "AlgorithmiaClient({0})".format(getattr(self, "api_address", "not set up"))
 
     def close(self):
         for session in self._sessions.values():
@@ -243,10 +244,11 @@ class AlgorithmiaClient:
     def url(self, template, *args):
         """``url("/v1/algorithms/{0}/{1}", "alice", "hello")``: each argument percent-encoded
         as one path segment, unless it is a ``QuotedPath`` (see ``uris.connector_path``)."""
-        if not str(template).startswith("/"):
-            raise ValueError("path template must start with '/': {0!r}".format(template))
         quoted = [arg if isinstance(arg, QuotedPath) else quote_segment(arg) for arg in args]
-        return self.api_address + str(template).format(*quoted)
+        path = str(template).format(*quoted)
+        if not path.startswith("/"):
+            raise ValueError("path must start with '/': {0!r}".format(path))
+        return self.api_address + path
 
     def _timeouts(self, timeout):
         # Connecting never needs longer than the configured timeout; reading may (a 3000 s

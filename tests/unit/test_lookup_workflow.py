@@ -1,0 +1,78 @@
+"""The workflow lookup: finding workflows by name or path, and its error messages."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from ansible.errors import AnsibleError
+import yaml
+from ansible import constants as C
+from ansible.parsing.dataloader import DataLoader
+
+from ansible_collections.algorithmia.testbench.plugins.lookup import workflow as workflow_lookup
+
+FIXTURES = Path(__file__).resolve().parent / "workflows"
+NAME = "algorithmia.testbench.workflow"
+
+# What Ansible's plugin loader does on load: register the options the plugin documents.
+C.config.initialize_plugin_configuration_definitions(
+    "lookup", NAME, yaml.safe_load(workflow_lookup.DOCUMENTATION)["options"])
+
+
+def lookup(basedir, terms, **options):
+    loader = DataLoader()
+    loader.set_basedir(str(basedir))
+    plugin = workflow_lookup.LookupModule(loader=loader)
+    plugin._load_name = NAME  # pylint: disable=protected-access
+    return plugin.run(terms, variables={}, **options)
+
+
+def test_a_name_is_found_in_the_collection(tmp_path):
+    (workflow,) = lookup(tmp_path, ["hello_world"], user="alice")
+    assert workflow["name"] == "hello_world"
+    assert workflow["user"] == "alice"
+    assert workflow["algorithms"][0]["environment"] == {"language": "python3"}
+    assert workflow["algorithms"][0]["template_dir"].endswith("algorithms/hello_world")
+
+
+def test_the_playbook_dir_comes_first(tmp_path):
+    (tmp_path / "workflows").mkdir()
+    (tmp_path / "workflows" / "hello_world.json").write_text(json.dumps(
+        {"algorithms": [{"name": "mine", "language": "python3", "code_path": "data://.my/c/mine.tar.gz"}]}))
+    (workflow,) = lookup(tmp_path, ["hello_world"])
+    assert workflow["algorithms"][0]["name"] == "mine"
+
+
+def test_a_path_relative_to_the_playbook(tmp_path):
+    shutil.copytree(FIXTURES / "algorithms", tmp_path / "algorithms")
+    (tmp_path / "files").mkdir()
+    shutil.copy(FIXTURES / "good" / "benchmark_fields.json", tmp_path / "files" / "bench.json")
+    (workflow,) = lookup(tmp_path, ["files/bench.json"], algorithms_dir=str(tmp_path / "algorithms"))
+    assert workflow["name"] == "bench"
+
+
+def test_an_unknown_name_lists_what_exists(tmp_path):
+    with pytest.raises(AnsibleError) as caught:
+        lookup(tmp_path, ["hello_wrld"])
+    text = str(caught.value)
+    assert "Workflow 'hello_wrld' not found in" in text
+    assert "hello_world" in text and "image_benchmark" in text and "schema" not in text.split("Fix:")[1]
+
+
+def test_a_name_cannot_be_a_path_trick(tmp_path):
+    with pytest.raises(AnsibleError, match="is not a file name"):
+        lookup(tmp_path, ["..hidden"])
+    with pytest.raises(AnsibleError, match="does not exist"):
+        lookup(tmp_path, ["../nowhere.json"])
+
+
+def test_invalid_workflows_become_one_ansible_error(tmp_path):
+    (tmp_path / "workflows").mkdir()
+    shutil.copy(FIXTURES / "bad" / "many_problems_at_once.json", tmp_path / "workflows" / "broken.json")
+    with pytest.raises(AnsibleError) as caught:
+        lookup(tmp_path, ["broken"], workflows_dir=str(tmp_path / "workflows"),
+               algorithms_dir=str(FIXTURES / "algorithms"))
+    assert "has 4 problems; nothing was sent to any cluster" in str(caught.value)
