@@ -45,7 +45,8 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import 
 try:
     import requests
     from requests.adapters import HTTPAdapter
-    from urllib3.exceptions import MaxRetryError
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+    from urllib3.exceptions import TimeoutError as Urllib3Timeout
     from urllib3.util.retry import Retry
 except ImportError:
     HAS_REQUESTS = False
@@ -151,14 +152,24 @@ def parse_error_body(body):
     return (text[:300] + "...") if len(text) > 300 else text, None, None
 
 
+def root_reason(exc):
+    """The innermost urllib3 or socket exception behind a requests exception."""
+    reason = exc
+    for _depth in range(6):
+        inner = getattr(reason, "reason", None)
+        if not isinstance(inner, Exception) and reason.args and isinstance(reason.args[0], Exception):
+            inner = reason.args[0]
+        if not isinstance(inner, Exception):
+            break
+        reason = inner
+    return reason
+
+
 def short_cause(exc):
     """The root reason of a requests/urllib3 exception, without pool and object noise."""
-    reason = exc
-    if reason.args and isinstance(reason.args[0], Exception):
-        reason = reason.args[0]
-    reason = getattr(reason, "reason", None) or reason
-    text = _OBJECT_AT.sub("", str(reason))
-    return text[:300]
+    reason = root_reason(exc)
+    text = reason.args[0] if reason.args and isinstance(reason.args[0], str) else str(reason)
+    return _OBJECT_AT.sub("", text)[:300]
 
 
 class AlgorithmiaClient:
@@ -286,11 +297,26 @@ class AlgorithmiaClient:
             data = json.dumps(body).encode("utf-8")
             headers.setdefault("Content-Type", "application/json")
         session = self._sessions[bool(retry)]
-        try:
-            response = session.request(method, url, params=params, data=data, headers=headers,
-                                       stream=stream, timeout=self._timeouts(timeout), verify=self.verify)
-        except requests.exceptions.RequestException as exc:
-            raise self._transport_error(action, exc, timeout) from None
+        # urllib3 retries only until the headers arrive; a body that breaks off after them is
+        # retried here, for opted-in calls whose body can be sent again.
+        replayable = data is None or isinstance(data, (bytes, bytearray))
+        policy = retry_policy(self._retries, True, *self._backoff) if retry and replayable and not stream else None
+        while True:
+            try:
+                response = session.request(method, url, params=params, data=data, headers=headers, stream=stream,
+                                           timeout=self._timeouts(timeout), verify=self.verify)
+            except requests.exceptions.ChunkedEncodingError as exc:
+                if policy is None:
+                    raise self._transport_error(action, exc, timeout) from None
+                try:
+                    policy = policy.increment(method=method, url=url)
+                except MaxRetryError:
+                    raise self._transport_error(action, exc, timeout) from None
+                policy.sleep()
+                continue
+            except requests.exceptions.RequestException as exc:
+                raise self._transport_error(action, exc, timeout) from None
+            break
         if response.status_code not in ok:
             try:
                 raise self._status_error(action, response, hints, stream)
@@ -300,9 +326,16 @@ class AlgorithmiaClient:
 
     def _transport_error(self, action, exc, timeout):
         cause = self.redact(short_cause(exc))
+        reason = root_reason(exc)
         if isinstance(exc, requests.exceptions.SSLError):
             return TLSError(action, self.cluster, detail="TLS failed: " + cause)
-        if isinstance(exc, requests.exceptions.Timeout):
+        if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+            return ClusterConnectionError(
+                action, self.cluster, detail="the answer broke off: " + cause,
+                hint="retry; if it keeps happening, check the cluster's load and any proxy in between.")
+        # NewConnectionError is a ConnectTimeoutError to urllib3, but "refused" is no timeout.
+        timed_out = isinstance(reason, Urllib3Timeout) and not isinstance(reason, NewConnectionError)
+        if isinstance(exc, requests.exceptions.Timeout) or timed_out:
             waited = self._timeouts(timeout)[1]
             return ClusterTimeout(action, self.cluster,
                                   detail="no answer within {0:g} s ({1})".format(waited, cause))
@@ -318,6 +351,9 @@ class AlgorithmiaClient:
         else:
             body = (response.content or b"")[:ERROR_BODY_LIMIT]
         message, code, error_id = parse_error_body(body)
+        if not message:
+            # A HEAD answer has no body; clusters put the reason into this header instead.
+            message = response.headers.get("X-Error-Message")
         retries = getattr(response.raw, "retries", None)
         attempts = len(retries.history) + 1 if retries is not None and retries.history else None
         hint = (hints or {}).get(response.status_code)
@@ -379,12 +415,12 @@ class AlgorithmiaClient:
         return response.status_code != 404
 
     def head(self, template, *args, action=None, retry=True, missing_ok=False, timeout=None, hints=None):
-        """HEAD; the response headers, or ``None`` when missing and ``missing_ok``."""
+        """HEAD; the response headers (case-insensitive), or ``None`` when missing and ``missing_ok``."""
         ok = set(_SUCCESS) | ({404} if missing_ok else set())
         response = self.request("HEAD", template, *args, action=action, retry=retry, timeout=timeout,
                                 hints=hints, ok=ok)
         response.close()
-        return None if response.status_code == 404 else dict(response.headers)
+        return None if response.status_code == 404 else response.headers
 
     def download(self, template, *args, action=None, params=None, retry=True, timeout=None,
                  chunk_size=DEFAULT_CHUNK_SIZE, hints=None):
@@ -448,7 +484,7 @@ class ByteStream:
         self._response = response
         self._action = action
         self._chunk_size = chunk_size
-        self.headers = dict(response.headers)
+        self.headers = response.headers
         length = response.headers.get("Content-Length")
         self.size = int(length) if length and length.isdigit() else None
         self.bytes_read = 0

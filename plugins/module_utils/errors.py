@@ -155,11 +155,15 @@ def error_class_for_status(status):
 
 
 def redact(text, secrets):
-    """``text`` with every secret replaced: server messages may echo what they were sent."""
+    """``text`` with every secret replaced: server messages may echo what they were sent.
+
+    Secrets shorter than 4 characters are not keys anyone uses; replacing them would garble
+    every message (and a key that short is guessable anyway).
+    """
     if text is None:
         return None
     text = str(text)
     for secret in secrets:
-        if secret:
+        if secret and len(secret) >= 4:
             text = text.replace(secret, "********")
     return text

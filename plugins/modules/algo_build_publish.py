@@ -1,0 +1,470 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, Algorithmia testbench maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: algo_build_publish
+short_description: Push an algorithm's source over git, await its build, test it and publish a version
+version_added: 0.1.0
+description:
+  - Takes an algorithm's source from a local template directory or from a C(.tar.gz) on the source
+    cluster's Data API, templates it for this cluster (owner, name, deployed names of the algorithms
+    it calls), pushes it to the algorithm's git repository, awaits the build of that commit, calls
+    O(test_payload) on the built commit and publishes a new version.
+  - The algorithm must exist already (see M(algorithmia.testbench.algo_create)).
+  - Idempotent. Nothing is pushed when the repository's master already holds exactly the templated
+    source (the git tree ids are compared), and nothing is published when that commit already is a
+    published version; the existing version is returned.
+  - The key is sent only in an C(Authorization) header, also to git; it is never part of a URL, an
+    argument list, a log line or an error message.
+author:
+  - Algorithmia testbench maintainers
+options:
+  name:
+    description:
+      - Name of the algorithm on the cluster (case sensitive).
+      - The main file of the pushed source becomes C(src/<name>.py), unless the source is an ADK
+        algorithm (C(src/Algorithm.py)).
+    type: str
+    required: true
+  owner:
+    description:
+      - User or organisation that owns the algorithm.
+      - Default is the user of O(api_key), as the Data API root listing names it.
+    type: str
+  template_dir:
+    description:
+      - Local directory of an algorithm template on the controller, such as C(algorithms/hello_world),
+        holding C(requirements.txt) and C(src/<Name>.py).
+      - C(<Name>) is the directory's name; when it differs from O(name) the main file and its test are
+        renamed, and the Python files in C(src/) say O(name) where they said C(<Name>).
+      - Exactly one of O(template_dir) and O(code_path) is required.
+    type: path
+  code_path:
+    description:
+      - Data API URI, on the source cluster, of a C(.tar.gz) with C(requirements.txt) and C(src/),
+        for example V(data://.my/testbench_code/hello_world.tar.gz).
+      - The files may also sit under one top directory. The archive is refused before anything is
+        pushed if a member is absolute, climbs out with C(..), is a link or a device, or if it is too big.
+    type: str
+  source_api_address:
+    description: API address of the source cluster that holds O(code_path).
+    type: str
+  source_api_key:
+    description: API key of the source cluster (read access to O(code_path)).
+    type: str
+  source_ca_cert:
+    description: CA certificate of the source cluster, a file path or PEM text.
+    type: str
+  source_validate_certs:
+    description: Whether to check the source cluster's TLS certificate.
+    type: bool
+    default: true
+  git_address:
+    description:
+      - Base URL of the cluster's git server, when it is not served at O(api_address) (the
+        repository is C(<git_address>/git/<owner>/<name>.git)).
+    type: str
+  references:
+    description:
+      - Deployed names of the algorithms this source refers to, as C(workflow name: deployed name),
+        for example V({ImageThumbnailer: ImageThumbnailer_ci}) when a name suffix is used.
+      - C(algo://.my/X), C(data://.my/X) and C(.algo(".my/X")) in text files, and the same forms in
+        O(test_payload), then point at the deployed copies.
+    type: dict
+    default: {}
+  test_payload:
+    description:
+      - Input sent to the built commit (C(/v1/algo/<owner>/<name>/<git hash>)) before publishing;
+        a string is sent as text, anything else as JSON. C(<algo>), C(<user>), C(.my) and
+        O(references) are templated.
+      - The task fails with the algorithm's error if the call fails. Not set means no test call.
+    type: raw
+  test_timeout:
+    description: Seconds the test call may run (the API allows up to 3000).
+    type: int
+    default: 300
+  version_type:
+    description: Which part of the semantic version a new publication increases.
+    type: str
+    choices: [major, minor, revision]
+    default: minor
+  publish:
+    description: Whether to publish the built commit as a version (when it is not published yet).
+    type: bool
+    default: true
+  build_timeout:
+    description: Seconds to wait for the build of the pushed commit.
+    type: float
+    default: 900
+extends_documentation_fragment:
+  - algorithmia.testbench.cluster
+  - algorithmia.testbench.attributes
+  - algorithmia.testbench.attributes.actiongroup_cluster
+attributes:
+  check_mode:
+    support: full
+    details: Fetches the repository and says what would be pushed and published; pushes, builds and calls nothing.
+  diff_mode:
+    support: full
+    details: The diff lists the files whose content differs between the repository's master and the templated source.
+  idempotent:
+    support: full
+notes:
+  - When the repository already holds the source but the last build of that commit failed, the
+    commit is built once more (a failure may have been transient) and the task reports a change.
+seealso:
+  - module: algorithmia.testbench.algo_create
+  - module: algorithmia.testbench.algo_benchmark
+"""
+
+EXAMPLES = r"""
+- name: Build, test and publish hello_world from its template
+  algorithmia.testbench.algo_build_publish:
+    api_address: https://api.example.com
+    api_key: "{{ testbench_api_key }}"
+    name: hello_world
+    template_dir: "{{ playbook_dir }}/../algorithms/hello_world"
+    test_payload: Algorithmia
+
+- name: Build the thumbnailer from its archive on the source cluster, under a suffixed name
+  algorithmia.testbench.algo_build_publish:
+    name: ImageThumbnailer_ci
+    code_path: data://.my/testbench_code/ImageThumbnailer.tar.gz
+    source_api_address: https://api.source.example.com
+    source_api_key: "{{ testbench_source_api_key }}"
+    references:
+      ImageThumbnailer: ImageThumbnailer_ci
+    test_payload:
+      image: data://.my/ImageThumbnailer/landscape.png
+      width: 64
+    version_type: revision
+"""
+
+RETURN = r"""
+owner:
+  description: Owner of the algorithm.
+  returned: always
+  type: str
+  sample: alice
+git_hash:
+  description: Commit the repository's master holds after the task (or would, in check mode when nothing changes).
+  returned: success
+  type: str
+  sample: 3f1d8c0b6a2f4e5d9c8b7a6f5e4d3c2b1a0f9e8d
+pushed:
+  description: Whether a new commit was pushed (in check mode, would be).
+  returned: always
+  type: bool
+changed_files:
+  description: Paths whose content differs between the repository's master and the templated source.
+  returned: always
+  type: list
+  elements: str
+  sample: [src/hello_world.py]
+build:
+  description: The build of O(git_hash).
+  returned: when a build was awaited
+  type: dict
+  contains:
+    id:
+      description: Build UUID.
+      type: str
+    status:
+      description: V(succeeded) (a failed build fails the task).
+      type: str
+test:
+  description: Outcome of the O(test_payload) call.
+  returned: when O(test_payload) is set and not in check mode
+  type: dict
+  contains:
+    result:
+      description: What the algorithm returned.
+      type: raw
+    duration:
+      description: Seconds the call took, as the cluster measured it.
+      type: float
+version:
+  description: Semantic version O(git_hash) is published as; null when not published.
+  returned: always
+  type: str
+  sample: 0.2.0
+published:
+  description: Whether this run published a new version (in check mode, would).
+  returned: always
+  type: bool
+"""
+
+import os
+import tempfile
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithm_builds import (
+    FAILED,
+    AlgorithmBuilds,
+    Deadline,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithm_calls import (
+    MAX_CALL_TIMEOUT,
+    call_algorithm,
+    key_user,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_adapter import (
+    ModuleClusterAdapter,
+    cluster_module,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import ClusterError
+from ansible_collections.algorithmia.testbench.plugins.module_utils.gitpush import (
+    DULWICH_IMPORT_ERROR,
+    HAS_DULWICH,
+    GitRemote,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.source_tree import (
+    SourceError,
+    read_directory,
+    render_value,
+    template_tree,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.tarsafe import UnsafeArchive, read_archive
+from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import (
+    ALGORITHM_NAME,
+    UriError,
+    connector_path,
+    data_uri_basename,
+)
+
+MAX_ARCHIVE_BYTES = 256 * 1024 * 1024
+
+
+class SourceRefused(Exception):
+    """The source cannot be used; raised before anything is sent to the destination."""
+
+
+def archive_template_name(code_path):
+    """``data://.my/code/ImageThumbnailer.tar.gz`` -> ``ImageThumbnailer``."""
+    base = data_uri_basename(code_path)
+    for suffix in (".tar.gz", ".tgz"):
+        if base.endswith(suffix):
+            return base[:-len(suffix)]
+    return base
+
+
+class BuildPublisher:
+    def __init__(self, module, adapter):
+        self.module = module
+        self.adapter = adapter
+        self.params = module.params
+        self.result = dict(changed=False, pushed=False, published=False, changed_files=[], version=None)
+
+    # ---- the source ------------------------------------------------------------------------
+
+    def _archive_tree(self, code_path):
+        source = self.adapter.connect(self.params, prefix="source_")
+        with source:
+            try:
+                path = connector_path(code_path)
+            except UriError as exc:
+                raise SourceRefused("code_path {0}: {1}".format(code_path, exc)) from None
+            stream = source.download(path, action="download the code archive " + code_path)
+            with tempfile.TemporaryFile() as spool:
+                size = 0
+                for chunk in stream:
+                    size += len(chunk)
+                    if size > MAX_ARCHIVE_BYTES:
+                        raise SourceRefused("code archive {0} is larger than {1} bytes".format(
+                            code_path, MAX_ARCHIVE_BYTES))
+                    spool.write(chunk)
+                spool.seek(0)
+                try:
+                    return read_archive(spool)
+                except UnsafeArchive as exc:
+                    raise SourceRefused("Refused the code archive {0} from cluster {1}: {2}. Nothing was "
+                                        "pushed. Fix: rebuild the archive with only regular files "
+                                        "(requirements.txt and src/)".format(code_path, source.cluster, exc)) from None
+                except (OSError, EOFError, ValueError) as exc:
+                    raise SourceRefused("code archive {0} from cluster {1} is not a readable .tar.gz ({2}). "
+                                        "Fix: upload a gzip-compressed tar".format(code_path, source.cluster,
+                                                                                   exc)) from None
+
+    def templated_tree(self, owner):
+        params = self.params
+        try:
+            if params["template_dir"]:
+                directory = os.path.normpath(params["template_dir"])
+                tree = read_directory(directory)
+                template_name = os.path.basename(directory)
+            else:
+                tree = self._archive_tree(params["code_path"])
+                template_name = archive_template_name(params["code_path"])
+            return template_tree(tree, params["name"], owner, params["references"], template_name)
+        except (SourceError, OSError) as exc:
+            raise SourceRefused("Failed to prepare the source of {0}/{1}: {2}".format(
+                owner, params["name"], exc)) from None
+
+    # ---- the steps -------------------------------------------------------------------------
+
+    def run(self, client):
+        params = self.params
+        owner = params["owner"] or key_user(client)
+        self.result["owner"] = owner
+        tree = self.templated_tree(owner)
+        remote = GitRemote(params["git_address"] or client.api_address, owner, params["name"], owner,
+                           params["api_key"], verify=client.verify, timeout=client.timeout, redact=client.redact)
+        plan = remote.plan(tree)
+        self.result["changed_files"] = plan.changed_files
+        self.result["pushed"] = not plan.up_to_date
+        if self.module._diff:
+            self.result["diff"] = self._diff(plan, tree)
+        builds = AlgorithmBuilds(client, owner, params["name"])
+        if self.module.check_mode:
+            return self._predict(plan, builds)
+        if plan.up_to_date:
+            commit = plan.master_sha
+        else:
+            commit = remote.push(plan, "algorithmia.testbench: {0} for {1}/{2}".format(
+                params["template_dir"] and os.path.basename(os.path.normpath(params["template_dir"]))
+                or params["code_path"], owner, params["name"]))
+            self.result["changed"] = True
+        self.result["git_hash"] = commit
+        build = self._await_build(builds, commit, pushed=not plan.up_to_date)
+        self.result["build"] = {"id": build.get("build_id"), "status": build.get("status")}
+        if params["test_payload"] is not None:
+            self._test(client, owner, commit)
+        self.result["version"] = builds.published_version(commit)
+        if params["publish"] and self.result["version"] is None:
+            self.result["version"] = builds.publish(commit, params["version_type"], builds.algorithm())
+            self.result["published"] = True
+            self.result["changed"] = True
+        return self.result
+
+    def _predict(self, plan, builds):
+        self.result["git_hash"] = plan.master_sha
+        self.result["changed"] = self.result["pushed"]
+        if not plan.up_to_date:
+            self.result["published"] = self.params["publish"]
+        else:
+            self.result["version"] = builds.published_version(plan.master_sha)
+            self.result["published"] = self.params["publish"] and self.result["version"] is None
+        self.result["changed"] = self.result["pushed"] or self.result["published"]
+        return self.result
+
+    def _diff(self, plan, tree):
+        after = [path for path in plan.changed_files if path in tree]
+        before = [path for path in plan.changed_files if path not in after or plan.master_tree]
+        return {
+            "before_header": "{0} master {1}".format(self.params["name"], (plan.master_sha or "(none)")[:12]),
+            "after_header": "templated source",
+            "before": "".join(path + "\n" for path in before if path not in after or plan.master_tree),
+            "after": "".join(path + " (new content)\n" for path in after),
+        }
+
+    def _await_build(self, builds, commit, pushed):
+        deadline = Deadline(self.params["build_timeout"])
+        build = builds.build_of(commit)
+        if not pushed and (build is None or build.get("status") == FAILED):
+            # An unchanged commit that never built (the repository's first commit) or whose build
+            # failed (maybe a transient install error): build it again, once.
+            builds.compile(timeout=self.params["build_timeout"])
+            self.result["changed"] = True
+            self.result["rebuilt"] = True
+        build = builds.await_build(commit, deadline)
+        if build.get("status") != "succeeded":
+            build_id = build.get("build_id")
+            tail = builds.log_tail(build_id)
+            self.module.fail_json(
+                msg="Failed to build {0}/{1} at commit {2} on cluster {3}: build {4} {5}. Fix: correct the "
+                    "source or requirements.txt (see the end of the build log below) and run again.\n{6}".format(
+                        builds.owner, builds.name, commit, builds.client.cluster, build_id, build.get("status"),
+                        tail),
+                build_log=tail, **dict(self.result, build={"id": build_id, "status": build.get("status")}))
+        return build
+
+    def _test(self, client, owner, commit):
+        params = self.params
+        payload = render_value(params["test_payload"], params["name"], owner, params["references"])
+        outcome = call_algorithm(client, owner, params["name"], commit, payload, params["test_timeout"])
+        if not outcome.ok:
+            self.module.fail_json(
+                msg="Failed to test {0}/{1} at commit {2} on cluster {3}: the test_payload call failed: {4}. "
+                    "Nothing was published. Fix: correct the algorithm or test_payload and run again.".format(
+                        owner, params["name"], commit, client.cluster, outcome.error),
+                test={"error": outcome.error, "error_type": outcome.error_type}, **self.result)
+        duration = outcome.metadata.get("duration")
+        self.result["test"] = {"result": outcome.result,
+                               "duration": round(duration if isinstance(duration, (int, float))
+                                                 else outcome.duration_ms / 1000.0, 4)}
+
+
+def validate(module):
+    params = module.params
+    problems = []
+    if not ALGORITHM_NAME.match(params["name"] or ""):
+        problems.append("name {0!r} is not an algorithm name (letters, digits and _, starting with a letter)".format(
+            params["name"]))
+    for key, value in (params["references"] or {}).items():
+        if not ALGORITHM_NAME.match(str(key)) or not ALGORITHM_NAME.match(str(value)):
+            problems.append("references {0!r}: {1!r}: both must be algorithm names".format(key, value))
+    if not 1 <= params["test_timeout"] <= MAX_CALL_TIMEOUT:
+        problems.append("test_timeout must be 1 to {0} seconds".format(MAX_CALL_TIMEOUT))
+    if params["build_timeout"] <= 0:
+        problems.append("build_timeout must be more than 0 seconds")
+    if params["template_dir"] and not os.path.isdir(params["template_dir"]):
+        problems.append("template_dir {0} is not a directory on the controller".format(params["template_dir"]))
+    if problems:
+        module.fail_json(msg="Invalid options; nothing was sent to any cluster: " + "; ".join(problems) + ".")
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        owner=dict(type="str"),
+        template_dir=dict(type="path"),
+        code_path=dict(type="str"),
+        source_api_address=dict(type="str"),
+        source_api_key=dict(type="str", no_log=True),
+        source_ca_cert=dict(type="str"),
+        source_validate_certs=dict(type="bool", default=True),
+        git_address=dict(type="str"),
+        references=dict(type="dict", default={}),
+        test_payload=dict(type="raw"),
+        test_timeout=dict(type="int", default=300),
+        version_type=dict(type="str", choices=["major", "minor", "revision"], default="minor"),
+        publish=dict(type="bool", default=True),
+        build_timeout=dict(type="float", default=900),
+    )
+    module = cluster_module(
+        argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[("template_dir", "code_path")],
+        required_one_of=[("template_dir", "code_path")],
+        required_by={"code_path": ("source_api_address", "source_api_key")},
+    )
+    if not HAS_DULWICH:
+        module.fail_json(msg=missing_required_lib("dulwich"), exception=DULWICH_IMPORT_ERROR)
+    validate(module)
+    adapter = ModuleClusterAdapter(module)
+    publisher = BuildPublisher(module, adapter)
+    client = adapter.connect(module.params)
+    try:
+        with client:
+            result = publisher.run(client)
+    except SourceRefused as exc:
+        module.fail_json(msg=str(exc), **publisher.result)
+    except ClusterError as exc:
+        module.fail_json(msg=str(exc), error=exc.as_dict(), **publisher.result)
+    except Exception as exc:  # a bug must not leak a traceback with option values into the log
+        module.fail_json(msg="Failed to build and publish {0}: {1}: {2}".format(
+            module.params["name"], type(exc).__name__, client.redact(str(exc))),
+            exception=client.redact(traceback.format_exc()), **publisher.result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

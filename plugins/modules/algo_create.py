@@ -1,0 +1,525 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, Algorithmia testbench maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: algo_create
+author: Algorithmia testbench maintainers (@algorithmiaio)
+short_description: Create, update or delete an algorithm on an Algorithmia cluster
+version_added: 0.1.0
+description:
+  - Makes sure an algorithm exists with the wanted environment, settings and details, or is absent.
+  - The environment is chosen by the testbench's language shorthand (O(language)), by display
+    name (O(environment_name)) or by id (O(environment_id)) among the environments the cluster
+    has installed. An environment the cluster lacks can be synced from its AEMS master first
+    (O(sync_environment)).
+  - An existing algorithm is updated only where it differs from what the task asks for,
+    including its environment (which the algorithm API allows; the next build uses it).
+extends_documentation_fragment:
+  - algorithmia.testbench.cluster
+  - algorithmia.testbench.attributes
+  - algorithmia.testbench.attributes.actiongroup_cluster
+attributes:
+  check_mode:
+    support: full
+    details: Only reads the cluster; an environment that would be synced is reported, not synced.
+  diff_mode:
+    support: full
+    details: Before and after of the compared fields (environment id, the given settings and details).
+  idempotent:
+    support: full
+options:
+  name:
+    description:
+      - Name of the algorithm (letters, digits and underscores, starting with a letter; case sensitive).
+    type: str
+    required: true
+  owner:
+    description:
+      - User or organization that owns the algorithm.
+      - If not set, the user the API key belongs to (the first folder of the Data API's root listing).
+    type: str
+  state:
+    description:
+      - V(present) creates the algorithm or updates what differs; V(absent) deletes it with all its
+        versions and builds.
+    type: str
+    choices: [present, absent]
+    default: present
+  language:
+    description:
+      - The testbench's language shorthand, as in the seed tool's workflows. It selects the environment by
+        display name - V(python3) C(Python 3.7), V(python2) C(Python 2.7), V(pytorch) C(Python 3.8 + PyTorch 1.x),
+        V(tensorflow-2.3) C(Python 3.7 + TensorFlow 2.3), V(tensorflow-1.14) C(Python 3.7 + TensorFlow GPU 1.14).
+      - Mutually exclusive with O(environment_name) and O(environment_id); one of them is required with
+        O(state=present).
+    type: str
+    choices: [python2, python3, pytorch, tensorflow-2.3, tensorflow-1.14]
+  environment_name:
+    description:
+      - Display name of the environment, for example V(Python 3.8 + TensorFlow GPU 2.3) (case and
+        repeated spaces do not matter).
+    type: str
+  environment_id:
+    description:
+      - Id of the environment on this cluster (or its environment specification id).
+      - Ids differ between AEMS masters, so prefer O(language) or O(environment_name) in portable plays.
+    type: str
+  aems_master:
+    description:
+      - AEMS master an environment missing on the cluster is synced from.
+    type: str
+    choices: [test, prod]
+    default: prod
+  sync_environment:
+    description:
+      - When the environment is not installed on the cluster, sync it from O(aems_master) and wait until
+        the sync has finished (at most O(sync_timeout) seconds).
+      - Syncing needs an admin API key. With V(false), a missing environment fails the task and lists what
+        the cluster has.
+    type: bool
+    default: true
+  sync_timeout:
+    description:
+      - Seconds to wait for an environment sync to finish.
+    type: int
+    default: 900
+  details:
+    description:
+      - Details to enforce. Only the keys given are compared; the label defaults to the name on creation.
+    type: dict
+    suboptions:
+      label:
+        description: Human-readable name.
+        type: str
+      summary:
+        description: Full description (HTML accepted).
+        type: str
+      tagline:
+        description: Short description shown under the label.
+        type: str
+  settings:
+    description:
+      - Algorithm settings to enforce. Keys not given take the testbench's defaults below, which suit
+        workflows whose algorithms call each other and the Data API.
+      - The environment is set by O(language), O(environment_name) or O(environment_id), not here.
+    type: dict
+    default: {}
+    suboptions:
+      source_visibility:
+        description: Whether other users may view the source (V(open) needs a license other than V(apl)).
+        type: str
+        choices: [open, closed]
+        default: closed
+      license:
+        description: License of the source code.
+        type: str
+        choices: [apl, apache2, gpl3, mit]
+        default: apl
+      network_access:
+        description: Whether the algorithm may reach the network (V(full)) or not (V(isolated)).
+        type: str
+        choices: [full, isolated]
+        default: full
+      pipeline_enabled:
+        description: Whether the algorithm may call other algorithms.
+        type: bool
+        default: true
+      algorithm_callability:
+        description:
+          - Who may call the latest published version. Not enforced when not set (publishing sets it too).
+        type: str
+        choices: [public, private]
+notes:
+  - The environment lookups use C(/v1/algorithm-environments/edge/languages[/<language>/environments]);
+    syncs use C(.../environments/available) and C(.../environment-specifications/<id>/syncs), which are
+    admin calls.
+seealso:
+  - module: algorithmia.testbench.algo_data_sync
+  - module: algorithmia.testbench.algo_build_publish
+"""
+
+EXAMPLES = r"""
+- name: Create ImageClassifier on the TensorFlow 2.3 environment
+  algorithmia.testbench.algo_create:
+    api_address: https://api.cluster.example.com
+    api_key: "{{ testbench_api_key }}"
+    name: ImageClassifier
+    language: tensorflow-2.3
+    aems_master: test
+
+- name: Same, with the connection set once for the play
+  module_defaults:
+    group/algorithmia.testbench.cluster:
+      api_address: "{{ testbench_api_address }}"
+      api_key: "{{ testbench_api_key }}"
+      ca_cert: "{{ testbench_ca_cert | default(omit) }}"
+  block:
+    - name: Create hello on Python 3.8, without syncing anything
+      algorithmia.testbench.algo_create:
+        name: hello
+        owner: quality
+        environment_name: Python 3.8
+        sync_environment: false
+        details:
+          summary: Says hello
+        settings:
+          network_access: isolated
+
+    - name: Remove it again
+      algorithmia.testbench.algo_create:
+        name: hello
+        owner: quality
+        state: absent
+"""
+
+RETURN = r"""
+algorithm:
+  description:
+    - The algorithm as the cluster returns it after the task (C(GET /v1/algorithms/<owner>/<name>)).
+    - In check mode, the algorithm as it is now (empty when it would be created); empty after O(state=absent).
+  returned: always
+  type: dict
+  sample:
+    id: 3a0b7d5e-3c8e-4f4a-9d4b-2f0c8f6f8d10
+    name: hello
+    details: {label: hello}
+    settings:
+      algorithm_environment: 4beb6189-3e18-4a7a-a466-473bebe68a9f
+      language: python3
+      license: apl
+      network_access: full
+      pipeline_enabled: true
+      source_visibility: closed
+      algorithm_callability: private
+    resource_type: algorithm
+environment:
+  description: The environment chosen (as the cluster lists it). Empty with O(state=absent).
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Environment id on this cluster.
+      type: str
+    display_name:
+      description: Display name.
+      type: str
+    language:
+      description: AEMS language name (V(python3), V(python2), ...).
+      type: str
+    environment_specification_id:
+      description: Id of the environment's specification (what a sync installs).
+      type: str
+    machine_type:
+      description: V(CPU) or V(GPU).
+      type: str
+    synced:
+      description: Whether the task synced it (or, in check mode, would sync it) from the AEMS master.
+      type: bool
+  sample:
+    id: 4beb6189-3e18-4a7a-a466-473bebe68a9f
+    display_name: Python 3.7
+    language: python3
+    environment_specification_id: 8e0e5a2a-4b35-4a51-9b5c-2f1d0f3e4c11
+    machine_type: CPU
+    synced: false
+owner:
+  description: The algorithm's owner (resolved from the key when O(owner) is not set).
+  returned: always
+  type: str
+  sample: quality
+"""
+
+import time
+
+from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_adapter import (
+    ModuleClusterAdapter,
+    cluster_module,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.environments import (
+    SYNC_IN_PROGRESS,
+    SYNC_SUCCEEDED,
+    EnvironmentChoiceError,
+    Wanted,
+    choose,
+    describe_all,
+    languages_to_list,
+    language_name,
+    summary,
+    sync_state,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import (
+    AuthError,
+    BadRequest,
+    Conflict,
+    NotFound,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME
+
+EDGE = "/v1/algorithm-environments/edge"
+# The update call documents these settings as required, so an update always sends them.
+REQUIRED_SETTINGS = ("source_visibility", "license", "network_access", "pipeline_enabled")
+
+
+class TaskFailed(Exception):
+    """A failure this module explains itself (not an HTTP error): becomes fail_json."""
+
+
+def key_owner(client):
+    """The key's own user: the first folder of the Data API root, as the seed tool read it."""
+    listing = client.get_json("/v1/connector/data", action="find the user of api_key (list data://)") or {}
+    folders = listing.get("folders") or []
+    if not folders or not folders[0].get("name"):
+        raise TaskFailed("Failed to find the user of api_key on cluster {0}: the Data API root listing names no "
+                         "user. Fix: set owner explicitly.".format(client.cluster))
+    return folders[0]["name"]
+
+
+class EnvironmentResolver:
+    """Finds the wanted environment among the installed ones; syncs it from the AEMS master if asked."""
+
+    def __init__(self, module, client, wanted):
+        self.module = module
+        self.client = client
+        self.wanted = wanted
+        self.master = module.params["aems_master"]
+
+    def installed(self, language=None):
+        if language:
+            languages = [language]
+        else:
+            listed = self.client.get_json(EDGE + "/languages", action="list the cluster's algorithm languages") or []
+            languages = languages_to_list(self.wanted, [lang.get("name") for lang in listed])
+        found = []
+        for lang in languages:
+            try:
+                found.extend(self.client.get_json(EDGE + "/languages/{0}/environments", lang,
+                                                  action="list the {0} environments".format(lang)) or [])
+            except NotFound:
+                continue  # a language this cluster does not offer has no environments
+        return found
+
+    def resolve(self):
+        installed = self.installed(self.wanted.language)
+        env = self._choose(installed)
+        if env is not None:
+            return dict(summary(env), synced=False)
+        if not self.module.params["sync_environment"]:
+            raise TaskFailed(
+                "Failed to choose the environment {0} on cluster {1}: it is not installed. Installed: {2}. Fix: pick "
+                "one of those, or set sync_environment: true (with an admin API key) to sync it from the AEMS "
+                "master {3!r}.".format(self.wanted.describe(), self.client.cluster, describe_all(installed), self.master))
+        try:
+            available = self.client.get_json(EDGE + "/environments/available", params={"master": self.master},
+                                             action="list the environments of AEMS master {0!r}".format(self.master))
+        except AuthError as exc:
+            raise TaskFailed(
+                "Failed to sync the environment {0} on cluster {1}: it is not installed, and listing AEMS master {2!r} "
+                "was refused ({3}). Fix: run this task with an admin API key, ask the cluster's admin to sync it, or "
+                "pick an installed one: {4}.".format(self.wanted.describe(), self.client.cluster, self.master,
+                                                     exc.status, describe_all(installed))) from None
+        spec = self._choose(available or [])
+        if spec is None:
+            raise TaskFailed(
+                "Failed to choose the environment {0} on cluster {1}: it is neither installed nor offered by AEMS "
+                "master {2!r}. Installed: {3}. The master offers: {4}. Fix: pick one of those (or the other "
+                "aems_master).".format(self.wanted.describe(), self.client.cluster, self.master,
+                                       describe_all(installed), describe_all(available or [])))
+        if self.module.check_mode:
+            return dict(summary(spec), synced=True)
+        self._sync(spec)
+        # Ids may be the cluster's own after a sync: read the installed entry back.
+        after = [env for env in self.installed(language_name(spec))
+                 if env.get("environment_specification_id") == spec.get("environment_specification_id")]
+        env = after[0] if after else self._choose(self.installed(language_name(spec)))
+        if env is None:
+            raise TaskFailed("Failed to find the environment {0!r} on cluster {1} after its sync succeeded. Fix: list "
+                             "the installed environments and give environment_id.".format(
+                                 spec.get("display_name"), self.client.cluster))
+        return dict(summary(env), synced=True)
+
+    def _choose(self, environments):
+        try:
+            return choose(environments, self.wanted)
+        except EnvironmentChoiceError as exc:
+            raise TaskFailed("Failed to choose the environment on cluster {0}: {1}.".format(
+                self.client.cluster, exc)) from None
+
+    def _sync(self, spec):
+        spec_id = spec["environment_specification_id"]
+        label = "environment {0!r} (specification {1})".format(spec.get("display_name"), spec_id)
+        response = self.client.request("POST", EDGE + "/environment-specifications/{0}/syncs", spec_id,
+                                       action="start the sync of " + label)
+        sync_id = response.text.strip().strip('"')  # the bare id, as real clusters answer
+        deadline = time.monotonic() + self.module.params["sync_timeout"]
+        pause = 0.2
+        while True:
+            answer = self.client.get_json(EDGE + "/environment-specifications/{0}/syncs/{1}", spec_id, sync_id,
+                                          action="read the sync of " + label)
+            status, message = sync_state(answer)
+            if status == SYNC_SUCCEEDED:
+                return
+            if status != SYNC_IN_PROGRESS:
+                raise TaskFailed("Failed to sync {0} from AEMS master {1!r} on cluster {2}: status {3}: {4}. Fix: "
+                                 "see the cluster's AEMS logs, then run again.".format(
+                                     label, self.master, self.client.cluster, status, message or "no message"))
+            if time.monotonic() >= deadline:
+                raise TaskFailed("Failed to sync {0} on cluster {1}: still in progress after {2} s (sync {3}). Fix: "
+                                 "raise sync_timeout, or run again once the sync has finished.".format(
+                                     label, self.client.cluster, self.module.params["sync_timeout"], sync_id))
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, 5.0)
+
+
+class AlgorithmManager:
+    def __init__(self, module, client, owner):
+        self.module = module
+        self.client = client
+        self.owner = owner
+        self.name = module.params["name"]
+        self.label = "{0}/{1}".format(owner, self.name)
+        self.result = dict(changed=False, algorithm={}, environment={}, owner=owner)
+
+    def get(self):
+        try:
+            return self.client.get_json("/v1/algorithms/{0}/{1}", self.owner, self.name,
+                                        action="read algorithm " + self.label)
+        except NotFound:
+            return None
+
+    def wanted(self, environment):
+        settings = {key: value for key, value in (self.module.params["settings"] or {}).items() if value is not None}
+        details = {key: value for key, value in (self.module.params["details"] or {}).items() if value is not None}
+        return {"environment_id": environment["id"], "settings": settings, "details": details}
+
+    @staticmethod
+    def compared(algorithm, wanted):
+        """The same fields as ``wanted``, read from the algorithm on the cluster."""
+        settings = algorithm.get("settings") or {}
+        details = algorithm.get("details") or {}
+        return {"environment_id": settings.get("algorithm_environment"),
+                "settings": {key: settings.get(key) for key in wanted["settings"]},
+                "details": {key: details.get(key) for key in wanted["details"]}}
+
+    def present(self):
+        try:
+            wanted_env = Wanted(self.module.params["language"], self.module.params["environment_name"],
+                                self.module.params["environment_id"])
+        except EnvironmentChoiceError as exc:
+            raise TaskFailed("Failed to choose the environment for {0}: {1}.".format(self.label, exc)) from None
+        current = self.get()
+        environment = EnvironmentResolver(self.module, self.client, wanted_env).resolve()
+        self.result["environment"] = environment
+        wanted = self.wanted(environment)
+        if current is None:
+            self.result.update(changed=True, diff={"before": {}, "after": wanted})
+            if not self.module.check_mode:
+                self.result["algorithm"] = self.create(wanted)
+            return self.result
+        before = self.compared(current, wanted)
+        self.result["algorithm"] = current
+        if before == wanted:
+            return self.result
+        self.result.update(changed=True, diff={"before": before, "after": wanted})
+        if not self.module.check_mode:
+            self.result["algorithm"] = self.update(current, before, wanted)
+        return self.result
+
+    def create(self, wanted):
+        settings = dict(wanted["settings"], algorithm_environment=wanted["environment_id"])
+        details = dict(wanted["details"])
+        details.setdefault("label", self.name)
+        return self.client.post_json("/v1/algorithms/{0}", self.owner,
+                                     body={"name": self.name, "details": details, "settings": settings},
+                                     action="create algorithm " + self.label)
+
+    def update(self, current, before, wanted):
+        current_settings = current.get("settings") or {}
+        settings = {key: current_settings[key] for key in REQUIRED_SETTINGS if key in current_settings}
+        settings.update(wanted["settings"])
+        moving = before["environment_id"] != wanted["environment_id"]
+        if moving:
+            settings["algorithm_environment"] = wanted["environment_id"]
+        body = {"settings": settings}
+        if wanted["details"]:
+            body["details"] = wanted["details"]
+        try:
+            updated = self.client.put_json("/v1/algorithms/{0}/{1}", self.owner, self.name, body=body,
+                                           action="update algorithm " + self.label)
+        except (BadRequest, Conflict) as exc:
+            if not moving:
+                raise
+            raise TaskFailed(self.cannot_move(before, wanted, exc.server_message or str(exc.status))) from None
+        if moving and (updated.get("settings") or {}).get("algorithm_environment") != wanted["environment_id"]:
+            raise TaskFailed(self.cannot_move(before, wanted, "the update was accepted but the environment stayed"))
+        return updated
+
+    def cannot_move(self, before, wanted, cause):
+        return ("Failed to change the environment of algorithm {0} on cluster {1} from {2} to {3}: {4}. Fix: keep "
+                "its current environment, or delete the algorithm (state: absent) and create it again.".format(
+                    self.label, self.client.cluster, before["environment_id"], wanted["environment_id"], cause))
+
+    def absent(self):
+        current = self.get()
+        if current is None:
+            return self.result
+        fields = {"environment_id": (current.get("settings") or {}).get("algorithm_environment"),
+                  "settings": current.get("settings") or {}, "details": current.get("details") or {}}
+        self.result.update(changed=True, diff={"before": fields, "after": {}})
+        if not self.module.check_mode:
+            self.client.delete("/v1/algorithms/{0}/{1}", self.owner, self.name, missing_ok=True,
+                               action="delete algorithm " + self.label)
+        return self.result
+
+
+def main():
+    module = cluster_module(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            owner=dict(type="str"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            language=dict(type="str", choices=["python2", "python3", "pytorch", "tensorflow-2.3", "tensorflow-1.14"]),
+            environment_name=dict(type="str"),
+            environment_id=dict(type="str"),
+            aems_master=dict(type="str", choices=["test", "prod"], default="prod"),
+            sync_environment=dict(type="bool", default=True),
+            sync_timeout=dict(type="int", default=900),
+            details=dict(type="dict", options=dict(
+                label=dict(type="str"),
+                summary=dict(type="str"),
+                tagline=dict(type="str"),
+            )),
+            settings=dict(type="dict", default={}, options=dict(
+                source_visibility=dict(type="str", choices=["open", "closed"], default="closed"),
+                license=dict(type="str", choices=["apl", "apache2", "gpl3", "mit"], default="apl"),
+                network_access=dict(type="str", choices=["full", "isolated"], default="full"),
+                pipeline_enabled=dict(type="bool", default=True),
+                algorithm_callability=dict(type="str", choices=["public", "private"]),
+            )),
+        ),
+        mutually_exclusive=[("language", "environment_name", "environment_id")],
+        required_if=[("state", "present", ("language", "environment_name", "environment_id"), True)],
+        supports_check_mode=True,
+    )
+    name = module.params["name"]
+    if not ALGORITHM_NAME.match(name):
+        module.fail_json(msg="Invalid algorithm name {0!r}: use letters, digits and underscores, starting with a "
+                             "letter.".format(name))
+    adapter = ModuleClusterAdapter(module)
+    with adapter.connect(module.params) as client:
+        with adapter.reporting(changed=False):
+            try:
+                owner = module.params["owner"] or key_owner(client)
+                manager = AlgorithmManager(module, client, owner)
+                result = manager.present() if module.params["state"] == "present" else manager.absent()
+            except TaskFailed as exc:
+                module.fail_json(msg=client.redact(str(exc)), changed=False)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
