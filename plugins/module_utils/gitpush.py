@@ -6,8 +6,9 @@
 
 Why dulwich and not the ``git`` command: the controller may have no git, and a key given to
 ``git`` ends up in a URL, an argument list or a credential helper. Here the key travels only
-in an ``Authorization: Basic`` header of dulwich's HTTP client; it is never in the URL, so it
-cannot reach a log line or an error message.
+as the password of dulwich's HTTP client, which sends it as an ``Authorization: Basic`` header
+to the repository's origin only (not after a redirect elsewhere); it is never in the URL, so
+it cannot reach a log line or an error message.
 
 The remote master is fetched (algorithm repositories are small) so that the new commit has
 it as parent (a fast-forward, history kept) and so that an unchanged tree is noticed by
@@ -16,14 +17,15 @@ comparing tree ids computed here: then nothing is pushed.
 
 from __future__ import annotations
 
-import base64
 import stat
 import time
 import traceback
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import (
+    AuthError,
     ClusterConnectionError,
     Conflict,
+    NotFound,
 )
 
 try:
@@ -33,8 +35,8 @@ except ImportError:
 
 try:
     import urllib3
-    from dulwich.client import HttpGitClient
-    from dulwich.errors import GitProtocolError, HangupException
+    from dulwich.client import HttpGitClient, HTTPUnauthorized
+    from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
     from dulwich.objects import Blob, Commit, Tree
     from dulwich.repo import MemoryRepo
 except ImportError:
@@ -45,6 +47,8 @@ else:
     DULWICH_IMPORT_ERROR = None
 
 MASTER = b"refs/heads/master"
+GIT_ERRORS = (GitProtocolError, HangupException, HTTPUnauthorized, NotGitRepository, OSError,
+              urllib3.exceptions.HTTPError) if HAS_DULWICH else ()
 IDENTITY = b"algorithmia.testbench <testbench@algorithmia.invalid>"
 
 
@@ -94,6 +98,7 @@ class PushPlan:
         self.tree_sha = tree_sha
         self.master_sha = master_sha
         self.master_tree = master_tree
+        self.master_paths = set()
         self.changed_files = self._changed_files()
 
     @property
@@ -106,6 +111,7 @@ class PushPlan:
         store = self.repo.object_store
         ours = _flatten(store, self.tree_sha)
         theirs = _flatten(store, self.master_tree) if self.master_tree else {}
+        self.master_paths = set(theirs)
         return sorted(path for path in set(ours) | set(theirs) if ours.get(path) != theirs.get(path))
 
 
@@ -116,28 +122,33 @@ class GitRemote:
         self.url = "{0}/git/{1}/{2}.git".format(git_address.rstrip("/"), owner, name)
         self.cluster = git_address
         self._redact = redact or (lambda text: text)
-        token = base64.b64encode("{0}:{1}".format(username, api_key).encode("utf-8")).decode("ascii")
         if verify is False:
             pool = urllib3.PoolManager(cert_reqs="CERT_NONE", timeout=timeout)
         else:
             ca_certs = verify if isinstance(verify, str) else (certifi.where() if certifi else None)
             pool = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca_certs, timeout=timeout)
-        self._client = HttpGitClient(self.url, pool_manager=pool, quiet=True,
-                                     extra_headers={"Authorization": "Basic " + token})
+        self._client = HttpGitClient(self.url, pool_manager=pool, quiet=True, username=username,
+                                     password=api_key)
 
-    def _error(self, action, exc, hint=None):
-        detail = self._redact(str(exc) or type(exc).__name__)
+    def _error(self, action, exc):
+        action = action + " " + self.url
+        if isinstance(exc, HTTPUnauthorized):
+            return AuthError(action, self.cluster, status=401, reason="Unauthorized",
+                             hint="use an API key of the algorithm's owner (or an admin key) of this cluster.")
+        if isinstance(exc, NotGitRepository):
+            return NotFound(action, self.cluster, status=404, reason="Not Found",
+                            hint="create the algorithm first (algo_create), and check owner and name; set "
+                                 "git_address if the cluster serves git at another address.")
         return ClusterConnectionError(
-            action + " " + self.url, self.cluster, detail=detail,
-            hint=hint or ("check that the algorithm exists, that api_key belongs to its owner (or an admin) "
-                          "and that the cluster serves git over HTTP at this address."))
+            action, self.cluster, detail=self._redact(str(exc) or type(exc).__name__),
+            hint="check that the cluster serves git over HTTP at this address (git_address).")
 
     def plan(self, tree):
         """Fetch master and compare it with ``tree``; a ``PushPlan`` (nothing is sent)."""
         repo = MemoryRepo()
         try:
             fetched = self._client.fetch("", repo)
-        except (GitProtocolError, HangupException, OSError, urllib3.exceptions.HTTPError) as exc:
+        except GIT_ERRORS as exc:
             raise self._error("fetch", exc) from None
         master_sha = fetched.refs.get(MASTER)
         master_tree = repo[master_sha].tree.decode("ascii") if master_sha else None
@@ -168,7 +179,7 @@ class GitRemote:
 
         try:
             result = self._client.send_pack("", update_refs, plan.repo.object_store.generate_pack_data)
-        except (GitProtocolError, HangupException, OSError, urllib3.exceptions.HTTPError) as exc:
+        except GIT_ERRORS as exc:
             raise self._error("push to", exc) from None
         status = (result.ref_status or {}).get(MASTER)
         if status:

@@ -305,7 +305,7 @@ class BuildPublisher:
                 template_name = archive_template_name(params["code_path"])
             return template_tree(tree, params["name"], owner, params["references"], template_name)
         except (SourceError, OSError) as exc:
-            raise SourceRefused("Failed to prepare the source of {0}/{1}: {2}".format(
+            raise SourceRefused("Failed to prepare the source of {0}/{1}: {2}. Nothing was pushed.".format(
                 owner, params["name"], exc)) from None
 
     # ---- the steps -------------------------------------------------------------------------
@@ -356,13 +356,15 @@ class BuildPublisher:
         return self.result
 
     def _diff(self, plan, tree):
+        """The differing files: on master before, in the templated source after."""
+        before = [path for path in plan.changed_files if path in plan.master_paths]
         after = [path for path in plan.changed_files if path in tree]
-        before = [path for path in plan.changed_files if path not in after or plan.master_tree]
         return {
             "before_header": "{0} master {1}".format(self.params["name"], (plan.master_sha or "(none)")[:12]),
             "after_header": "templated source",
-            "before": "".join(path + "\n" for path in before if path not in after or plan.master_tree),
-            "after": "".join(path + " (new content)\n" for path in after),
+            "before": "".join(path + "\n" for path in before),
+            "after": "".join(path + (" (changed)" if path in plan.master_paths else " (new)") + "\n"
+                             for path in after),
         }
 
     def _await_build(self, builds, commit, pushed):
