@@ -3,6 +3,12 @@
 Each operation exists by ``:username/:algoname`` and, as documented, by algorithm UUID; the
 UUID routes are declared first with Starlette's ``uuid`` convertor, so they only match
 UUID-shaped segments and never shadow a user's algorithm.
+
+Not emulated (answered 404/405 like any unknown route): the admin SCM endpoints
+(``/v1/admin/scms``) and external SCMs such as GitHub (every algorithm uses the internal git
+server), secrets, hosted-collection assignment, ``/v1/algorithms/:id/errors``, royalties and
+the Web IDE. ``settings.package_set`` is read as a language name. Compile of a failing commit
+answers 400 with the log's tail (the documented "otherwise an error").
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ class EnvironmentBackend:
             raise BadRequest(f"Unsupported language {language!r}: localcluster runs Python algorithms "
                              f"({', '.join(sorted(catalog.LEGACY_LANGUAGES))}).", code=1003)
         machine = "GPU" if settings.get("environment") == "gpu" else "CPU"
-        candidates = [spec for spec in self.environments_for_language(aems_language)]
+        candidates = list(self.environments_for_language(aems_language))
         # A plain interpreter environment ("Python 3.7") is the natural default for a language.
         candidates.sort(key=lambda s: (s.machine_type != machine, "+" in s.display_name, s.display_name))
         if not candidates:
