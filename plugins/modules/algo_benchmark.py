@@ -1,0 +1,332 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, Algorithmia testbench maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: algo_benchmark
+short_description: Run benchmark tests against a published algorithm and gate on errors and latency
+version_added: 0.1.0
+description:
+  - Calls one published version of an algorithm (a workflow's entrypoint) with each test's payload,
+    in order, and measures every call on the controller.
+  - Per test it reports calls, errors, latency percentiles and the last error, and checks the gates
+    (O(tests[].expected_output), O(tests[].max_error_rate), O(tests[].max_latency_ms)). All tests run;
+    then the task fails if any test failed, naming each failed test and why.
+  - It changes nothing on the cluster, so C(changed) is always false. Writing the report files in
+    O(report_dir) is its only side effect.
+author:
+  - Algorithmia testbench maintainers
+options:
+  algorithm:
+    description: Name of the algorithm to call.
+    type: str
+    required: true
+  owner:
+    description: Owner of the algorithm. Default is the user of O(api_key), as the Data API root listing names it.
+    type: str
+  version:
+    description:
+      - Version to call, a semantic version such as V(1.2.0) or a git hash.
+      - Default is the latest published version, resolved once so that every test calls the same version.
+    type: str
+  tests:
+    description: The tests, run one after the other.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Name of the test in the result and the reports.
+        type: str
+        required: true
+      payload:
+        description: Input of each call; a string is sent as text, anything else as JSON.
+        type: raw
+        required: true
+      timeout:
+        description:
+          - Seconds the cluster lets each call run (the API's maximum is 3000). It is passed as the
+            call's C(timeout) and the HTTP read waits that long plus a margin.
+        type: int
+        default: 300
+      calls:
+        description: How many times to call the algorithm with O(tests[].payload).
+        type: int
+        default: 1
+      concurrency:
+        description: How many calls are in flight at once (at most 1000).
+        type: int
+        default: 1
+      expected_output:
+        description:
+          - When set, every call's result must equal this value exactly (JSON equality); a different
+            result counts as a failed call.
+        type: raw
+      has_expected_output:
+        description:
+          - Whether O(tests[].expected_output) is given, so that an expected V(null) can be checked.
+          - The workflow lookup sets it; default is whether O(tests[].expected_output) is not null.
+        type: bool
+      max_latency_ms:
+        description:
+          - Latency gate in milliseconds on the successful calls. A number is a gate on the 95th percentile;
+            a dict gates several, with keys V(p50), V(p90), V(p95), V(p99) and V(max).
+        type: raw
+      max_error_rate:
+        description: Largest fraction of failed calls (0 to 1) for the test to pass.
+        type: float
+        default: 0
+  report_dir:
+    description:
+      - Directory on the controller to write C(benchmark-<cluster_name>-<algorithm>.json), C(.xml)
+        (JUnit) and C(.html) into. Created if missing. Not written in check mode.
+    type: path
+  cluster_name:
+    description: Label of the cluster in the result and the reports, such as the inventory host name.
+    type: str
+extends_documentation_fragment:
+  - algorithmia.testbench.cluster
+  - algorithmia.testbench.attributes
+  - algorithmia.testbench.attributes.actiongroup_cluster
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Calls do not change the algorithm, so in check mode the tests run as usual; only the report
+        files are not written. An algorithm that itself writes data (to its temp collection) still does.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: Never changes anything on the cluster.
+seealso:
+  - module: algorithmia.testbench.algo_build_publish
+"""
+
+EXAMPLES = r"""
+- name: Benchmark hello_world
+  algorithmia.testbench.algo_benchmark:
+    api_address: https://api.example.com
+    api_key: "{{ testbench_api_key }}"
+    algorithm: hello_world
+    cluster_name: "{{ inventory_hostname }}"
+    report_dir: "{{ playbook_dir }}/reports"
+    tests:
+      - name: basic test
+        payload: Algorithmia
+        timeout: 10
+        expected_output: hello Algorithmia
+      - name: under load
+        payload: Algorithmia
+        calls: 50
+        concurrency: 5
+        max_latency_ms: 500
+        max_error_rate: 0.02
+"""
+
+RETURN = r"""
+owner:
+  description: Owner of the algorithm.
+  returned: always
+  type: str
+  sample: alice
+version:
+  description: The version every test called.
+  returned: success
+  type: str
+  sample: 0.2.0
+git_hash:
+  description: Git hash of that version, when the latest published version was resolved.
+  returned: success
+  type: str
+passed:
+  description: Whether every test passed.
+  returned: success
+  type: bool
+tests:
+  description: One result per test, in order.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The test's name.
+      type: str
+    passed:
+      description: Whether all the test's gates held.
+      type: bool
+    failures:
+      description: Why the test failed, one sentence per broken gate.
+      type: list
+      elements: str
+    calls:
+      description: Calls made.
+      type: int
+    errors:
+      description: Calls that failed or returned something else than O(tests[].expected_output).
+      type: int
+    error_rate:
+      description: O(tests[].calls) that failed, as a fraction.
+      type: float
+    p50_ms:
+      description: Median latency of the successful calls, in milliseconds, measured on the controller.
+      type: float
+    p95_ms:
+      description: 95th percentile latency of the successful calls, in milliseconds.
+      type: float
+    latency_ms:
+      description: min, mean, p50, p90, p95, p99 and max latency in milliseconds.
+      type: dict
+    durations_ms:
+      description: Latency of each successful call (the first 1000).
+      type: list
+      elements: float
+    elapsed_s:
+      description: Wall time of the whole test in seconds.
+      type: float
+    last_error:
+      description: The last error message, or null.
+      type: str
+    result:
+      description: What the first successful call returned.
+      type: raw
+reports:
+  description: Paths of the written report files, by kind (V(json), V(junit), V(html)).
+  returned: when O(report_dir) is set and not in check mode
+  type: dict
+  sample: {json: reports/benchmark-dest1-hello_world.json}
+"""
+
+import time
+import traceback
+
+from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithm_calls import (
+    call_algorithm,
+    key_user,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.bench_report import (
+    report_basename,
+    write_reports,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import (
+    TestSpecError,
+    failure_summary,
+    normalise_test,
+    run_test,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_adapter import (
+    ModuleClusterAdapter,
+    cluster_module,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import ClusterError, NotFound
+
+
+class Benchmark:
+    def __init__(self, module, client):
+        self.module = module
+        self.client = client
+        self.params = module.params
+        self.result = dict(changed=False)
+
+    def resolve_version(self, owner):
+        """``(version, git hash)``: the given one, or the latest published version."""
+        name = self.params["algorithm"]
+        if self.params["version"]:
+            return self.params["version"], None
+        try:
+            algorithm = self.client.get_json("/v1/algorithms/{0}/{1}", owner, name,
+                                             action="read algorithm {0}/{1}".format(owner, name))
+        except NotFound as exc:
+            exc.hint = "create, build and publish the algorithm first (algo_build_publish)."
+            raise
+        info = (algorithm or {}).get("version_info") or {}
+        if not info.get("semantic_version"):
+            self.module.fail_json(
+                msg="Failed to benchmark {0}/{1} on cluster {2}: it has no published version. Fix: publish one "
+                    "(algo_build_publish), or set version to a git hash.".format(owner, name, self.client.cluster),
+                **self.result)
+        return info["semantic_version"], info.get("git_hash")
+
+    def run(self, tests):
+        owner = self.params["owner"] or key_user(self.client)
+        name = self.params["algorithm"]
+        self.result["owner"] = owner
+        version, git_hash = self.resolve_version(owner)
+        self.result.update(version=version, git_hash=git_hash)
+        started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+        def call(payload, timeout):
+            return call_algorithm(self.client, owner, name, version, payload, timeout)
+
+        results = [run_test(test, call) for test in tests]
+        self.result.update(tests=results, passed=all(r["passed"] for r in results))
+        if self.params["report_dir"] and not self.module.check_mode:
+            report = {
+                "cluster": self.params["cluster_name"], "api_address": self.client.api_address,
+                "algorithm": "{0}/{1}".format(owner, name), "version": version, "git_hash": git_hash,
+                "started_at": started_at, "passed": self.result["passed"], "tests": results,
+            }
+            self.result["reports"] = write_reports(report, self.params["report_dir"],
+                                                   report_basename(name, self.params["cluster_name"]))
+        if not self.result["passed"]:
+            self.module.fail_json(
+                msg="Benchmark of {0}/{1} {2} on cluster {3} failed: {4}. Fix: see each test's failures and "
+                    "last_error{5}.".format(owner, name, version, self.params["cluster_name"] or self.client.cluster,
+                                            " | ".join(failure_summary(results)),
+                                            " and the reports" if self.result.get("reports") else ""),
+                **self.result)
+        return self.result
+
+
+def main():
+    test_spec = dict(
+        name=dict(type="str", required=True),
+        payload=dict(type="raw", required=True),
+        timeout=dict(type="int", default=300),
+        calls=dict(type="int", default=1),
+        concurrency=dict(type="int", default=1),
+        expected_output=dict(type="raw"),
+        has_expected_output=dict(type="bool"),
+        max_latency_ms=dict(type="raw"),
+        max_error_rate=dict(type="float", default=0),
+    )
+    argument_spec = dict(
+        algorithm=dict(type="str", required=True),
+        owner=dict(type="str"),
+        version=dict(type="str"),
+        tests=dict(type="list", elements="dict", required=True, options=test_spec),
+        report_dir=dict(type="path"),
+        cluster_name=dict(type="str"),
+    )
+    module = cluster_module(argument_spec, supports_check_mode=True)
+    try:
+        tests = [normalise_test(test, index) for index, test in enumerate(module.params["tests"])]
+    except TestSpecError as exc:
+        module.fail_json(msg="Invalid tests; nothing was called: {0}.".format(exc))
+    if not tests:
+        module.fail_json(msg="Invalid tests; nothing was called: give at least one test.")
+    adapter = ModuleClusterAdapter(module)
+    client = adapter.connect(module.params)
+    benchmark = Benchmark(module, client)
+    try:
+        with client:
+            result = benchmark.run(tests)
+    except ClusterError as exc:
+        module.fail_json(msg=str(exc), error=exc.as_dict(), **benchmark.result)
+    except OSError as exc:
+        module.fail_json(msg="Failed to write the benchmark reports to {0}: {1}. Fix: make report_dir a writable "
+                             "directory.".format(module.params["report_dir"], exc), **benchmark.result)
+    except Exception as exc:  # a bug must not leak a traceback with option values into the log
+        module.fail_json(msg="Failed to benchmark {0}: {1}: {2}".format(
+            module.params["algorithm"], type(exc).__name__, client.redact(str(exc))),
+            exception=client.redact(traceback.format_exc()), **benchmark.result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
