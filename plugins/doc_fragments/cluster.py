@@ -23,7 +23,7 @@ options:
     required: true
   api_key:
     description:
-      - API key of the cluster, sent as C(Authorization: Simple <key>).
+      - "API key of the cluster, sent as C(Authorization: Simple <key>)."
       - Needs algorithm management and read/write data access for the modules that change things.
       - If not set, the value of the E(ALGORITHMIA_API_KEY) environment variable is used.
       - Never logged, returned or put in a URL or an error message.
@@ -53,8 +53,8 @@ options:
     default: 60
 notes:
   - Reads, and calls that cannot act twice, are retried on connection errors and on
-    HTTP 429, 502, 503 and 504, four times: at once, then with jittered exponential backoff
-    (about 1, 2 and 4 seconds).
+    HTTP 429, 502, 503 and 504 up to four times - at once, then with jittered exponential
+    backoff (about 1, 2 and 4 seconds).
   - Connection failures before a request was sent are retried for every call.
 requirements:
   - requests >= 2.32
