@@ -8,6 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import os
+import time
+
+from Algorithmia.algorithm import OutputType
 
 from localcluster.process import LocalClusterProcess
 from tests.conftest import RunningCluster
@@ -111,3 +114,17 @@ def test_parallel_pipelines_beyond_the_caps_do_not_deadlock(tight_cluster, tmp_p
     with ThreadPoolExecutor(3) as pool:
         results = list(pool.map(run, range(3)))
     assert results == [[f"hello n{i}"] * 3 for i in range(3)]
+
+
+def test_void_call_runs_to_the_end_in_the_background(cluster, algos):
+    client = cluster.client()
+    client.dir("data://.my/voidrun").create()
+    response = client.algo(algos["pipeline"]).set_options(output=OutputType.void).pipe(
+        {"op": "data", "collection": "voidrun"})
+    assert response.request_id.startswith("req-")
+    written = client.file("data://.my/voidrun/from_algo.txt")
+    deadline = time.monotonic() + 120  # a generous bound, not a timing assertion
+    while not written.exists():
+        assert time.monotonic() < deadline, "the void call never wrote its file"
+        time.sleep(0.1)
+    assert written.getString() == "written by the algorithm"
