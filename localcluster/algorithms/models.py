@@ -118,7 +118,7 @@ class AlgorithmBackend:
                         "only its owner can.", code=2001)
 
     def get_managed(self, caller: Caller, owner: str, name: str) -> dict:
-        """The algorithm ``owner/name`` (or, with owner None, the algorithm whose UUID is ``name``), if the caller manages it."""
+        """The algorithm ``owner/name`` (owner None: whose UUID is ``name``), if the caller manages it."""
         algo = self.find_by_id(name) if owner is None else self.find(owner, name)
         self.authorize(caller, algo)
         return algo
@@ -179,7 +179,8 @@ class AlgorithmBackend:
         except Exception:
             with self.db.transaction() as conn:
                 conn.execute("DELETE FROM algorithms WHERE id = ?", (algorithm_id,))
-            raise ApiError(f"Failed to create the git repository of {owner}/{name}.", code=1008, status_code=500)
+            raise ApiError(f"Failed to create the git repository of {owner}/{name}.", code=1008,
+                           status_code=500) from None
         return self.find_by_id(algorithm_id)
 
     def update(self, caller: Caller, algo: dict, body: dict) -> dict:

@@ -39,7 +39,8 @@ def _authorize(request: Request, owner: str, algo: str) -> Response | None:
     key = key_from_authorization(request.headers.get("authorization"))
     caller = request.app.state.users.authenticate(key) if key else None
     if caller is None:
-        message = "Invalid username or API key." if key else "Authentication required: use your username and an API key."
+        message = ("Invalid username or API key." if key
+                   else "Authentication required: use your username and an API key.")
         return _plain(401, message, {"WWW-Authenticate": REALM})
     request.state.caller = caller
     try:
