@@ -176,3 +176,17 @@ class TestFaults:
         self._set(cluster, [{"kind": "error", "path_prefix": "/", "status": 503}])
         assert _get(cluster, "/localcluster/health").status_code == 200
         assert _get(cluster, "/v1/users/alice", key=cluster.key).status_code == 503
+
+
+def test_listening_socket_is_tcp_so_asyncio_disables_nagle():
+    # Regression: a socket made with proto 0 made asyncio skip TCP_NODELAY, and every
+    # keep-alive response waited ~40 ms. asyncio checks sock.proto == IPPROTO_TCP.
+    import socket
+
+    from localcluster.cli import _bind
+
+    sock = _bind("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
