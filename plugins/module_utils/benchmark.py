@@ -24,25 +24,25 @@ MAX_DURATIONS_KEPT = 1000
 RESULT_PREVIEW_CHARS = 300
 
 
-class TestSpecError(ValueError):
+class BenchmarkSpecError(ValueError):
     """A test is malformed; raised before any call is made."""
 
 
 def normalise_test(test, index):
-    """A test with every field set, or ``TestSpecError`` naming the test and the field."""
+    """A test with every field set, or ``BenchmarkSpecError`` naming the test and the field."""
     label = "tests[{0}]".format(index)
     if not isinstance(test, dict):
-        raise TestSpecError("{0} must be a dict with name and payload".format(label))
+        raise BenchmarkSpecError("{0} must be a dict with name and payload".format(label))
     name = test.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise TestSpecError("{0}.name must be a non-empty string".format(label))
+        raise BenchmarkSpecError("{0}.name must be a non-empty string".format(label))
     label = "test {0!r}".format(name)
 
     def integer(field, default, low, high):
         value = test.get(field)
         value = default if value is None else value
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise TestSpecError("{0}: {1} must be a whole number from {2} to {3} (got {4!r})".format(
+            raise BenchmarkSpecError("{0}: {1} must be a whole number from {2} to {3} (got {4!r})".format(
                 label, field, low, high, value))
         return value
 
@@ -50,7 +50,7 @@ def normalise_test(test, index):
     max_error_rate = 0 if max_error_rate is None else max_error_rate
     if isinstance(max_error_rate, bool) or not isinstance(max_error_rate, (int, float)) \
             or not 0 <= max_error_rate <= 1:
-        raise TestSpecError("{0}: max_error_rate must be a fraction from 0 to 1 (got {1!r})".format(
+        raise BenchmarkSpecError("{0}: max_error_rate must be a fraction from 0 to 1 (got {1!r})".format(
             label, max_error_rate))
     has_expected = test.get("has_expected_output")
     if has_expected is None:
@@ -73,18 +73,18 @@ def latency_gates(value, label="test"):
     if value is None or value == {}:
         return {}
     if isinstance(value, bool):
-        raise TestSpecError("{0}: max_latency_ms must be milliseconds or a dict of percentiles".format(label))
+        raise BenchmarkSpecError("{0}: max_latency_ms must be milliseconds or a dict of percentiles".format(label))
     if isinstance(value, (int, float)):
         value = {"p95": value}
     if not isinstance(value, dict):
-        raise TestSpecError("{0}: max_latency_ms must be milliseconds (a gate on p95) or a dict such as "
+        raise BenchmarkSpecError("{0}: max_latency_ms must be milliseconds (a gate on p95) or a dict such as "
                             "{{\"p95\": 500, \"max\": 2000}} (got {1!r})".format(label, value))
     gates = {}
     for key, limit in value.items():
         if key not in PERCENTILES:
-            raise TestSpecError("{0}: max_latency_ms.{1} is not one of {2}".format(label, key, ", ".join(PERCENTILES)))
+            raise BenchmarkSpecError("{0}: max_latency_ms.{1} is not one of {2}".format(label, key, ", ".join(PERCENTILES)))
         if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0:
-            raise TestSpecError("{0}: max_latency_ms.{1} must be a positive number of milliseconds".format(label, key))
+            raise BenchmarkSpecError("{0}: max_latency_ms.{1} must be a positive number of milliseconds".format(label, key))
         gates[key] = float(limit)
     return gates
 

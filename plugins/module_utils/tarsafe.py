@@ -100,14 +100,19 @@ def strip_single_top_dir(paths):
     return None if top == "src" else top
 
 
-def read_archive(path, **limits):
-    """``{relative path: (mode, bytes)}`` of a .tar.gz file at ``path``, checked as described above.
+def read_archive(source, **limits):
+    """``{relative path: (mode, bytes)}`` of a .tar.gz (a path or a binary file object), checked
+    as described above.
 
     ``mode`` is 0o100755 for files with an executable bit, else 0o100644 (what git records).
     Raises ``UnsafeArchive`` for a refused member and ``tarfile.TarError``/``OSError`` for a
     file that is not a readable gzip tar.
     """
-    with tarfile.open(path, mode="r:gz") as tar:
+    if hasattr(source, "read"):
+        opened = tarfile.open(fileobj=source, mode="r:gz")
+    else:
+        opened = tarfile.open(source, mode="r:gz")
+    with opened as tar:
         # getmembers() reads the whole index first, so a bad member anywhere refuses the archive
         # before a single file is used.
         files = check_members(tar.getmembers(), **limits)

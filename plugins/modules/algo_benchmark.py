@@ -214,7 +214,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.bench_report
     write_reports,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import (
-    TestSpecError,
+    BenchmarkSpecError,
     failure_summary,
     normalise_test,
     run_test,
@@ -306,7 +306,7 @@ def main():
     module = cluster_module(argument_spec, supports_check_mode=True)
     try:
         tests = [normalise_test(test, index) for index, test in enumerate(module.params["tests"])]
-    except TestSpecError as exc:
+    except BenchmarkSpecError as exc:
         module.fail_json(msg="Invalid tests; nothing was called: {0}.".format(exc))
     if not tests:
         module.fail_json(msg="Invalid tests; nothing was called: give at least one test.")
