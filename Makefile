@@ -16,6 +16,12 @@ $(STAMP): requirements.txt requirements-test.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	touch $(STAMP)
 
+# Starts a source and a destination localcluster, runs playbooks/testbench.yml on the image
+# pipeline against them (twice: the second run must report changed=0), prints the verdict and
+# stops the clusters (tools/demo.py). `make demo DEMO_ARGS=--once` skips the second run.
+demo: setup collections-link
+	$(PY) tools/demo.py $(DEMO_ARGS)
+
 test-localcluster: setup
 	$(PY) -m pytest -q tests/localcluster
 

@@ -1,0 +1,80 @@
+"""playbooks/testbench.yml on the hello_world workflow against one localcluster: every step
+runs, a second run changes nothing, a name suffix makes a second copy beside the first, and
+playbooks/cleanup.yml removes only what the suffixed run made."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.testbench_support import (
+    CLEANUP,
+    algorithm_exists,
+    PLAYBOOK,
+    destination,
+    explain,
+    ran_ok,
+    summary,
+    write_inventory,
+)
+
+
+@pytest.fixture(scope="module")
+def first_runs(cluster, tmp_path_factory):
+    """The playbook run twice on a fresh cluster (shared by the tests of this module)."""
+    from tests.integration.playbook import run_playbook
+
+    tmp = tmp_path_factory.mktemp("hello")
+    reports = tmp / "reports"
+    inventory = write_inventory(tmp / "inventory.yml", {"dest": destination(cluster)},
+                                {"testbench_workflows": ["hello_world"], "testbench_report_dir": str(reports)})
+    first = run_playbook(PLAYBOOK, tmp / "run1", inventory=inventory)
+    second = run_playbook(PLAYBOOK, tmp / "run2", inventory=inventory)
+    return first, second, reports, inventory, tmp
+
+
+def test_first_run_creates_builds_publishes_and_benchmarks(first_runs, cluster):
+    first, _, reports, _, _ = first_runs
+    assert first.rc == 0, explain(first)
+    created = ran_ok(first, "dest", "Create the algorithm")
+    built = ran_ok(first, "dest", "Build, test and publish")
+    benchmarked = ran_ok(first, "dest", "Benchmark the entrypoint")
+    assert len(created) == len(built) == len(benchmarked) == 1
+    assert first.stats["dest"]["changed"] > 0
+    assert first.stats["dest"]["failures"] == 0
+    verdict = summary(reports)
+    assert verdict["passed"] is True
+    assert verdict["clusters"][0]["cluster"] == "dest"
+    assert "dest: passed (hello_world)" in first.stdout
+    # The algorithm is really there, published, and answers.
+    result = cluster.client().algo(f"{cluster.user}/hello_world").pipe("Algorithmia").result
+    assert "Algorithmia" in str(result)
+
+
+def test_second_run_changes_nothing(first_runs):
+    _, second, _, _, _ = first_runs
+    assert second.rc == 0, explain(second)
+    assert second.stats["dest"]["changed"] == 0, explain(second)
+    assert second.stats["dest"]["failures"] == 0
+
+
+def test_a_name_suffix_makes_a_separate_copy_and_cleanup_removes_only_it(first_runs, cluster):
+    from tests.integration.playbook import run_playbook
+
+    _, _, _, inventory, tmp = first_runs
+    suffixed = run_playbook(PLAYBOOK, tmp / "run3", inventory=inventory,
+                            extra_vars={"testbench_name_suffix": "_second"})
+    assert suffixed.rc == 0, explain(suffixed)
+    client = cluster.client()
+    assert "Algorithmia" in str(client.algo(f"{cluster.user}/hello_world_second").pipe("Algorithmia").result)
+
+    cleaned = run_playbook(CLEANUP, tmp / "run4", inventory=inventory,
+                           extra_vars={"testbench_name_suffix": "_second"})
+    assert cleaned.rc == 0, explain(cleaned)
+    assert cleaned.stats["dest"]["changed"] > 0
+    assert not algorithm_exists(cluster, "hello_world_second")
+    assert algorithm_exists(cluster, "hello_world")
+
+    again = run_playbook(CLEANUP, tmp / "run5", inventory=inventory,
+                         extra_vars={"testbench_name_suffix": "_second"})
+    assert again.rc == 0, explain(again)
+    assert again.stats["dest"]["changed"] == 0

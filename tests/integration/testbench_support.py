@@ -1,0 +1,122 @@
+"""Helpers for the tests of playbooks/testbench.yml and the testbench role.
+
+Inventories that carry keys are written 0600 into the test's tmp dir, as an operator's vault
+would hold them; nothing with a key goes on a command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from tests.integration.playbook import ROOT, VENV_BIN, PlaybookRun, ansible_env, ensure_collection_link
+
+PLAYBOOK = ROOT / "playbooks" / "testbench.yml"
+CLEANUP = ROOT / "playbooks" / "cleanup.yml"
+
+
+def write_private(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as stream:
+        stream.write(text)
+    return path
+
+
+def write_inventory(path: Path, hosts: dict[str, dict], group_vars: dict | None = None) -> Path:
+    """A YAML (JSON) inventory: one host per destination cluster, in group ``destinations``."""
+    inventory = {"destinations": {"hosts": {name: dict(values) for name, values in hosts.items()},
+                                  "vars": dict(group_vars or {})}}
+    return write_private(path, json.dumps(inventory, indent=2))
+
+
+def destination(cluster, key: str | None = None, **values) -> dict:
+    """Host vars for a destination localcluster."""
+    host = {"testbench_api_address": cluster.url, "testbench_api_key": key or cluster.key}
+    if cluster.ca_cert:
+        host["testbench_ca_cert"] = cluster.ca_cert
+    host.update(values)
+    return host
+
+
+def private_temp_env(tmp_path: Path) -> dict:
+    """Ansible's temporary files inside the test's dir, so tests can read everything a run wrote."""
+    return {"ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-local"),
+            "ANSIBLE_REMOTE_TEMP": str(tmp_path / "ansible-remote")}
+
+
+def run_without_inventory(tmp_path: Path, env: dict, args: list[str] | None = None,
+                          timeout: float = 1200) -> PlaybookRun:
+    """``ansible-playbook playbooks/testbench.yml`` with no ``-i``: what a seed user runs."""
+    ensure_collection_link()
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    results_file = tmp_path / "results.json"
+    extra = {
+        "ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).resolve().parent / "callback_plugins"),
+        "ANSIBLE_CALLBACKS_ENABLED": "record_results",
+        "TESTBENCH_RESULTS_FILE": str(results_file),
+        # No inventory at all, whatever the machine's /etc/ansible/hosts says.
+        "ANSIBLE_INVENTORY": str(tmp_path / "no-inventory"),
+    }
+    extra.update(env)
+    full_env = ansible_env(extra)
+    for name in ("SOURCE_API_KEY", "SOURCE_CA_CERT", "DESTINATION_API_ADDRESS", "DESTINATION_API_KEY",
+                 "DESTINATION_CA_CERT", "DESTINATION_AEMS_MASTER", "WORKFLOW_NAME"):
+        if name not in env:
+            full_env.pop(name, None)
+    proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), str(PLAYBOOK)] + (args or []), cwd=ROOT,
+                          capture_output=True, text=True, env=full_env, timeout=timeout, check=False)
+    result = json.loads(results_file.read_text()) if results_file.exists() else {}
+    return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, result)
+
+
+def host_results(run: PlaybookRun, host: str) -> list[tuple[str, dict]]:
+    """(task name, result) of every task that ran on ``host``, in order."""
+    found = []
+    for play in run.result.get("plays", []):
+        for task in play.get("tasks", []):
+            if host in task["hosts"]:
+                found.append((task["task"]["name"], task["hosts"][host]))
+    return found
+
+
+def ran_ok(run: PlaybookRun, host: str, prefix: str) -> list[dict]:
+    """Results on ``host`` of the tasks whose name starts with ``prefix``; all of them must be ok."""
+    results = [result for name, result in host_results(run, host) if name.startswith(prefix)]
+    for result in results:
+        assert not result.get("failed"), result
+    return results
+
+
+def summary(report_dir: Path) -> dict:
+    return json.loads((report_dir / "summary.json").read_text())
+
+
+def output(run: PlaybookRun) -> str:
+    return run.stdout + run.stderr
+
+
+def explain(run: PlaybookRun) -> str:
+    return f"rc={run.rc}\n--- stdout\n{run.stdout[-6000:]}\n--- stderr\n{run.stderr[-3000:]}"
+
+
+def api(cluster, method: str, path: str, key: str | None = None, **kwargs):
+    import requests
+
+    headers = {"Authorization": f"Simple {key or cluster.key}"}
+    return requests.request(method, cluster.url + path, headers=headers, timeout=30,
+                            verify=cluster.ca_cert or True, **kwargs)
+
+
+def algorithm_exists(cluster, name: str, owner: str | None = None) -> bool:
+    response = api(cluster, "GET", f"/v1/algorithms/{owner or cluster.user}/{name}")
+    assert response.status_code in (200, 404), response.text
+    return response.status_code == 200
+
+
+def data_exists(cluster, path: str) -> bool:
+    """Whether a data collection (``owner/name``) or file exists."""
+    response = api(cluster, "HEAD" if "." in path.rsplit("/", 1)[-1] else "GET", f"/v1/data/{path}")
+    return response.status_code == 200

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""`make demo`: the testbench end to end on this machine, against two localclusters.
+
+1. starts a source and a destination localcluster on loopback (free ports, TLS with their own CAs);
+2. creates a user on each (``quality`` on the source, as the seed tool's workflows expect, and
+   ``demo`` on the destination) and seeds the source with what the image pipeline workflow copies:
+   the data file ``landscape.png`` (drawn with Pillow) and ``ImageThumbnailer.tar.gz`` (its code);
+3. writes the clusters' URLs, keys and CA certificates into the demo inventory's vaulted file
+   (``ansible-vault encrypt`` with the demo-only password file; the plain text never touches disk);
+4. runs ``ansible-playbook playbooks/testbench.yml -i inventories/local/hosts.yml`` on the
+   ``image_benchmark`` workflow, then a second time to show that nothing changes (``changed=0``);
+5. prints the per-cluster verdict and stops the clusters it started.
+
+State lives in ``.localcluster/demo/`` (git-ignored) and is made fresh on each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from localcluster.process import LocalClusterProcess  # noqa: E402
+
+INVENTORY_DIR = ROOT / "inventories" / "local"
+INVENTORY = INVENTORY_DIR / "hosts.yml"
+VAULT_PASSWORD_FILE = INVENTORY_DIR / "vault-password.demo"
+VAULT_FILE = INVENTORY_DIR / "group_vars" / "all" / "vault.yml"
+STATE_DIR = ROOT / ".localcluster" / "demo"
+WORKFLOW = "image_benchmark"
+SOURCE_USER = "quality"
+DESTINATION_USER = "demo"
+DESTINATION_HOST = "local_destination"
+# Where the image_benchmark workflow's code_path and data_files point (".my" = the source key's user).
+ASSETS_COLLECTION = "testbench_assets"
+CODE_COLLECTION = "testbench_code"
+
+
+def landscape_png(width: int = 320, height: int = 200) -> bytes:
+    """A small landscape (sky, sun, hills) drawn with Pillow: the image the pipeline works on."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), (135, 190, 235))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((230, 20, 290, 80), fill=(250, 210, 60))
+    draw.polygon([(0, 150), (90, 90), (180, 150)], fill=(70, 130, 70))
+    draw.polygon([(120, 160), (220, 100), (320, 160)], fill=(50, 110, 60))
+    draw.rectangle((0, 150, width, height), fill=(90, 160, 80))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def code_archive(template_dir: Path) -> bytes:
+    """``requirements.txt`` and ``src/`` of an algorithm template as a .tar.gz (the seed's code_path)."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as archive:
+        archive.add(template_dir / "requirements.txt", arcname="requirements.txt")
+        for path in sorted((template_dir / "src").rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.add(path, arcname=str(Path("src") / path.relative_to(template_dir / "src")))
+    return out.getvalue()
+
+
+def seed_source(url: str, key: str, ca_cert: str | None = None) -> list[str]:
+    """Upload what image_benchmark copies from its source; returns the data URIs written."""
+    import Algorithmia
+
+    client = Algorithmia.client(key, url, ca_cert)
+    for collection in (ASSETS_COLLECTION, CODE_COLLECTION):
+        directory = client.dir(f"data://.my/{collection}")
+        if not directory.exists():
+            directory.create()
+    files = {
+        f"data://.my/{ASSETS_COLLECTION}/landscape.png": landscape_png(),
+        f"data://.my/{CODE_COLLECTION}/ImageThumbnailer.tar.gz": code_archive(ROOT / "algorithms" / "ImageThumbnailer"),
+    }
+    for uri, content in files.items():
+        client.file(uri).put(content)
+    return sorted(files)
+
+
+def ansible_env() -> dict:
+    env = dict(os.environ)
+    bin_dir = str(Path(sys.executable).parent)
+    env.update({
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".collections"),
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "PATH": bin_dir + os.pathsep + env.get("PATH", ""),
+    })
+    return env
+
+
+def write_vault(values: dict) -> None:
+    """Encrypt the demo's keys into the inventory's vault file; the plain text goes through a pipe."""
+    VAULT_FILE.parent.mkdir(parents=True, exist_ok=True)
+    text = "---\n# Written by tools/demo.py for the demo clusters of this run; encrypted with the DEMO-ONLY password.\n"
+    text += "".join(f"{name}: {json.dumps(value)}\n" for name, value in values.items())
+    if VAULT_FILE.exists():
+        VAULT_FILE.unlink()
+    subprocess.run([str(Path(sys.executable).parent / "ansible-vault"), "encrypt", "--vault-password-file",
+                    str(VAULT_PASSWORD_FILE), "--output", str(VAULT_FILE)],
+                   input=text, text=True, check=True, env=ansible_env(), cwd=ROOT, capture_output=True)
+    VAULT_FILE.chmod(0o600)
+
+
+def run_playbook(report_dir: Path, extra_args: list[str]) -> tuple[int, str]:
+    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "playbooks/testbench.yml",
+           "-i", str(INVENTORY.relative_to(ROOT)), "--vault-password-file", str(VAULT_PASSWORD_FILE.relative_to(ROOT)),
+           "-e", f"testbench_report_dir={report_dir}"] + extra_args
+    print("$ " + " ".join(cmd), flush=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    lines = []
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        lines.append(line)
+    return proc.wait(), "".join(lines)
+
+
+def recap_changes(output: str) -> dict[str, int]:
+    recap = output[output.rfind("PLAY RECAP"):]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\S+)\s+:.*?changed=(\d+)", recap, re.M)}
+
+
+def print_verdict(report_dir: Path) -> bool:
+    summary_path = report_dir / "summary.json"
+    if not summary_path.exists():
+        print("No verdict: the playbook stopped before the summary (see the errors above).")
+        return False
+    summary = json.loads(summary_path.read_text())
+    print("\n==== Verdict per destination cluster ====")
+    for cluster in summary["clusters"]:
+        if cluster["passed"]:
+            print(f"  {cluster['cluster']} ({cluster.get('api_address', '')}): PASSED")
+        for workflow in cluster.get("workflows", []):
+            if not workflow["passed"]:
+                print(f"  {cluster['cluster']}: FAILED {workflow['summary']}")
+        if not cluster["passed"] and not cluster.get("workflows"):
+            print(f"  {cluster['cluster']}: FAILED {cluster.get('error', '')}")
+    print(f"  reports: {report_dir}")
+    return bool(summary["passed"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--once", action="store_true", help="run the playbook once (skip the changed=0 re-run)")
+    parser.add_argument("--no-tls", action="store_true", help="plain HTTP clusters (no CA certificates)")
+    parser.add_argument("--workflow", default=WORKFLOW, help="workflow to run (default: %(default)s)")
+    args, playbook_args = parser.parse_known_args(argv)
+    # A machine-wide CA bundle would override the clusters' own CAs, here and in the playbook.
+    os.environ.pop("REQUESTS_CA_BUNDLE", None)
+    os.environ.pop("CURL_CA_BUNDLE", None)
+
+    if STATE_DIR.exists():
+        shutil.rmtree(STATE_DIR)
+    STATE_DIR.mkdir(parents=True)
+    report_dir = STATE_DIR / "reports"
+    tls = not args.no_tls
+    source = LocalClusterProcess(STATE_DIR / "source", tls=tls)
+    destination = LocalClusterProcess(STATE_DIR / "destination", tls=tls)
+    started = []
+    try:
+        for proc in (source, destination):
+            proc.start()
+            started.append(proc)
+            print(f"localcluster {proc.data_dir.name}: {proc.url} (pid {proc.proc.pid})", flush=True)
+        source_key = source.create_user(SOURCE_USER)
+        destination_key = destination.create_user(DESTINATION_USER, admin=True)
+        for uri in seed_source(source.url, source_key, source.ca_cert):
+            print(f"source: seeded {uri}", flush=True)
+        values = {
+            "testbench_source_api_address": source.url,
+            "testbench_source_api_key": source_key,
+            "testbench_demo_destination_api_address": destination.url,
+            "testbench_demo_destination_api_key": destination_key,
+        }
+        if tls:
+            values["testbench_source_ca_cert"] = Path(source.ca_cert).read_text()
+            values["testbench_demo_destination_ca_cert"] = Path(destination.ca_cert).read_text()
+        write_vault(values)
+        print(f"vault: wrote {VAULT_FILE.relative_to(ROOT)} (encrypted with the demo-only password)", flush=True)
+
+        extra = playbook_args + (["-e", json.dumps({"testbench_workflows": [args.workflow]})]
+                                 if args.workflow != WORKFLOW else [])
+        rc, _ = run_playbook(report_dir, extra)
+        passed = print_verdict(report_dir) and rc == 0
+        if passed and not args.once:
+            print("\n==== Second run against the same clusters: nothing should change ====", flush=True)
+            rc2, output = run_playbook(report_dir, extra)
+            changes = recap_changes(output)
+            print(f"\nsecond run: {', '.join(f'{host} changed={n}' for host, n in changes.items())}")
+            passed = rc2 == 0 and bool(changes) and not any(changes.values())
+            if not passed:
+                print("UNEXPECTED: the second run changed something or failed")
+        print("\ndemo " + ("PASSED" if passed else "FAILED"))
+        return 0 if passed else 1
+    finally:
+        for proc in reversed(started):
+            proc.stop()
+            print(f"stopped localcluster {proc.data_dir.name} (pid {proc.proc.pid})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
