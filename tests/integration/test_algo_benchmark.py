@@ -1,0 +1,135 @@
+"""algo_benchmark against a real localcluster: tests, gates, failures named, reports written.
+
+One algorithm (``Bench``) is built and published once for the module, by algo_build_publish.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ElementTree
+
+import pytest
+
+from tests.integration.test_algo_build_publish import create_algorithm, playbook, template_copy
+
+BENCH_SOURCE = '''import time
+
+
+def apply(input):
+    if isinstance(input, dict) and "sleep" in input:
+        time.sleep(input["sleep"])
+        return "slept"
+    if input == "fail":
+        raise ValueError("asked to fail")
+    return "hello {}".format(input)
+'''
+
+
+def bench_task(title, tests, **options):
+    options = dict({"algorithm": "Bench", "tests": tests}, **options)
+    return {"name": title, "algorithmia.testbench.algo_benchmark": options, "ignore_errors": True}
+
+
+@pytest.fixture(scope="module")
+def published(cluster, tmp_path_factory):
+    from tests.integration.playbook import run_playbook
+
+    create_algorithm(cluster, "Bench")
+    template = template_copy(tmp_path_factory.mktemp("template"), "Bench", BENCH_SOURCE)
+    connection = {"api_address": cluster.url, "api_key": cluster.key}
+    run = run_playbook(playbook({"name": "Publish", "algorithmia.testbench.algo_build_publish": {
+        "name": "Bench", "template_dir": str(template), "test_payload": "x"}}),
+        tmp_path_factory.mktemp("publish"), extra_vars=connection)
+    result = run.task("Publish")
+    assert not result.get("failed"), result.get("msg")
+    return dict(connection, git_hash=result["git_hash"])
+
+
+GOOD_TESTS = [
+    {"name": "basic test", "payload": "Algorithmia", "timeout": 10, "expected_output": "hello Algorithmia"},
+    {"name": "json payload", "payload": {"n": 1}, "calls": 6, "concurrency": 3},
+    {"name": "tolerated errors", "payload": "fail", "calls": 2, "max_error_rate": 1},
+]
+
+
+def test_passing_tests_report_statistics_and_write_reports(cluster, published, run_playbook, tmp_path):
+    report_dir = tmp_path / "reports"
+    run = run_playbook(playbook(bench_task("Benchmark", GOOD_TESTS, cluster_name="dest1",
+                                           report_dir=str(report_dir))), extra_vars=published)
+    result = run.task("Benchmark")
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is False and result["passed"] is True
+    assert result["version"] == "0.1.0" and result["git_hash"] == published["git_hash"]
+    basic, payload, tolerated = result["tests"]
+    assert basic["name"] == "basic test" and basic["passed"] and basic["calls"] == 1 and basic["errors"] == 0
+    assert basic["result"] == "hello Algorithmia" and basic["timeout"] == 10
+    assert basic["p50_ms"] > 0 and basic["p95_ms"] >= basic["p50_ms"] and len(basic["durations_ms"]) == 1
+    assert payload["calls"] == 6 and payload["concurrency"] == 3 and payload["errors"] == 0
+    assert payload["result"] == "hello {'n': 1}" and len(payload["durations_ms"]) == 6
+    assert tolerated["passed"] and tolerated["errors"] == 2 and "asked to fail" in tolerated["last_error"]
+
+    paths = result["reports"]
+    assert sorted(paths) == ["html", "json", "junit"]
+    document = json.loads(report_dir.joinpath("benchmark-dest1-Bench.json").read_text())
+    assert document["cluster"] == "dest1" and document["algorithm"] == f"{cluster.user}/Bench"
+    assert [t["name"] for t in document["tests"]] == ["basic test", "json payload", "tolerated errors"]
+    junit = ElementTree.parse(paths["junit"]).getroot()
+    assert junit.get("tests") == "3" and junit.get("failures") == "0"
+    assert [c.get("name") for c in junit.iter("testcase")] == ["basic test", "json payload", "tolerated errors"]
+    html = report_dir.joinpath("benchmark-dest1-Bench.html").read_text()
+    assert "All tests passed" in html and "basic test" in html
+    for path in paths.values():
+        assert cluster.key not in open(path, encoding="utf-8").read()
+    assert cluster.key not in run.stdout + run.stderr
+
+
+def test_failures_name_the_test_and_the_error(published, run_playbook, tmp_path):
+    tests = [
+        {"name": "greets", "payload": "x", "expected_output": "hello x"},
+        {"name": "wrong greeting", "payload": "x", "expected_output": "bonjour x"},
+        {"name": "too slow", "payload": {"sleep": 10}, "timeout": 1},
+        {"name": "latency gate", "payload": "x", "max_latency_ms": 0.001},
+    ]
+    report_dir = tmp_path / "reports"
+    run = run_playbook(playbook(bench_task("Benchmark", tests, report_dir=str(report_dir))),
+                       extra_vars=published)
+    result = run.task("Benchmark")
+    assert result["failed"]
+    assert [t["passed"] for t in result["tests"]] == [True, False, False, False]
+    message = result["msg"]
+    assert "greets" not in message
+    assert "test 'wrong greeting'" in message and 'differs from expected_output "bonjour x"' in message
+    assert "test 'too slow'" in message and "time" in result["tests"][2]["last_error"].lower()
+    assert "test 'latency gate'" in message and "above max_latency_ms.p95" in message
+    junit = ElementTree.parse(result["reports"]["junit"]).getroot()
+    assert junit.get("failures") == "3"
+    failed = [c.get("name") for c in junit.iter("testcase") if c.find("failure") is not None]
+    assert failed == ["wrong greeting", "too slow", "latency gate"]
+
+
+def test_explicit_version_and_check_mode_writes_no_report(published, run_playbook, tmp_path):
+    report_dir = tmp_path / "reports"
+    run = run_playbook(playbook(bench_task("Benchmark", GOOD_TESTS[:1], version=published["git_hash"],
+                                           report_dir=str(report_dir)), check=True), extra_vars=published)
+    result = run.task("Benchmark")
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is False and result["version"] == published["git_hash"]
+    assert result["tests"][0]["result"] == "hello Algorithmia"
+    assert "reports" not in result and not report_dir.exists()
+
+
+def test_bad_tests_are_refused_before_any_call(cluster, published, run_playbook):
+    calls_before = [e for e in cluster.request_log() if e["path"].startswith("/v1/algo/")]
+    run = run_playbook(playbook(bench_task("Benchmark", [{"name": "t", "payload": 1, "timeout": 3001}])),
+                       extra_vars=published)
+    result = run.task("Benchmark")
+    assert result["failed"] and "nothing was called" in result["msg"] and "timeout" in result["msg"]
+    assert [e for e in cluster.request_log() if e["path"].startswith("/v1/algo/")] == calls_before
+
+
+def test_an_unpublished_algorithm_is_a_clear_error(cluster, published, run_playbook):
+    create_algorithm(cluster, "NeverPublished")
+    run = run_playbook(playbook(bench_task("Benchmark", GOOD_TESTS[:1], algorithm="NeverPublished")),
+                       extra_vars=published)
+    result = run.task("Benchmark")
+    assert result["failed"] and "has no published version" in result["msg"]
