@@ -1,0 +1,347 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, Algorithmia testbench maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: algo_data_sync
+author: Algorithmia testbench maintainers (@algorithmiaio)
+short_description: Copy an algorithm's data files from a source cluster to a destination cluster
+version_added: 0.1.0
+description:
+  - The shared connection options (O(api_address), O(api_key), ...) name the destination cluster;
+    the C(source_) options name the source cluster.
+  - Copies data files (models, test inputs) from the source cluster's Data API into the
+    collection C(data://<owner>/<algorithm>/) of the destination cluster, creating the collection
+    if needed, so an algorithm's payloads can read C(data://.my/<algorithm>/<file>).
+  - Each file is streamed cluster to cluster, the source download feeding the destination upload
+    chunk by chunk; it is never held whole in memory or written to local disk.
+  - A file whose destination already holds the same content is skipped. The Data API gives sizes and
+    modification times but no hashes, so the module decides "same" like this. A missing destination file
+    or a different size is copied. Otherwise a manifest in the destination collection
+    (C(_testbench_manifest.json), written after each verified copy) is consulted - when it records the same
+    source URI, the same source size and last_modified and the same destination size and last_modified
+    that the listings show now, the file is skipped without reading it. In every other case (no manifest,
+    a file changed on either side, a time missing) both files are streamed through SHA-256 and compared.
+  - The manifest shortcut assumes that a rewritten file gets a new last_modified (millisecond resolution);
+    a stale or deleted manifest only costs a comparison by hash, never a wrong skip of a changed size or time.
+  - With O(verify=true), each copied file is read back - the destination must list the size sent and serve
+    content with the SHA-256 of what was sent, else the copy is deleted and the task fails.
+  - A transfer that breaks leaves no partial file visible (the Data API stores an upload under a
+    temporary name and renames it into place once complete); a retried upload starts again from a fresh
+    download, so retries are safe.
+extends_documentation_fragment:
+  - algorithmia.testbench.cluster
+  - algorithmia.testbench.attributes
+  - algorithmia.testbench.attributes.actiongroup_cluster
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Only reads both clusters (files of the same size may be read to compare their hashes) and
+        reports what would be copied.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  source_api_address:
+    description:
+      - Base URL of the source cluster's API (the workflow's C(source_info.cluster_address)).
+    type: str
+    required: true
+  source_api_key:
+    description:
+      - API key of the source cluster, with read access to the files.
+      - If not set, the value of the E(SOURCE_API_KEY) environment variable is used (as the seed tool did).
+    type: str
+    required: true
+  source_ca_cert:
+    description:
+      - CA certificate of the source cluster, a PEM file path or the PEM text.
+      - If not set, the value of the E(SOURCE_CA_CERT) environment variable is used.
+    type: str
+  source_validate_certs:
+    description:
+      - Whether to check the source cluster's TLS certificate.
+    type: bool
+    default: true
+  source_timeout:
+    description:
+      - Seconds to wait for a connection and for each answer from the source cluster.
+    type: float
+    default: 60
+  algorithm:
+    description:
+      - Name of the algorithm; the files go to the collection C(data://<owner>/<algorithm>/).
+      - Also replaces C(<algo>) in O(files).
+    type: str
+    required: true
+  owner:
+    description:
+      - Owner of the destination collection. If not set, the user the destination key belongs to.
+    type: str
+  files:
+    description:
+      - Data URIs of the files on the source cluster, for example V(data://.my/models/resnet.h5).
+      - C(.my) (and C(<user>)) mean the user of the source key. Each file keeps its name at the destination,
+        so names must be unique.
+    type: list
+    elements: str
+    default: []
+  verify:
+    description:
+      - Read every copied file back and compare its size and SHA-256 with what was sent.
+    type: bool
+    default: true
+notes:
+  - The destination key needs read/write data access to O(owner)'s collections; the collection is created
+    with the cluster's default read ACL (the owner's algorithms may read it).
+seealso:
+  - module: algorithmia.testbench.algo_create
+"""
+
+EXAMPLES = r"""
+- name: Copy the model and a test image of ImageClassifier
+  algorithmia.testbench.algo_data_sync:
+    api_address: "{{ testbench_api_address }}"
+    api_key: "{{ testbench_api_key }}"
+    source_api_address: https://api.algorithmia.com
+    source_api_key: "{{ testbench_source_api_key }}"
+    algorithm: ImageClassifier
+    files:
+      - data://.my/image_models/resnet50.h5
+      - data://.my/image_models/landscape.png
+  register: testbench_data
+
+- name: Show what was copied
+  ansible.builtin.debug:
+    msg: "{{ testbench_data.files | selectattr('action', 'equalto', 'copied') | map(attribute='destination') }}"
+"""
+
+RETURN = r"""
+collection:
+  description: The destination collection.
+  returned: always
+  type: str
+  sample: data://quality/ImageClassifier
+owner:
+  description: Owner of the destination collection.
+  returned: always
+  type: str
+  sample: quality
+source_user:
+  description: The source key's user (what C(.my) meant in O(files)).
+  returned: always
+  type: str
+  sample: quality
+files:
+  description: One entry per file of O(files), in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    source:
+      description: Source data URI, C(.my) resolved.
+      type: str
+      sample: data://quality/image_models/resnet50.h5
+    destination:
+      description: Destination data URI.
+      type: str
+      sample: data://quality/ImageClassifier/resnet50.h5
+    action:
+      description: V(copied) or V(skipped) (in check mode, what would be done).
+      type: str
+      sample: copied
+    reason:
+      description: Why it was copied or skipped.
+      type: str
+      sample: missing at the destination
+    size:
+      description: Size in bytes.
+      type: int
+      sample: 102400
+    sha256:
+      description:
+        - SHA-256 of the content. Null when it was not needed to decide (a skip by manifest returns the
+          recorded value; a check mode copy computes none).
+      type: str
+    transfer:
+      description: For copied files, how the bytes were streamed.
+      returned: when copied (not in check mode)
+      type: dict
+      contains:
+        bytes:
+          description: Bytes sent.
+          type: int
+        chunks:
+          description: Chunks the body was streamed in.
+          type: int
+        largest_chunk:
+          description: Bytes in the largest chunk, the most of the file held in memory at once.
+          type: int
+        attempts:
+          description: Uploads started (more than one after a retried failure).
+          type: int
+"""
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_adapter import (
+    ModuleClusterAdapter,
+    cluster_module,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.datasync import (
+    COMPARE,
+    COPY,
+    MANIFEST_NAME,
+    DataFiles,
+    SyncError,
+    copy_file,
+    decide,
+    manifest_bytes,
+    manifest_entry,
+    parse_manifest,
+    plan_files,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import ClusterError
+from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME
+
+
+def key_user(client, role):
+    """The key's own user: the first folder of the Data API root listing."""
+    listing = client.get_json("/v1/connector/data", action="find the user of the {0} key (list data://)".format(
+        role)) or {}
+    folders = listing.get("folders") or []
+    if not folders or not folders[0].get("name"):
+        raise SyncError("Failed to find the user of the {0} key on cluster {1}: the Data API root names no user. "
+                        "Fix: set owner explicitly.".format(role, client.cluster))
+    return folders[0]["name"]
+
+
+class DataSync:
+    def __init__(self, module, source, destination):
+        self.module = module
+        self.params = module.params
+        self.source = DataFiles(source, "source")
+        self.destination = DataFiles(destination, "destination")
+        self.changed = False
+
+    def run(self):
+        owner = self.params["owner"] or key_user(self.destination.client, "destination")
+        source_user = key_user(self.source.client, "source")
+        algorithm = self.params["algorithm"]
+        collection = "data://{0}/{1}".format(owner, algorithm)
+        plans = plan_files(self.params["files"], algorithm, source_user, owner)
+        # Every source file must exist before anything is written anywhere.
+        sources = [self.source.stat(plan["source"]) for plan in plans]
+        listing = self.destination.listing("data", "{0}/{1}".format(owner, algorithm))
+        manifest = {}
+        if listing is not None and MANIFEST_NAME in listing:
+            manifest = parse_manifest(self.destination.read_small(collection + "/" + MANIFEST_NAME))
+        results = [self.decide(plan, source, listing, manifest) for plan, source in zip(plans, sources)]
+
+        if not self.module.check_mode:
+            if listing is None and plans:
+                self.destination.create_collection(owner, algorithm)
+                self.changed = True
+            for plan, source, result in zip(plans, sources, results):
+                if result["action"] == "copied":
+                    self.copy(plan, source, result)
+            self.record(owner, algorithm, collection, plans, sources, results, manifest)
+        else:
+            self.changed = (listing is None and bool(plans)) or any(r["action"] == "copied" for r in results)
+        return dict(changed=self.changed, collection=collection, owner=owner, source_user=source_user, files=results)
+
+    def decide(self, plan, source, listing, manifest):
+        destination = (listing or {}).get(plan["filename"])
+        recorded = manifest.get(plan["filename"])
+        action, reason = decide(source, destination, recorded)
+        result = dict(source=plan["source"], destination=plan["destination"], size=source["size"], reason=reason,
+                      action="copied" if action == COPY else "skipped", sha256=None)
+        if action == COMPARE:
+            source_sha, _size = self.source.sha256(plan["source"])
+            destination_sha, _size = self.destination.sha256(plan["destination"])
+            result["sha256"] = source_sha
+            if source_sha != destination_sha:
+                result.update(action="copied", reason="same size, different SHA-256")
+            else:
+                result["reason"] = "same SHA-256"
+        elif action != COPY:
+            result["sha256"] = recorded.get("sha256")
+        return result
+
+    def copy(self, plan, source, result):
+        sent = copy_file(self.source, self.destination, plan)
+        self.changed = True
+        result.update(sha256=sent.hexdigest(), size=sent.size, transfer=dict(
+            bytes=sent.size, chunks=sent.chunks, largest_chunk=sent.largest_chunk, attempts=sent.attempts))
+        if sent.size != source["size"]:
+            self.destination.delete(plan["destination"])
+            raise SyncError("Failed to copy {0}: the source sent {1} bytes but listed {2}; it changed during the copy. "
+                            "The copy was deleted. Fix: run again once the source file is stable.".format(
+                                plan["source"], sent.size, source["size"]))
+        if self.params["verify"]:
+            stored_sha, stored_size = self.destination.sha256(plan["destination"])
+            if (stored_sha, stored_size) != (sent.hexdigest(), sent.size):
+                self.destination.delete(plan["destination"])
+                raise SyncError(
+                    "Failed to verify {0} on the destination cluster {1}: it serves {2} bytes with SHA-256 {3}, but "
+                    "{4} bytes with SHA-256 {5} were sent. The copy was deleted. Fix: run again; if it persists, check "
+                    "the cluster's storage.".format(plan["destination"], self.destination.client.cluster, stored_size,
+                                                    stored_sha, sent.size, sent.hexdigest()))
+
+    def record(self, owner, algorithm, collection, plans, sources, results, manifest):
+        """Write the manifest when an entry is new or changed, with the destination's state after the writes."""
+        if not plans:
+            return
+        listing = self.destination.listing("data", "{0}/{1}".format(owner, algorithm)) or {}
+        entries = dict(manifest)
+        for plan, source, result in zip(plans, sources, results):
+            stored = listing.get(plan["filename"])
+            if result["sha256"] is None or stored is None:
+                continue
+            if stored["size"] != result["size"]:
+                continue  # changed again since: the next run decides afresh
+            entries[plan["filename"]] = manifest_entry(source, stored, result["sha256"])
+        if entries != manifest:
+            # Bookkeeping, not a change of the data: it does not make the task "changed" by itself.
+            self.destination.upload(collection + "/" + MANIFEST_NAME, lambda: [manifest_bytes(entries)])
+
+
+def main():
+    module = cluster_module(
+        argument_spec=dict(
+            source_api_address=dict(type="str", required=True),
+            source_api_key=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["SOURCE_API_KEY"])),
+            source_ca_cert=dict(type="str", fallback=(env_fallback, ["SOURCE_CA_CERT"])),
+            source_validate_certs=dict(type="bool", default=True),
+            source_timeout=dict(type="float", default=60.0),
+            algorithm=dict(type="str", required=True),
+            owner=dict(type="str"),
+            files=dict(type="list", elements="str", default=[]),
+            verify=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    if not ALGORITHM_NAME.match(module.params["algorithm"]):
+        module.fail_json(msg="Invalid algorithm name {0!r}: use letters, digits and underscores, starting with a "
+                             "letter.".format(module.params["algorithm"]))
+    adapter = ModuleClusterAdapter(module)
+    with adapter.connect(module.params, prefix="source_") as source, adapter.connect(module.params) as destination:
+        sync = DataSync(module, source, destination)
+        try:
+            result = sync.run()
+        except SyncError as exc:
+            module.fail_json(msg=destination.redact(source.redact(str(exc))), changed=sync.changed)
+        except ClusterError as exc:
+            # Files copied before the failure stay copied (and verified): say so through changed.
+            module.fail_json(msg=str(exc), error=exc.as_dict(), changed=sync.changed)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
