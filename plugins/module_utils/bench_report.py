@@ -15,7 +15,7 @@ import json
 import os
 import re
 import tempfile
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -130,8 +130,8 @@ def write_reports(report, report_dir, basename):
     """Write ``<basename>.json``, ``.xml`` and ``.html`` into ``report_dir``; their paths by kind."""
     os.makedirs(report_dir, exist_ok=True)
     paths = {}
-    for kind, extension, render in (("json", ".json", render_json), ("junit", ".xml", render_junit),
-                                     ("html", ".html", render_html)):
+    kinds = (("json", ".json", render_json), ("junit", ".xml", render_junit), ("html", ".html", render_html))
+    for kind, extension, render in kinds:
         path = os.path.join(report_dir, basename + extension)
         _write_atomically(path, render(report))
         paths[kind] = path

@@ -78,7 +78,7 @@ def latency_gates(value, label="test"):
         value = {"p95": value}
     if not isinstance(value, dict):
         raise BenchmarkSpecError("{0}: max_latency_ms must be milliseconds (a gate on p95) or a dict such as "
-                            "{{\"p95\": 500, \"max\": 2000}} (got {1!r})".format(label, value))
+                                 "{{\"p95\": 500, \"max\": 2000}} (got {1!r})".format(label, value))
     gates = {}
     for key, limit in value.items():
         if key not in PERCENTILES:
@@ -176,10 +176,10 @@ def run_test(test, call, clock=time.monotonic):
     """Make the test's calls (``concurrency`` at once) and evaluate them."""
     started = clock()
     if test["concurrency"] == 1 or test["calls"] == 1:
-        outcomes = [call(test["payload"], test["timeout"]) for _ in range(test["calls"])]
+        outcomes = [call(test["payload"], test["timeout"]) for _call in range(test["calls"])]
     else:
         with ThreadPoolExecutor(max_workers=min(test["concurrency"], test["calls"])) as pool:
-            futures = [pool.submit(call, test["payload"], test["timeout"]) for _ in range(test["calls"])]
+            futures = [pool.submit(call, test["payload"], test["timeout"]) for _call in range(test["calls"])]
             outcomes = [future.result() for future in futures]
     return evaluate(test, outcomes, clock() - started)
 

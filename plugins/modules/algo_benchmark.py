@@ -19,8 +19,7 @@ description:
     then the task fails if any test failed, naming each failed test and why.
   - It changes nothing on the cluster, so C(changed) is always false. Writing the report files in
     O(report_dir) is its only side effect.
-author:
-  - Algorithmia testbench maintainers
+author: Algorithmia testbench maintainers (@algorithmiaio)
 options:
   algorithm:
     description: Name of the algorithm to call.

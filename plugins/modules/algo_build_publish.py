@@ -22,8 +22,7 @@ description:
     published version; the existing version is returned.
   - The key is sent only in an C(Authorization) header, also to git; it is never part of a URL, an
     argument list, a log line or an error message.
-author:
-  - Algorithmia testbench maintainers
+author: Algorithmia testbench maintainers (@algorithmiaio)
 options:
   name:
     description:
@@ -72,8 +71,8 @@ options:
     type: str
   references:
     description:
-      - Deployed names of the algorithms this source refers to, as C(workflow name: deployed name),
-        for example V({ImageThumbnailer: ImageThumbnailer_ci}) when a name suffix is used.
+      - "Deployed names of the algorithms this source refers to, as C(workflow name: deployed name),
+        for example V({ImageThumbnailer: ImageThumbnailer_ci}) when a name suffix is used."
       - C(algo://.my/X), C(data://.my/X) and C(.algo(".my/X")) in text files, and the same forms in
         O(test_payload), then point at the deployed copies.
     type: dict
@@ -153,7 +152,7 @@ owner:
   type: str
   sample: alice
 git_hash:
-  description: Commit the repository's master holds after the task (or would, in check mode when nothing changes).
+  description: Commit the repository's master holds after the task (in check mode, the current master).
   returned: success
   type: str
   sample: 3f1d8c0b6a2f4e5d9c8b7a6f5e4d3c2b1a0f9e8d
@@ -168,7 +167,7 @@ changed_files:
   elements: str
   sample: [src/hello_world.py]
 build:
-  description: The build of O(git_hash).
+  description: The build of RV(git_hash).
   returned: when a build was awaited
   type: dict
   contains:
@@ -190,7 +189,7 @@ test:
       description: Seconds the call took, as the cluster measured it.
       type: float
 version:
-  description: Semantic version O(git_hash) is published as; null when not published.
+  description: Semantic version RV(git_hash) is published as; null when not published.
   returned: always
   type: str
   sample: 0.2.0

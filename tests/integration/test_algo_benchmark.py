@@ -6,7 +6,7 @@ One algorithm (``Bench``) is built and published once for the module, by algo_bu
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 import pytest
 

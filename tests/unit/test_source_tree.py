@@ -60,8 +60,8 @@ def test_the_main_file_is_found_without_a_hint():
 
 def test_adk_sources_keep_their_file_names():
     adk = {"requirements.txt": (F, b"algorithmia\n"), "src/Algorithm.py": (F, b"from Algorithmia import ADK\n")}
-    assert sorted(template_tree(adk, "anything", "alice", template_name="x")) == ["requirements.txt",
-                                                                                 "src/Algorithm.py"]
+    tree = template_tree(adk, "anything", "alice", template_name="x")
+    assert sorted(tree) == ["requirements.txt", "src/Algorithm.py"]
 
 
 def test_no_main_file_is_an_error_naming_what_was_found():
