@@ -87,7 +87,8 @@ def plan_files(files, algorithm, source_user, owner):
             connector, path = split_data_uri(uri)
         except UriError as exc:
             raise SyncError("files: {0}".format(exc)) from None
-        if "/" not in path.strip("/"):
+        # data:// files live in a collection (user/collection/file); other connectors start with a bucket.
+        if len(path.strip("/").split("/")) < (3 if connector == "data" else 2):
             raise SyncError("files: {0!r} names no file; give data://<user>/<collection>/<file>".format(uri))
         plan = data_file_plan(uri, algorithm, source_user, owner)
         if connector != "data":
