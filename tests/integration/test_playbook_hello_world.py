@@ -7,6 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.testbench_support import (
+    BENCHMARK,
+    BUILD,
+    CREATE,
     CLEANUP,
     algorithm_exists,
     PLAYBOOK,
@@ -35,9 +38,9 @@ def first_runs(cluster, tmp_path_factory):
 def test_first_run_creates_builds_publishes_and_benchmarks(first_runs, cluster):
     first, _, reports, _, _ = first_runs
     assert first.rc == 0, explain(first)
-    created = ran_ok(first, "dest", "Create the algorithm")
-    built = ran_ok(first, "dest", "Build, test and publish")
-    benchmarked = ran_ok(first, "dest", "Benchmark the entrypoint")
+    created = ran_ok(first, "dest", CREATE)
+    built = ran_ok(first, "dest", BUILD)
+    benchmarked = ran_ok(first, "dest", BENCHMARK)
     assert len(created) == len(built) == len(benchmarked) == 1
     assert first.stats["dest"]["changed"] > 0
     assert first.stats["dest"]["failures"] == 0

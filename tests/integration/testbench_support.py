@@ -78,13 +78,20 @@ def host_results(run: PlaybookRun, host: str) -> list[tuple[str, dict]]:
     for play in run.result.get("plays", []):
         for task in play.get("tasks", []):
             if host in task["hosts"]:
-                found.append((task["task"]["name"], task["hosts"][host]))
+                # Role tasks are named "algorithmia.testbench.testbench : <name>".
+                found.append((task["task"]["name"].split(" : ", 1)[-1], task["hosts"][host]))
     return found
 
 
-def ran_ok(run: PlaybookRun, host: str, prefix: str) -> list[dict]:
-    """Results on ``host`` of the tasks whose name starts with ``prefix``; all of them must be ok."""
-    results = [result for name, result in host_results(run, host) if name.startswith(prefix)]
+CREATE = "Create the algorithm with its environment"
+DATA_SYNC = "Copy the data files from the source cluster"
+BUILD = "Build, test and publish the algorithm"
+BENCHMARK = "Benchmark the entrypoint with the workflow's tests"
+
+
+def ran_ok(run: PlaybookRun, host: str, task: str) -> list[dict]:
+    """Results on ``host`` of the tasks named ``task`` that ran (not skipped); none may have failed."""
+    results = [result for name, result in host_results(run, host) if name == task and not result.get("skipped")]
     for result in results:
         assert not result.get("failed"), result
     return results
