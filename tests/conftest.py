@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -57,35 +59,32 @@ def _no_ambient_algorithmia_env(monkeypatch):
         monkeypatch.delenv(var, raising=False)
 
 
-def _start(tmp_path_factory, name: str, tls: bool = False) -> LocalClusterProcess:
-    return LocalClusterProcess(tmp_path_factory.mktemp(name), tls=tls).start()
+@contextmanager
+def running_cluster(tmp_path_factory, name: str, tls: bool = False) -> Iterator[RunningCluster]:
+    """A localcluster on a free port in its own data dir, stopped however the test ends."""
+    proc = LocalClusterProcess(tmp_path_factory.mktemp(name), tls=tls).start()
+    try:
+        yield RunningCluster(proc)
+    finally:
+        proc.stop()
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """One localcluster per test module (plain HTTP)."""
-    proc = _start(tmp_path_factory, "cluster")
-    try:
-        yield RunningCluster(proc)
-    finally:
-        proc.stop()
+    with running_cluster(tmp_path_factory, "cluster") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def source_cluster(tmp_path_factory):
     """A second localcluster per test module: the source a workflow exports from."""
-    proc = _start(tmp_path_factory, "source")
-    try:
-        yield RunningCluster(proc)
-    finally:
-        proc.stop()
+    with running_cluster(tmp_path_factory, "source") as running:
+        yield running
 
 
 @pytest.fixture
 def fresh_cluster(tmp_path_factory):
     """A localcluster of the test's own, for tests that kill or reconfigure it."""
-    proc = _start(tmp_path_factory, "fresh")
-    try:
-        yield RunningCluster(proc)
-    finally:
-        proc.stop()
+    with running_cluster(tmp_path_factory, "fresh") as running:
+        yield running
