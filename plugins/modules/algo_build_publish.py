@@ -115,8 +115,9 @@ attributes:
   idempotent:
     support: full
 notes:
-  - When the repository already holds the source but the last build of that commit failed, the
-    commit is built once more (a failure may have been transient) and the task reports a change.
+  - When the repository already holds the source but that commit has no build (a new algorithm's
+    starter commit) or its last build failed, the commit is built once more (a failure may have been
+    transient) and the task reports a change.
 seealso:
   - module: algorithmia.testbench.algo_create
   - module: algorithmia.testbench.algo_benchmark
@@ -196,6 +197,10 @@ version:
 published:
   description: Whether this run published a new version (in check mode, would).
   returned: always
+  type: bool
+rebuilt:
+  description: True when the unchanged commit had no successful build and was built again (see the notes).
+  returned: when it happened
   type: bool
 """
 
