@@ -224,7 +224,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_adap
     ModuleClusterAdapter,
     cluster_module,
 )
-from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import ClusterError
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import BadRequest, ClusterError
 from ansible_collections.algorithmia.testbench.plugins.module_utils.gitpush import (
     DULWICH_IMPORT_ERROR,
     HAS_DULWICH,
@@ -377,7 +377,10 @@ class BuildPublisher:
         if not pushed and (build is None or build.get("status") == FAILED):
             # An unchanged commit that never built (the repository's first commit) or whose build
             # failed (maybe a transient install error): build it again, once.
-            builds.compile(timeout=self.params["build_timeout"])
+            try:
+                builds.compile(timeout=self.params["build_timeout"])
+            except BadRequest:
+                pass  # a failed compilation answers 400; the build's own log is reported below
             self.result["changed"] = True
             self.result["rebuilt"] = True
         build = builds.await_build(commit, deadline)

@@ -152,8 +152,8 @@ def test_changed_source_publishes_the_next_versions(cluster, connection, run_pla
 def test_a_failing_build_fails_the_task_with_its_log(cluster, connection, run_playbook, tmp_path):
     template = template_copy(tmp_path, "Broken", greeting("hello"),
                              requirements="algorithmia>=2.0,<3\nno-such-package-testbench-zz==0.0.1\n")
-    run = run_playbook(playbook(build_task(name="Broken", template_dir=str(template), test_payload="x")),
-                       extra_vars=connection)
+    task = build_task(name="Broken", template_dir=str(template), test_payload="x")
+    run = run_playbook(playbook(task, dict(task, name="Again")), extra_vars=connection)
     result = run.task("Build")
     assert result["failed"]
     assert result["build"]["status"] == "failed"
@@ -161,6 +161,11 @@ def test_a_failing_build_fails_the_task_with_its_log(cluster, connection, run_pl
     assert "no-such-package-testbench-zz" in result["msg"]  # from the build log's tail
     assert "Build failed" in result["build_log"]
     assert not result["published"]
+    # The same source again: nothing to push, but the failed commit is built once more.
+    again = run.task("Again")
+    assert again["failed"] and not again["pushed"] and again["rebuilt"]
+    assert again["git_hash"] == result["git_hash"] and again["build"]["id"] != result["build"]["id"]
+    assert "no-such-package-testbench-zz" in again["msg"]
     assert cluster.client().algo(f"{cluster.user}/Broken").versions()["results"] == []
 
 
