@@ -127,3 +127,13 @@ def data_exists(cluster, path: str) -> bool:
     """Whether a data collection (``owner/name``) or file exists."""
     response = api(cluster, "HEAD" if "." in path.rsplit("/", 1)[-1] else "GET", f"/v1/data/{path}")
     return response.status_code == 200
+
+
+def failure_messages(run: PlaybookRun, host: str) -> list[str]:
+    """The ``msg`` of every task that failed on ``host`` (of each failed item, for a loop)."""
+    messages = []
+    for _, result in host_results(run, host):
+        if result.get("failed"):
+            messages.append(str(result.get("msg", "")))
+            messages.extend(str(item.get("msg", "")) for item in result.get("results", []) if item.get("failed"))
+    return messages

@@ -1,0 +1,75 @@
+"""The seed tool's environment variables alone drive a full run, with no inventory file: the
+image pipeline (code_path archive and data file from a source localcluster, three builds, the
+parallel entrypoint's benchmark) into a destination localcluster."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.integration.playbook import ROOT
+from tests.integration.testbench_support import (
+    BENCHMARK,
+    BUILD,
+    CREATE,
+    DATA_SYNC,
+    explain,
+    ran_ok,
+    run_without_inventory,
+    summary,
+)
+from tools.demo import seed_source
+
+
+@pytest.fixture(scope="module")
+def seed_runs(cluster, source_cluster, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("seed")
+    seed_source(source_cluster.url, source_cluster.key)
+    # The seed's workflows name their source in source_info (there is no SOURCE_API_ADDRESS).
+    workflow = json.loads((ROOT / "workflows" / "image_benchmark.json").read_text())
+    workflow["source_info"]["cluster_address"] = source_cluster.url
+    (tmp / "workflows").mkdir()
+    (tmp / "workflows" / "pipeline.json").write_text(json.dumps(workflow))
+    os.symlink(ROOT / "algorithms", tmp / "algorithms")
+    reports = tmp / "reports"
+    env = {
+        "DESTINATION_API_ADDRESS": cluster.url,
+        "DESTINATION_API_KEY": cluster.key,
+        "SOURCE_API_KEY": source_cluster.key,
+        "WORKFLOW_NAME": str(tmp / "workflows" / "pipeline.json"),
+    }
+    args = ["-e", f"testbench_report_dir={reports}"]
+    first = run_without_inventory(tmp / "run1", env, args)
+    second = run_without_inventory(tmp / "run2", env, args)
+    return first, second, reports
+
+
+def test_the_seed_variables_alone_run_the_whole_pipeline(seed_runs, cluster):
+    first, _, reports = seed_runs
+    assert first.rc == 0, explain(first)
+    host = "127.0.0.1"
+    assert len(ran_ok(first, host, CREATE)) == 3
+    assert len(ran_ok(first, host, DATA_SYNC)) == 1
+    assert len(ran_ok(first, host, BUILD)) == 3
+    assert len(ran_ok(first, host, BENCHMARK)) == 1
+    verdict = summary(reports)
+    assert verdict["passed"] is True, verdict
+    assert verdict["clusters"][0]["workflows"][0]["workflow"] == "pipeline"
+    # The data file reached the destination, in the collection named after its algorithm.
+    listing = cluster.client().dir(f"data://{cluster.user}/ImageThumbnailer").files()
+    assert "landscape.png" in [f.getName() for f in listing]
+
+
+def test_a_second_seed_run_changes_nothing(seed_runs):
+    _, second, _ = seed_runs
+    assert second.rc == 0, explain(second)
+    assert second.stats["127.0.0.1"]["changed"] == 0, explain(second)
+
+
+def test_without_inventory_or_variables_the_playbook_says_what_to_set(tmp_path):
+    run = run_without_inventory(tmp_path, {})
+    assert run.rc != 0
+    assert "No destination cluster" in run.stdout, explain(run)
+    assert "DESTINATION_API_ADDRESS" in run.stdout
