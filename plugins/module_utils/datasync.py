@@ -203,11 +203,13 @@ class DataFiles:
             self._listings[(connector, directory)] = self.listing(connector, directory)
         files = self._listings[(connector, directory)]
         if files is None or name not in files:
-            where = "its folder {0}://{1} does not exist".format(connector, directory) if files is None else \
-                "no such file in {0}://{1}".format(connector, directory)
+            if files is None:
+                where = "its folder {0}://{1} does not exist".format(connector, directory)
+            else:
+                where = "no such file in {0}://{1}".format(connector, directory)
             raise SyncError("Failed to read {0} on the {1} cluster {2}: {3}. Fix: check the files entry (names are "
-                            "case sensitive; .my is the {1} key's user).".format(uri, self.role, self.client.cluster,
-                                                                                  where))
+                            "case sensitive; .my is the {1} key's user).".format(
+                                uri, self.role, self.client.cluster, where))
         return dict(files[name], uri=uri)
 
     def download(self, uri):

@@ -109,9 +109,9 @@ def choose(environments, wanted):
 def describe_all(environments, limit=30):
     """``'Python 3.7' (id 4beb..., python3, CPU), ...`` for error messages: what the cluster offers."""
     items = sorted(environments, key=lambda env: (str(language_name(env)), normalise_name(env.get("display_name"))))
-    text = ", ".join("{0!r} (id {1}, {2}, {3})".format(env.get("display_name"), env.get("id"),
-                                                        language_name(env), env.get("machine_type") or "?")
-                     for env in items[:limit])
+    text = ", ".join("{0!r} (id {1}, {2}, {3})".format(
+        env.get("display_name"), env.get("id"), language_name(env), env.get("machine_type") or "?")
+        for env in items[:limit])
     if len(items) > limit:
         text += ", and {0} more".format(len(items) - limit)
     return text or "none"

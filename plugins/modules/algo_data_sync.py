@@ -211,10 +211,18 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.errors impor
 from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME
 
 
+KEY_HINTS = {
+    "source": {401: "check source_api_key (or SOURCE_API_KEY): it must be a valid, unrevoked API key of the "
+                    "source cluster (keys are per cluster)."},
+    "destination": {401: "check api_key (or ALGORITHMIA_API_KEY): it must be a valid, unrevoked API key of the "
+                         "destination cluster (keys are per cluster)."},
+}
+
+
 def key_user(client, role):
     """The key's own user: the first folder of the Data API root listing."""
     listing = client.get_json("/v1/connector/data", action="find the user of the {0} key (list data://)".format(
-        role)) or {}
+        role), hints=KEY_HINTS[role]) or {}
     folders = listing.get("folders") or []
     if not folders or not folders[0].get("name"):
         raise SyncError("Failed to find the user of the {0} key on cluster {1}: the Data API root names no user. "
@@ -253,7 +261,8 @@ class DataSync:
                     self.copy(plan, source, result)
             self.record(owner, algorithm, collection, plans, sources, results, manifest)
         else:
-            self.changed = (listing is None and bool(plans)) or any(r["action"] == "copied" for r in results)
+            would_create = listing is None and len(plans) > 0
+            self.changed = would_create or any(r["action"] == "copied" for r in results)
         return dict(changed=self.changed, collection=collection, owner=owner, source_user=source_user, files=results)
 
     def decide(self, plan, source, listing, manifest):

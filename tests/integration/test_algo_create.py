@@ -99,7 +99,10 @@ def test_environment_by_display_name_and_by_id(cluster, keys, run_playbook):
 
 def test_sync_from_aems_master_then_move_an_algorithm_to_it(cluster, keys, run_playbook):
     tf = spec("test", "Python 3.7 + TensorFlow 2.3")
-    installed = lambda: [e["id"] for e in cluster.client().get_environment("python3")]  # noqa: E731
+
+    def installed():
+        return [e["id"] for e in cluster.client().get_environment("python3")]
+
     assert tf.environment_id not in installed()
     args = dict(name="OnTf", owner=cluster.user, language="tensorflow-2.3", aems_master="test")
 

@@ -105,7 +105,7 @@ def test_check_mode_then_copy_then_skip(cluster, source_cluster, source_files, k
     # Streamed: many chunks of at most 1 MiB, never the whole file at once.
     assert big["bytes"] == BIG_SIZE and big["chunks"] >= BIG_SIZE // MIB and big["largest_chunk"] <= MIB
     # The official client sees the copy as a normal file.
-    assert cluster.client().file(f"data://.my/Classifier/greeting.txt").getString() == TEXT
+    assert cluster.client().file("data://.my/Classifier/greeting.txt").getString() == TEXT
 
     dest_watch, source_watch = RequestWatch(cluster), RequestWatch(source_cluster)
     run, result = run_sync(run_playbook, keys, "Classifier", FILES)
@@ -168,13 +168,33 @@ def test_wrong_source_key_is_reported_without_the_key(cluster, source_files, key
     wrong = "sim" + "Q" * 25
     run, result = run_sync(run_playbook, dict(keys, source_api_key=wrong), "WrongKey", FILES[:1])
     assert result["failed"] is True, run.stdout
-    assert "401" in result["msg"] and "source key" in result["msg"] and "check api_key" in result["msg"]
+    assert "401" in result["msg"] and "source key" in result["msg"] and "check source_api_key" in result["msg"]
     assert wrong not in json.dumps(result) and wrong not in run.stdout and wrong not in run.stderr
 
 
+def test_failed_uploads_are_retried_from_a_fresh_download(cluster, source_files, keys, run_playbook):
+    target = f"/v1/connector/data/{cluster.user}/Retried/weights.bin"
+    faults = requests.put(f"{cluster.url}/localcluster/faults", headers={"Authorization": cluster.admin_key},
+                          json={"rules": [{"kind": "drop", "path_prefix": target, "methods": ["PUT"], "times": 2}]},
+                          timeout=30)
+    assert faults.status_code == 200, faults.text
+    try:
+        run, result = run_sync(run_playbook, keys, "Retried", FILES[1:2])
+    finally:
+        requests.delete(f"{cluster.url}/localcluster/faults", headers={"Authorization": cluster.admin_key},
+                        timeout=30)
+    assert result["changed"] is True, run.stdout
+    entry = result["files"][0]
+    assert entry["transfer"]["attempts"] == 3 and entry["sha256"] == source_files["weights.bin"]
+    assert destination_sha(cluster, f"{cluster.user}/Retried/weights.bin") == source_files["weights.bin"]
+    # Nothing half-written is visible: the collection holds the file and the manifest only.
+    listing = cluster.client().dir("data://.my/Retried").list()
+    assert sorted(item.getName() for item in listing) == [MANIFEST, "weights.bin"]
+
+
 def test_duplicate_file_names_fail_before_any_request(cluster, source_files, keys, run_playbook):
-    run, result = run_sync(run_playbook, keys, "Dupes", ["data://.my/models/weights.bin",
-                                                          "data://.my/other/weights.bin"])
+    files = ["data://.my/models/weights.bin", "data://.my/other/weights.bin"]
+    run, result = run_sync(run_playbook, keys, "Dupes", files)
     assert result["failed"] is True and "each file needs its own name" in result["msg"], run.stdout
 
 
@@ -207,9 +227,8 @@ def module_peak_rss(tmp_path, args):
     fd = os.open(args_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump({"ANSIBLE_MODULE_ARGS": args}, fh)
-    output, rss = peak_rss(tmp_path, [sys.executable, "-m",
-                                      "ansible_collections.algorithmia.testbench.plugins.modules.algo_data_sync",
-                                      str(args_file)])
+    module = "ansible_collections.algorithmia.testbench.plugins.modules.algo_data_sync"
+    output, rss = peak_rss(tmp_path, [sys.executable, "-m", module, str(args_file)])
     return json.loads(output), rss
 
 
@@ -225,5 +244,6 @@ def test_big_file_memory_stays_flat(cluster, source_cluster, source_files, keys,
     assert big_rss - small_rss < BIG_SIZE // 4, (small_rss, big_rss)
     # ...while the same measurement does see a process that holds the file whole.
     (tmp_path / "whole").mkdir()
-    _out, whole_rss = peak_rss(tmp_path / "whole", [sys.executable, "-c", f"data = b'x' * {BIG_SIZE}; print(len(data))"])
+    hold_it_all = f"data = b'x' * {BIG_SIZE}; print(len(data))"
+    _out, whole_rss = peak_rss(tmp_path / "whole", [sys.executable, "-c", hold_it_all])
     assert whole_rss > BIG_SIZE, whole_rss
