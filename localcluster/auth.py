@@ -20,7 +20,7 @@ def key_from_authorization(header: str | None) -> str | None:
     if not header:
         return None
     header = header.strip()
-    scheme, _, rest = header.partition(" ")
+    scheme, _space, rest = header.partition(" ")
     if scheme.lower() in ("simple", "bearer") and rest.strip():
         return rest.strip()
     if scheme.lower() == "basic" and rest.strip():
@@ -28,7 +28,7 @@ def key_from_authorization(header: str | None) -> str | None:
             decoded = base64.b64decode(rest.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        _user, _, password = decoded.partition(":")
+        password = decoded.partition(":")[2]
         return password or None
     if " " not in header:
         return header

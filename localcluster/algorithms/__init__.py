@@ -49,4 +49,3 @@ def register(app: FastAPI) -> None:
     app.state.algorithms = AlgorithmBackend(app.state.db, settings.data_dir, app.state.users,
                                             app.state.environments, app.state.builds)
     app.include_router(router)
-

@@ -60,7 +60,7 @@ def check_algorithm(runner: ProcessRunner, python: Path, src_root: Path, style: 
         runner.log.line(f"Checking that the algorithm imports ({module}, {style} style)")
         cmd = [str(python), "-c", PLAIN_IMPORT, str(src_root), module, style]
     try:
-        code, _ = runner.run(cmd, cwd=src_root, env=env, timeout=CHECK_TIMEOUT_SECONDS)
+        code, _output = runner.run(cmd, cwd=src_root, env=env, timeout=CHECK_TIMEOUT_SECONDS)
     except BuildTimedOut:
         raise CheckFailed(f"The algorithm did not finish loading within {CHECK_TIMEOUT_SECONDS} s "
                           "(does it block at import time, e.g. waiting for input?).") from None

@@ -49,8 +49,8 @@ def requirement_lines(requirements: Path) -> list[str]:
 
 def create_venv(runner: ProcessRunner, python: str, venv: Path) -> None:
     runner.log.line(f"Creating a virtual environment on the host Python ({python})")
-    code, _ = runner.run([uv_binary(), "venv", "--no-progress", "--color", "never", "--relocatable",
-                          "--python", python, str(venv)], env=_uv_env())
+    code, _output = runner.run([uv_binary(), "venv", "--no-progress", "--color", "never", "--relocatable",
+                                "--python", python, str(venv)], env=_uv_env())
     if code != 0:
         raise InstallFailed(f"Creating the virtual environment failed (exit code {code}).")
 
@@ -68,6 +68,6 @@ def install_requirements(runner: ProcessRunner, venv: Path, requirements: Path) 
         runner.log.line(CACHE_HIT)
         return
     runner.log.line(CACHE_MISS)
-    code, _ = runner.run(base, env=_uv_env())
+    code, _output = runner.run(base, env=_uv_env())
     if code != 0:
         raise InstallFailed(f"Installing requirements.txt failed (exit code {code}): see the output above.")

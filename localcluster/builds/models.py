@@ -221,7 +221,7 @@ class BuildBackend:
             runners = list(self._running.values())
         for runner in runners:
             runner.cancel()
-        for _ in self._workers:
+        for _worker in self._workers:  # one stop marker per worker
             self._queue.put(None)
         for worker in self._workers:
             worker.join(timeout=10)

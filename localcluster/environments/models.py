@@ -146,7 +146,7 @@ class EnvironmentBackend:
     def _sync(self, sync_id: str, spec: EnvironmentSpec) -> None:
         try:
             out = subprocess.run([self.python, "-c", "import sys, venv; print(sys.version.split()[0])"],
-                                 capture_output=True, text=True, timeout=60)
+                                 capture_output=True, text=True, timeout=60, check=False)
             if out.returncode != 0:
                 raise RuntimeError(f"the host Python {self.python} cannot create virtual environments: "
                                    f"{out.stderr.strip()[-500:]}")

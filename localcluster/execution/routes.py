@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import uuid
 
 from fastapi import APIRouter, Depends, Request
@@ -44,7 +45,7 @@ def _options(request: Request) -> Options:
         timeout = float(query.get("timeout") or DEFAULT_TIMEOUT)
     except ValueError:
         raise BadRequest(f"Invalid timeout {query.get('timeout')!r}: give a number of seconds.") from None
-    if not timeout > 0:
+    if math.isnan(timeout) or timeout <= 0:  # NaN compares false both ways: reject it by name
         raise BadRequest("Invalid timeout: it must be more than 0 seconds.")
     output = query.get("output") or None
     if output not in (None, "default", "raw", "void"):

@@ -24,7 +24,6 @@ its ``stdout``. fd 2 stays the worker log the server opened.
 from __future__ import annotations
 
 import argparse
-import base64
 import fcntl
 import importlib
 import inspect

@@ -54,7 +54,7 @@ KEY_ALPHABET = string.ascii_letters + string.digits
 
 
 def new_key() -> str:
-    return "sim" + "".join(secrets.choice(KEY_ALPHABET) for _ in range(25))
+    return "sim" + "".join(secrets.choice(KEY_ALPHABET) for _position in range(25))
 
 
 @dataclass(frozen=True)
