@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from localcluster.process import LocalClusterProcess  # noqa: E402
+from localcluster.process import LocalClusterProcess
 
 
 class RunningCluster:

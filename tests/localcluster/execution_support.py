@@ -1,80 +1,41 @@
-"""Shared by the execution tests: put an algorithm on a running cluster as a user would.
+"""Shared by the execution tests and the benchmark: put an algorithm on a running cluster as a user would.
 
 ``deploy(cluster, name, files, workdir)`` creates the algorithm through the official client,
 pushes ``files`` (paths relative to the checkout, e.g. ``src/Echo.py``) with plain ``git`` and
-waits for the build: it returns ``owner/name/<git hash>``, ready to call.
-The API key travels in an ``http.extraHeader`` set through ``GIT_CONFIG_*`` variables, never in
-a URL or on a command line.
+waits for the build: it returns ``owner/name/<git hash>``, ready to call. The git side (the key
+in an ``http.extraHeader`` through ``GIT_CONFIG_*``, never in a URL or on a command line) is
+``tests.localcluster.git_support``.
 """
 
 from __future__ import annotations
 
-import base64
-import os
-import subprocess
-import time
 from pathlib import Path
 
 import requests
+
+from tests.localcluster.git_support import clone, commit_and_push, git_env, wait_for_build
 
 PYTHON_SETTINGS = {"language": "python3", "source_visibility": "closed", "license": "apl",
                    "network_access": "full", "pipeline_enabled": True}
 
 
-def _git_env(home: Path, user: str, key: str, ca_cert: str | None) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    token = base64.b64encode(f"{user}:{key}".encode()).decode()
-    env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0",
-               GIT_AUTHOR_NAME="Execution Tests", GIT_AUTHOR_EMAIL="exec@example.com",
-               GIT_COMMITTER_NAME="Execution Tests", GIT_COMMITTER_EMAIL="exec@example.com",
-               GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="http.extraHeader",
-               GIT_CONFIG_VALUE_0=f"Authorization: Basic {token}")
-    if ca_cert:
-        env["GIT_SSL_CAINFO"] = ca_cert
-    return env
-
-
-def _git(env: dict, *args: str, cwd: Path | None = None) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        raise AssertionError(f"git {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
-    return done.stdout
-
-
 def deploy(cluster, name: str, files: dict[str, str], workdir: Path, *, key: str | None = None,
            user: str | None = None, settings: dict | None = None) -> str:
+    """Create ``user/name``, push ``files`` to it and wait for a successful build of that commit."""
     user, key = user or cluster.user, key or cluster.key
-    client = cluster.client(key)
-    algo = client.algo(f"{user}/{name}")
+    algo = cluster.client(key).algo(f"{user}/{name}")
     algo.create(details={"label": name}, settings=dict(PYTHON_SETTINGS, **(settings or {})))
     home = workdir / f"home-{name}"
     home.mkdir(parents=True, exist_ok=True)
-    env = _git_env(home, user, key, cluster.ca_cert)
+    env = git_env(home, user, key, cluster.ca_cert)
     checkout = workdir / f"checkout-{name}"
-    _git(env, "clone", "-q", f"{cluster.url}/git/{user}/{name}.git", str(checkout))
-    for rel, text in files.items():
-        path = checkout / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    _git(env, "add", "-A", cwd=checkout)
-    _git(env, "commit", "-q", "-m", f"{name} for the execution tests", cwd=checkout)
-    _git(env, "push", "-q", "origin", "HEAD:master", cwd=checkout)
-    sha = _git(env, "rev-parse", "HEAD", cwd=checkout).strip()
+    clone(cluster.url, user, name, checkout, env)
+    sha = commit_and_push(checkout, env, files, f"{name} for the execution tests")
     build = wait_for_build(algo, sha)
     if build["status"] != "succeeded":
         logs = algo.get_build_logs(build["build_id"]).get("logs", "")
         raise AssertionError(f"build of {user}/{name} {sha} {build['status']}:\n{logs}")
     return f"{user}/{name}/{sha}"
-
-
-def wait_for_build(algo, sha: str, timeout: float = 600) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        builds = [b for b in algo.get_builds(limit=50)["results"] if b["commit_sha"] == sha]
-        if builds and builds[0]["status"] != "in-progress":
-            return builds[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no finished build of {sha} within {timeout}s")
 
 
 def worker_stats(cluster) -> dict:

@@ -1,9 +1,10 @@
-"""Plain ``git`` against a localcluster, as a user would run it (shared by the build tests).
+"""Plain ``git`` against a localcluster, as a user would run it: the one place for it.
 
-Credentials never appear in a URL or on a command line: the API key travels in an
-``http.extraHeader`` set through ``GIT_CONFIG_*`` environment variables (or, for the 401 test,
-through a ``GIT_ASKPASS`` script that reads it from the environment). CI has no git identity,
-so author and committer are set here too.
+Shared by the build tests, ``execution_support.deploy`` and the benchmarks. Credentials never
+appear in a URL or on a command line: the API key travels in an ``http.extraHeader`` set through
+``GIT_CONFIG_*`` environment variables (or, for the 401 test, through a ``GIT_ASKPASS`` script
+that reads it from the environment). CI has no git identity, so author and committer are set
+here too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ import time
 from pathlib import Path
 
 
-def git_env(home: Path, user: str | None = None, key: str | None = None) -> dict:
+def git_env(home: Path, user: str | None = None, key: str | None = None, ca_cert: str | None = None) -> dict:
+    """An environment for ``git`` with ``home`` as HOME and nothing inherited from ``GIT_*``.
+
+    With ``key``, every request carries ``Authorization: Basic user:key`` (an ``http.extraHeader``
+    given through ``GIT_CONFIG_COUNT``/``KEY``/``VALUE``); ``ca_cert`` is trusted for HTTPS.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0",
                GIT_AUTHOR_NAME="Test Author", GIT_AUTHOR_EMAIL="author@example.com",
@@ -24,6 +30,8 @@ def git_env(home: Path, user: str | None = None, key: str | None = None) -> dict
         token = base64.b64encode(f"{user}:{key}".encode()).decode()
         env.update(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="http.extraHeader",
                    GIT_CONFIG_VALUE_0=f"Authorization: Basic {token}")
+    if ca_cert:
+        env["GIT_SSL_CAINFO"] = ca_cert
     return env
 
 
@@ -39,7 +47,9 @@ def askpass_env(home: Path, user: str, key: str) -> dict:
 
 
 def git(env: dict, *args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    """Run ``git *args``; with ``check``, a failure raises with git's stderr in the message."""
+    result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+                            check=False)
     if check and result.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
     return result

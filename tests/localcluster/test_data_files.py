@@ -99,8 +99,8 @@ def test_documented_connector_path_and_data_type_headers(cluster, files):
         status, headers, body = _raw(cluster, "GET", f"{prefix}/.my/files", cluster.key)
         assert (status, headers["X-Data-Type"]) == (200, "directory")
         assert "typed.txt" in [f["filename"] for f in json.loads(body)["files"]]
-        status, headers, _ = _raw(cluster, "HEAD", f"{prefix}/.my/files/typed.txt", cluster.key)
-        assert (status, headers["X-Data-Type"], headers["Content-Length"]) == (200, "file", "5")
+        status, headers, body = _raw(cluster, "HEAD", f"{prefix}/.my/files/typed.txt", cluster.key)
+        assert (status, headers["X-Data-Type"], headers["Content-Length"], body) == (200, "file", "5", b"")
 
 
 def test_head_on_a_missing_file_is_404(cluster, files):
@@ -112,12 +112,12 @@ def test_head_on_a_missing_file_is_404(cluster, files):
     with pytest.raises(DataApiError, match="does not exist"):
         client.file(f"{files}/missing.txt").getString()
     # A name that is not latin-1 still gets its 404 (header values are latin-1 on the wire).
-    status, headers, _ = _raw(cluster, "HEAD", "/v1/data/.my/files/m%C3%BCssing-%E2%9C%93.txt", cluster.key)
-    assert status == 404 and "does not exist" in headers["X-Error-Message"]
+    status, headers, body = _raw(cluster, "HEAD", "/v1/data/.my/files/m%C3%BCssing-%E2%9C%93.txt", cluster.key)
+    assert status == 404 and body == b"" and "does not exist" in headers["X-Error-Message"]
 
 
 def test_get_on_a_missing_file_is_404_in_the_error_envelope(cluster, files):
-    status, _, body = _raw(cluster, "GET", "/v1/data/.my/files/missing.txt", cluster.key)
+    status, _headers, body = _raw(cluster, "GET", "/v1/data/.my/files/missing.txt", cluster.key)
     assert status == 404
     assert "does not exist" in json.loads(body)["error"]["message"]
 
@@ -126,18 +126,18 @@ def test_writing_into_a_collection_that_does_not_exist_is_404(cluster):
     # The client turns any non-2xx PUT into a generic exception; the status and message are on the wire.
     with pytest.raises(Exception, match="404"):
         cluster.client().file("data://.my/never-created/x.txt").put("x")
-    status, _, body = _raw(cluster, "PUT", "/v1/data/.my/never-created/x.txt", cluster.key, body=b"x")
+    status, _headers, body = _raw(cluster, "PUT", "/v1/data/.my/never-created/x.txt", cluster.key, body=b"x")
     assert status == 404
     assert "create it first" in json.loads(body)["error"]["message"]
 
 
 @pytest.mark.parametrize("key", [None, "simNotAKeyOfThisCluster"])
 def test_requests_without_a_valid_key_get_401(cluster, files, key):
-    status, _, body = _raw(cluster, "GET", "/v1/data/.my/files", key)
+    status, _headers, body = _raw(cluster, "GET", "/v1/data/.my/files", key)
     assert status == 401
     error = json.loads(body)["error"]
     assert error["code"] == 2002 and "key" in error["message"].lower()
-    status, _, _ = _raw(cluster, "PUT", "/v1/data/alice/files/sneaky.txt", key, body=b"x")
+    status = _raw(cluster, "PUT", "/v1/data/alice/files/sneaky.txt", key, body=b"x")[0]
     assert status == 401
     assert not cluster.client().file(f"{files}/sneaky.txt").exists()
     outsider = Algorithmia.client(key or "", cluster.url)
@@ -183,18 +183,18 @@ TRAVERSALS = [
 @pytest.mark.parametrize("path", TRAVERSALS)
 def test_path_traversal_is_refused_before_touching_the_disk(cluster, files, path):
     for method, body in (("GET", None), ("PUT", b"pwned"), ("DELETE", None)):
-        status, _, raw = _raw(cluster, method, path, cluster.key, body=body)
+        status, _headers, raw = _raw(cluster, method, path, cluster.key, body=body)
         assert status == 400, (method, path, status, raw)
         message = json.loads(raw)["error"]["message"]
         assert "invalid" in message.lower() or "pseudonym" in message.lower()
-    status, headers, _ = _raw(cluster, "HEAD", path, cluster.key)
-    assert status == 400 and headers["X-Error-Message"]
+    status, headers, raw = _raw(cluster, "HEAD", path, cluster.key)
+    assert status == 400 and raw == b"" and headers["X-Error-Message"]
     written = [p for p in cluster.data_dir.rglob("*") if p.is_file() and p.read_bytes() == b"pwned"]
     assert written == []
 
 
 def test_other_connectors_are_named_as_not_implemented(cluster):
-    status, _, body = _raw(cluster, "GET", "/v1/connector/s3/bucket/key.txt", cluster.key)
+    status, _headers, body = _raw(cluster, "GET", "/v1/connector/s3/bucket/key.txt", cluster.key)
     assert status == 501
     error = json.loads(body)["error"]
     assert error["code"] == 5005 and "s3" in error["message"]
@@ -203,7 +203,7 @@ def test_other_connectors_are_named_as_not_implemented(cluster):
 def _write_random_file(path, size):
     digest = hashlib.sha256()
     with open(path, "wb") as fh:
-        for _ in range(size // MiB):
+        for _block_number in range(size // MiB):
             block = os.urandom(MiB)
             digest.update(block)
             fh.write(block)

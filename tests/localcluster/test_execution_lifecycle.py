@@ -12,9 +12,9 @@ from tests.localcluster.execution_support import deploy
 from tests.localcluster.test_execution import ECHO, REQUIREMENTS
 
 
-
 def echo_source(name: str) -> dict[str, str]:
     return {f"src/{name}.py": ECHO, "requirements.txt": REQUIREMENTS}
+
 
 DATA_USER = '''
 import Algorithmia

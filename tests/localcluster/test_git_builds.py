@@ -193,9 +193,9 @@ def test_publish_minor_major_revision(cluster, greeter, checkout, good_build):
         published[expected] = sha
 
     listed = greeter.versions(published=True)["results"]
-    assert [v["version_info"]["semantic_version"] for v in listed] == ["1.1.0", "1.0.1", "1.0.0", "0.1.0"]
-    assert [v["version_info"]["git_hash"] for v in listed] == [published[v] for v in ("1.1.0", "1.0.1", "1.0.0",
-                                                                                       "0.1.0")]
+    order = ("1.1.0", "1.0.1", "1.0.0", "0.1.0")
+    assert [v["version_info"]["semantic_version"] for v in listed] == list(order)
+    assert [v["version_info"]["git_hash"] for v in listed] == [published[v] for v in order]
     assert all(v["compilation"]["successful"] for v in listed)
     # The official client drops published=False (it tests truthiness), so this one goes by hand.
     unpublished = _api(cluster, "GET", f"/v1/algorithms/{cluster.user}/Greeter/versions",

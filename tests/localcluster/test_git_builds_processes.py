@@ -22,8 +22,8 @@ def test_output_goes_to_the_log_and_the_caller():
 
 def test_quiet_commands_stay_out_of_the_log():
     log = BuildLog()
-    code, output = ProcessRunner(log, deadline=time.monotonic() + 60).run([sys.executable, "-c", "print('x')"],
-                                                                           echo=False)
+    runner = ProcessRunner(log, deadline=time.monotonic() + 60)
+    code, output = runner.run([sys.executable, "-c", "print('x')"], echo=False)
     assert code == 0 and output == "x\n" and log.text() == ""
 
 
