@@ -21,12 +21,11 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.load import run_load
+from localcluster.process import LocalClusterProcess
+from tests.localcluster.execution_support import deploy
 
-from bench.load import run_load  # noqa: E402
-from localcluster.process import LocalClusterProcess  # noqa: E402
-from tests.localcluster.execution_support import deploy  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 ECHO = {
     "requirements.txt": "algorithmia>=2.0,<3\n",

@@ -8,21 +8,22 @@ requirements, served offline from that cache. Run: ``.venv/bin/python -m bench.b
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from localcluster.builds.installer import CACHE_HIT
+from localcluster.process import LocalClusterProcess
+from tests.localcluster.git_support import classic_source, clone, commit_and_push, git_env, wait_for_build
 
-from localcluster.builds.installer import CACHE_HIT  # noqa: E402
-from localcluster.process import LocalClusterProcess  # noqa: E402
-from tests.localcluster.git_support import classic_source, clone, commit_and_push, git_env, wait_for_build  # noqa: E402
+
+def _timestamp(text: str) -> datetime:
+    """An API timestamp (ISO 8601, ``Z`` for UTC) as an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _seconds(build: dict) -> float:
-    parse = lambda text: datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: E731
-    return (parse(build["finished_at"]) - parse(build["started_at"])).total_seconds()
+    return (_timestamp(build["finished_at"]) - _timestamp(build["started_at"])).total_seconds()
 
 
 def main() -> None:

@@ -51,11 +51,11 @@ def run_load(url: str, *, payload, headers: dict, concurrency: int, calls_per_th
 
     def worker() -> None:
         session = requests.Session()
-        for _ in range(warmup):
+        for _call in range(warmup):
             session.post(url, json=payload, headers=headers, verify=verify, timeout=60)
         barrier.wait()
         mine, failed = [], 0
-        for _ in range(calls_per_thread):
+        for _call in range(calls_per_thread):
             started = time.perf_counter()
             response = session.post(url, json=payload, headers=headers, verify=verify, timeout=60)
             elapsed = time.perf_counter() - started
@@ -66,7 +66,7 @@ def run_load(url: str, *, payload, headers: dict, concurrency: int, calls_per_th
             latencies.extend(mine)
             errors[0] += failed
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker) for _thread in range(concurrency)]
     for thread in threads:
         thread.start()
     barrier.wait()
