@@ -1,0 +1,56 @@
+"""Every module and plugin of the collection renders with ansible-doc, as users will read it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.integration.playbook import ROOT, VENV_BIN, ansible_env, ensure_collection_link
+
+# plugin directory -> ansible-doc type
+DOC_TYPES = {"modules": "module", "lookup": "lookup", "filter": "filter", "inventory": "inventory",
+             "callback": "callback", "action": None, "module_utils": None, "doc_fragments": None,
+             "plugin_utils": None}
+
+
+def _documented_plugins() -> list[tuple[str, str]]:
+    found = []
+    for directory in sorted((ROOT / "plugins").iterdir()):
+        doc_type = DOC_TYPES.get(directory.name, directory.name)
+        if not directory.is_dir() or doc_type is None:
+            continue
+        for path in sorted(directory.glob("*.py")):
+            if path.name != "__init__.py":
+                found.append((doc_type, f"algorithmia.testbench.{path.stem}"))
+    return found
+
+
+PLUGINS = _documented_plugins()
+
+
+def test_the_collection_has_its_four_modules_and_the_workflow_lookup():
+    names = {name for _type, name in PLUGINS}
+    assert {"algorithmia.testbench.algo_create", "algorithmia.testbench.algo_data_sync",
+            "algorithmia.testbench.algo_build_publish", "algorithmia.testbench.algo_benchmark",
+            "algorithmia.testbench.workflow"} <= names
+
+
+@pytest.mark.parametrize(("doc_type", "name"), PLUGINS, ids=[name for _t, name in PLUGINS])
+def test_ansible_doc_renders(doc_type, name):
+    ensure_collection_link()
+    done = subprocess.run([str(VENV_BIN / "ansible-doc"), "-t", doc_type, name], cwd=ROOT,
+                          capture_output=True, text=True, env=ansible_env(), timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "EXAMPLES" in done.stdout and "OPTIONS" in done.stdout
+    assert "RETURN" in done.stdout or "RETURN VALUES" in done.stdout
+    assert "[WARNING]" not in done.stderr, done.stderr
+
+
+def test_ansible_doc_renders_the_role():
+    ensure_collection_link()
+    done = subprocess.run([str(VENV_BIN / "ansible-doc"), "-t", "role", "algorithmia.testbench.testbench"],
+                          cwd=ROOT, capture_output=True, text=True, env=ansible_env(), timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "testbench_api_key" in done.stdout
