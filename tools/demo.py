@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """`make demo`: the testbench end to end on this machine, against two localclusters.
 
 1. starts a source and a destination localcluster on loopback (free ports, TLS with their own CAs);
@@ -9,7 +8,7 @@
    (``ansible-vault encrypt`` with the demo-only password file; the plain text never touches disk);
 4. runs ``ansible-playbook playbooks/testbench.yml -i inventories/local/hosts.yml`` on the
    ``image_benchmark`` workflow, then a second time to show that nothing changes (``changed=0``);
-5. prints the per-cluster verdict and stops the clusters it started.
+5. prints the per-cluster verdict, stops the clusters it started and removes the vault file.
 
 State lives in ``.localcluster/demo/`` (git-ignored) and is made fresh on each run.
 """
@@ -155,7 +154,7 @@ def print_verdict(report_dir: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--once", action="store_true", help="run the playbook once (skip the changed=0 re-run)")
     parser.add_argument("--no-tls", action="store_true", help="plain HTTP clusters (no CA certificates)")
     parser.add_argument("--workflow", default=WORKFLOW, help="workflow to run (default: %(default)s)")
@@ -195,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 
         extra = playbook_args + (["-e", json.dumps({"testbench_workflows": [args.workflow]})]
                                  if args.workflow != WORKFLOW else [])
-        rc, _ = run_playbook(report_dir, extra)
+        rc = run_playbook(report_dir, extra)[0]
         passed = print_verdict(report_dir) and rc == 0
         if passed and not args.once:
             print("\n==== Second run against the same clusters: nothing should change ====", flush=True)
@@ -208,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\ndemo " + ("PASSED" if passed else "FAILED"))
         return 0 if passed else 1
     finally:
+        # The keys in it belong to clusters that are about to stop.
+        if VAULT_FILE.exists():
+            VAULT_FILE.unlink()
         for proc in reversed(started):
             proc.stop()
             print(f"stopped localcluster {proc.data_dir.name} (pid {proc.proc.pid})")

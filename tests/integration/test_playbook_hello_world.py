@@ -36,7 +36,7 @@ def first_runs(cluster, tmp_path_factory):
 
 
 def test_first_run_creates_builds_publishes_and_benchmarks(first_runs, cluster):
-    first, _, reports, _, _ = first_runs
+    first, reports = first_runs[0], first_runs[2]
     assert first.rc == 0, explain(first)
     created = ran_ok(first, "dest", CREATE)
     built = ran_ok(first, "dest", BUILD)
@@ -54,7 +54,7 @@ def test_first_run_creates_builds_publishes_and_benchmarks(first_runs, cluster):
 
 
 def test_second_run_changes_nothing(first_runs):
-    _, second, _, _, _ = first_runs
+    second = first_runs[1]
     assert second.rc == 0, explain(second)
     assert second.stats["dest"]["changed"] == 0, explain(second)
     assert second.stats["dest"]["failures"] == 0
@@ -63,7 +63,7 @@ def test_second_run_changes_nothing(first_runs):
 def test_a_name_suffix_makes_a_separate_copy_and_cleanup_removes_only_it(first_runs, cluster):
     from tests.integration.playbook import run_playbook
 
-    _, _, _, inventory, tmp = first_runs
+    inventory, tmp = first_runs[3], first_runs[4]
     suffixed = run_playbook(PLAYBOOK, tmp / "run3", inventory=inventory,
                             extra_vars={"testbench_name_suffix": "_second"})
     assert suffixed.rc == 0, explain(suffixed)

@@ -35,7 +35,7 @@ def two_clusters_run(cluster, source_cluster, tmp_path_factory):
 
 
 def test_only_the_cluster_with_the_wrong_key_fails(two_clusters_run, cluster):
-    run, reports, _ = two_clusters_run
+    run, reports = two_clusters_run[0], two_clusters_run[1]
     assert run.rc != 0, explain(run)
     assert run.stats["wrong_key"]["failures"] == 1, explain(run)
     assert run.stats["good"]["failures"] == 0, explain(run)

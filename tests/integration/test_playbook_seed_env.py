@@ -47,7 +47,7 @@ def seed_runs(cluster, source_cluster, tmp_path_factory):
 
 
 def test_the_seed_variables_alone_run_the_whole_pipeline(seed_runs, cluster):
-    first, _, reports = seed_runs
+    first, reports = seed_runs[0], seed_runs[2]
     assert first.rc == 0, explain(first)
     host = "127.0.0.1"
     assert len(ran_ok(first, host, CREATE)) == 3
@@ -63,7 +63,7 @@ def test_the_seed_variables_alone_run_the_whole_pipeline(seed_runs, cluster):
 
 
 def test_a_second_seed_run_changes_nothing(seed_runs):
-    _, second, _ = seed_runs
+    second = seed_runs[1]
     assert second.rc == 0, explain(second)
     assert second.stats["127.0.0.1"]["changed"] == 0, explain(second)
 

@@ -132,7 +132,8 @@ def data_exists(cluster, path: str) -> bool:
 def failure_messages(run: PlaybookRun, host: str) -> list[str]:
     """The ``msg`` of every task that failed on ``host`` (of each failed item, for a loop)."""
     messages = []
-    for _, result in host_results(run, host):
+    for entry in host_results(run, host):
+        result = entry[1]
         if result.get("failed"):
             messages.append(str(result.get("msg", "")))
             messages.extend(str(item.get("msg", "")) for item in result.get("results", []) if item.get("failed"))
