@@ -43,3 +43,19 @@ def clear_faults(request: Request, _caller: Caller = Depends(require_admin)) -> 
 def mint_key(username: str, request: Request, _caller: Caller = Depends(require_admin)) -> dict:
     """Admin-only: a fresh API key for a user (the REST API has no key endpoint to emulate)."""
     return {"username": username, "api_key": request.app.state.users.create_key(username)}
+
+
+@router.post("/users/{username}/session-keys")
+async def mint_session_key(username: str, request: Request, _caller: Caller = Depends(require_admin)) -> dict:
+    """Admin-only: the key a running algorithm gets, for tests of ``.algo`` / ``.session`` / ACLs.
+
+    Body: ``{"algorithm": "owner/name", "session_id": "...", "ttl_seconds": 600}``.
+    """
+    body = await request.json()
+    algorithm = str(body.get("algorithm", "")) if isinstance(body, dict) else ""
+    owner, _slash, name = algorithm.partition("/")
+    if not owner or not name or not body.get("session_id"):
+        raise BadRequest('Send {"algorithm": "owner/name", "session_id": "...", "ttl_seconds": 600}.')
+    key = request.app.state.users.create_session_key(username, (owner, name), str(body["session_id"]),
+                                                     ttl_seconds=float(body.get("ttl_seconds", 600)))
+    return {"username": username, "api_key": key}

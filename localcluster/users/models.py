@@ -5,6 +5,10 @@ the official ``algo auth`` accepts only that shape); only their SHA-256 is store
 every request. Session keys are short-lived keys minted for one algorithm call: they act as
 the calling user, carry the running algorithm (for ``data://.algo`` and the "my algorithms"
 ACL) and the session id (for ``data://.session``).
+
+Session keys live in this process's memory only, by design: a call and its key end together,
+and a restart ends every call, so nothing is lost by not storing them; and a warm algorithm
+call then costs no database write at all (it used to cost two, under the write lock).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import hashlib
 import re
 import secrets
 import string
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -34,12 +39,7 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS api_keys (
     key_hash TEXT PRIMARY KEY,
     username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
-    kind TEXT NOT NULL DEFAULT 'user',
-    algo_owner TEXT,
-    algo_name TEXT,
-    session_id TEXT,
-    created_at REAL NOT NULL,
-    expires_at REAL
+    created_at REAL NOT NULL
 );
 """
 
@@ -68,10 +68,18 @@ class Caller:
     session_id: str | None = None
 
 
+@dataclass(frozen=True)
+class _SessionKey:
+    caller: Caller
+    expires_at: float
+
+
 class UserBackend:
     def __init__(self, db: Database) -> None:
         self.db = db
         db.ensure_schema(SCHEMA)
+        self._session_keys: dict[str, _SessionKey] = {}
+        self._session_lock = threading.Lock()
 
     # users
     def create_user(self, username: str, *, admin: bool = False, email: str | None = None,
@@ -127,7 +135,7 @@ class UserBackend:
         self.get_user(username)
         key = new_key()
         with self.db.transaction() as conn:
-            conn.execute("INSERT INTO api_keys (key_hash, username, kind, created_at) VALUES (?, ?, 'user', ?)",
+            conn.execute("INSERT INTO api_keys (key_hash, username, created_at) VALUES (?, ?, ?)",
                          (hash_key(key), username, time.time()))
         return key
 
@@ -135,32 +143,37 @@ class UserBackend:
                            ttl_seconds: float) -> str:
         """A key for one algorithm call, valid until the call's deadline (plus a margin)."""
         key = new_key()
-        with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO api_keys (key_hash, username, kind, algo_owner, algo_name, session_id,"
-                " created_at, expires_at) VALUES (?, ?, 'session', ?, ?, ?, ?, ?)",
-                (hash_key(key), username, algorithm[0], algorithm[1], session_id, time.time(),
-                 time.time() + ttl_seconds))
+        # A session key never carries admin rights, whoever called.
+        caller = Caller(username=username, is_admin=False, algorithm=tuple(algorithm), session_id=session_id)
+        now = time.time()
+        with self._session_lock:
+            self._session_keys[hash_key(key)] = _SessionKey(caller, now + ttl_seconds)
+            if len(self._session_keys) % 256 == 0:
+                self._drop_expired_session_keys(now)
         return key
 
     def revoke_key(self, key: str) -> None:
+        digest = hash_key(key)
+        with self._session_lock:
+            if self._session_keys.pop(digest, None) is not None:
+                return
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM api_keys WHERE key_hash = ?", (hash_key(key),))
+            conn.execute("DELETE FROM api_keys WHERE key_hash = ?", (digest,))
 
-    def purge_expired_keys(self) -> None:
-        with self.db.transaction() as conn:
-            conn.execute("DELETE FROM api_keys WHERE expires_at IS NOT NULL AND expires_at < ?", (time.time(),))
+    def _drop_expired_session_keys(self, now: float) -> None:
+        expired = [digest for digest, entry in self._session_keys.items() if entry.expires_at < now]
+        for digest in expired:
+            del self._session_keys[digest]
 
     def authenticate(self, key: str) -> Caller | None:
+        digest = hash_key(key)
+        with self._session_lock:
+            session = self._session_keys.get(digest)
+        if session is not None:
+            return session.caller if session.expires_at >= time.time() else None
         row = self.db.query_one(
-            "SELECT k.*, u.is_admin FROM api_keys k JOIN users u ON u.username = k.username"
-            " WHERE k.key_hash = ?", (hash_key(key),))
+            "SELECT k.username, u.is_admin FROM api_keys k JOIN users u ON u.username = k.username"
+            " WHERE k.key_hash = ?", (digest,))
         if row is None:
             return None
-        if row["expires_at"] is not None and row["expires_at"] < time.time():
-            return None
-        algorithm = (row["algo_owner"], row["algo_name"]) if row["algo_owner"] else None
-        # A session key never carries admin rights, whoever called.
-        is_admin = bool(row["is_admin"]) and row["kind"] == "user"
-        return Caller(username=row["username"], is_admin=is_admin, algorithm=algorithm,
-                      session_id=row["session_id"])
+        return Caller(username=row["username"], is_admin=bool(row["is_admin"]))

@@ -11,18 +11,17 @@ import requests
 from Algorithmia.acl import AclType, ReadAcl
 from Algorithmia.errors import DataApiError
 
-from localcluster.db import Database
-from localcluster.settings import Settings
-from localcluster.users.models import UserBackend
-
 _session_ids = itertools.count(1)
 
 
 def session_key(cluster, username, algorithm, session_id=None):
-    """The key a running algorithm gets, minted as the execution side mints it."""
-    db = Database(Settings(cluster.data_dir).db_path)
-    session_id = session_id or f"test-session-{next(_session_ids)}"
-    return UserBackend(db).create_session_key(username, algorithm, session_id, ttl_seconds=600)
+    """The key a running algorithm gets, minted by the server as the execution side mints it."""
+    response = requests.post(f"{cluster.url}/localcluster/users/{username}/session-keys", timeout=30,
+                             headers={"Authorization": cluster.admin_key},
+                             json={"algorithm": "/".join(algorithm),
+                                   "session_id": session_id or f"test-session-{next(_session_ids)}"})
+    response.raise_for_status()
+    return response.json()["api_key"]
 
 
 @pytest.fixture(scope="module")
