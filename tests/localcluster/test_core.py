@@ -190,3 +190,22 @@ def test_listening_socket_is_tcp_so_asyncio_disables_nagle():
         assert sock.proto == socket.IPPROTO_TCP
     finally:
         sock.close()
+
+
+def test_session_keys_act_as_the_user_never_as_admin_and_expire(cluster):
+    import time
+
+    def mint(username, ttl):
+        response = requests.post(f"{cluster.url}/localcluster/users/{username}/session-keys", timeout=10,
+                                 headers={"Authorization": f"Simple {cluster.admin_key}"},
+                                 json={"algorithm": "alice/Echo", "session_id": "s-1", "ttl_seconds": ttl})
+        assert response.status_code == 200, response.text
+        return response.json()["api_key"]
+
+    alice_session = mint("alice", 60)
+    assert _get(cluster, "/v1/users/alice", key=alice_session).json()["username"] == "alice"
+    admin_session = mint("admin", 60)
+    assert _get(cluster, "/v1/users", key=admin_session).status_code == 403
+    short = mint("alice", 0.2)
+    time.sleep(0.5)
+    assert _get(cluster, "/v1/users/alice", key=short).status_code == 401
