@@ -23,13 +23,18 @@ demo: setup collections-link
 	$(PY) tools/demo.py $(DEMO_ARGS)
 
 test-localcluster: setup
-	$(PY) -m pytest -q tests/localcluster
+	$(PY) -m pytest -q -n 2 --dist loadfile tests/localcluster
 
-test: setup
-	$(PY) -m pytest -q tests
+# Everything: ansible-lint, ansible-test sanity, then every pytest suite (unit, localcluster,
+# module and playbook integration against localcluster, molecule, ansible-doc) on 2 workers.
+# --dist loadfile keeps a module's tests on one worker: they share a cluster per module.
+test: setup collections-link
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory sanity
+	$(PY) -m pytest -q -n 2 --dist loadfile -p no:cacheprovider tests
 
 bench: setup
-	$(PY) bench/run_all.py
+	$(PY) -m bench.run_all
 
 clean:
 	rm -rf $(VENV) .collections .ansible tests/output
