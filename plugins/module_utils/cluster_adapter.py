@@ -9,6 +9,7 @@ plugins in ``AnsibleError`` (``plugin_utils/cluster_adapter.py``).
 
 from __future__ import annotations
 
+import traceback
 from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -41,13 +42,32 @@ class ClusterAdapterBase:
         return None  # not reached: fail() does not return
 
     @contextmanager
-    def reporting(self, **result):
-        """``with adapter.reporting(changed=changed):`` a ClusterError inside ends the task
-        with its message, plus whatever result is known so far."""
+    def reporting(self, action, partial=None, clients=()):
+        """Ends the task on an exception raised inside the ``with`` block.
+
+        ``action`` says what was being done ("build and publish X"); ``partial`` is the result
+        known so far: a dict, or a callable returning one, read when the failure happens (so
+        work already done, such as files copied, is still reported). A ``ClusterError`` ends
+        the task with its own message. Anything else is a bug, handled by ``unexpected()``.
+        """
         try:
             yield
         except ClusterError as exc:
-            self.fail(str(exc), error=exc.as_dict(), **result)
+            self.fail(str(exc), error=exc.as_dict(), **_known(partial))
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            self.unexpected(exc, action, _known(partial), clients)
+
+    def unexpected(self, exc, action, partial, clients):
+        """A failure no code path expected (a bug): its text and traceback may hold option
+        values, a key among them, and a module's failure is logged at -vvv, so every client's
+        secrets are masked first."""
+        def redact(text):
+            for client in clients:
+                text = client.redact(text)
+            return text
+
+        self.fail("Failed to {0}: {1}: {2}".format(action, type(exc).__name__, redact(str(exc))),
+                  exception=redact(traceback.format_exc()), **partial)
 
 
 class ModuleClusterAdapter(ClusterAdapterBase):
@@ -58,6 +78,12 @@ class ModuleClusterAdapter(ClusterAdapterBase):
 
     def fail(self, msg, **details):
         self.module.fail_json(msg=msg, **details)
+
+
+def _known(partial):
+    if callable(partial):
+        return partial()
+    return dict(partial or {})
 
 
 def cluster_module(argument_spec=None, **kwargs):

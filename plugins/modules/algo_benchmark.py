@@ -202,7 +202,6 @@ reports:
 """
 
 import time
-import traceback
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithm_calls import (
     call_algorithm,
@@ -222,7 +221,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_adap
     ModuleClusterAdapter,
     cluster_module,
 )
-from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import ClusterError, NotFound
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import NotFound
 
 
 class Benchmark:
@@ -312,18 +311,12 @@ def main():
     adapter = ModuleClusterAdapter(module)
     client = adapter.connect(module.params)
     benchmark = Benchmark(module, client)
-    try:
-        with client:
+    with client, adapter.reporting("benchmark " + module.params["algorithm"], benchmark.result, [client]):
+        try:
             result = benchmark.run(tests)
-    except ClusterError as exc:
-        module.fail_json(msg=str(exc), error=exc.as_dict(), **benchmark.result)
-    except OSError as exc:
-        module.fail_json(msg="Failed to write the benchmark reports to {0}: {1}. Fix: make report_dir a writable "
-                             "directory.".format(module.params["report_dir"], exc), **benchmark.result)
-    except Exception as exc:  # a bug must not leak a traceback with option values into the log
-        module.fail_json(msg="Failed to benchmark {0}: {1}: {2}".format(
-            module.params["algorithm"], type(exc).__name__, client.redact(str(exc))),
-            exception=client.redact(traceback.format_exc()), **benchmark.result)
+        except OSError as exc:
+            module.fail_json(msg="Failed to write the benchmark reports to {0}: {1}. Fix: make report_dir a "
+                                 "writable directory.".format(module.params["report_dir"], exc), **benchmark.result)
     module.exit_json(**result)
 
 

@@ -206,7 +206,6 @@ rebuilt:
 
 import os
 import tempfile
-import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -224,7 +223,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_adap
     ModuleClusterAdapter,
     cluster_module,
 )
-from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import BadRequest, ClusterError
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import BadRequest
 from ansible_collections.algorithmia.testbench.plugins.module_utils.gitpush import (
     DULWICH_IMPORT_ERROR,
     HAS_DULWICH,
@@ -461,17 +460,11 @@ def main():
     adapter = ModuleClusterAdapter(module)
     publisher = BuildPublisher(module, adapter)
     client = adapter.connect(module.params)
-    try:
-        with client:
+    with client, adapter.reporting("build and publish " + module.params["name"], publisher.result, [client]):
+        try:
             result = publisher.run(client)
-    except SourceRefused as exc:
-        module.fail_json(msg=str(exc), **publisher.result)
-    except ClusterError as exc:
-        module.fail_json(msg=str(exc), error=exc.as_dict(), **publisher.result)
-    except Exception as exc:  # a bug must not leak a traceback with option values into the log
-        module.fail_json(msg="Failed to build and publish {0}: {1}: {2}".format(
-            module.params["name"], type(exc).__name__, client.redact(str(exc))),
-            exception=client.redact(traceback.format_exc()), **publisher.result)
+        except SourceRefused as exc:
+            module.fail_json(msg=str(exc), **publisher.result)
     module.exit_json(**result)
 
 

@@ -511,7 +511,7 @@ def main():
                              "letter.".format(name))
     adapter = ModuleClusterAdapter(module)
     with adapter.connect(module.params) as client:
-        with adapter.reporting(changed=False):
+        with adapter.reporting("manage the algorithm " + name, dict(changed=False), [client]):
             try:
                 owner = module.params["owner"] or key_owner(client)
                 manager = AlgorithmManager(module, client, owner)

@@ -207,7 +207,6 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.datasync imp
     parse_manifest,
     plan_files,
 )
-from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import ClusterError
 from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME
 
 
@@ -342,13 +341,13 @@ def main():
     adapter = ModuleClusterAdapter(module)
     with adapter.connect(module.params, prefix="source_") as source, adapter.connect(module.params) as destination:
         sync = DataSync(module, source, destination)
-        try:
-            result = sync.run()
-        except SyncError as exc:
-            module.fail_json(msg=destination.redact(source.redact(str(exc))), changed=sync.changed)
-        except ClusterError as exc:
-            # Files copied before the failure stay copied (and verified): say so through changed.
-            module.fail_json(msg=str(exc), error=exc.as_dict(), changed=sync.changed)
+        # Files copied before a failure stay copied (and verified): say so through changed.
+        with adapter.reporting("sync the data files of " + module.params["algorithm"],
+                               lambda: dict(changed=sync.changed), [source, destination]):
+            try:
+                result = sync.run()
+            except SyncError as exc:
+                module.fail_json(msg=destination.redact(source.redact(str(exc))), changed=sync.changed)
     module.exit_json(**result)
 
 

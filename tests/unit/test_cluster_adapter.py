@@ -6,6 +6,7 @@ import json
 
 import pytest
 from ansible.errors import AnsibleError
+from ansible.module_utils._internal import _traceback
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.client import AlgorithmiaClient
@@ -64,7 +65,7 @@ def test_the_module_adapter_turns_cluster_errors_into_fail_json(capsys):
         assert isinstance(client, AlgorithmiaClient)
         client.close()
         with pytest.raises(SystemExit):
-            with adapter.reporting(changed=False):
+            with adapter.reporting("get alice/hello", dict(changed=False), [client]):
                 raise NotFound("get algorithm alice/hello", "https://api.example.com", status=404,
                                reason="Not Found", server_message="algorithm not found")
     result = module_result(capsys)
@@ -91,8 +92,29 @@ def test_the_plugin_adapter_raises_ansible_errors():
         adapter.connect({"api_address": "https://api.example.com", "api_key": ""})
     assert "api_key is empty" in str(caught.value)
     with pytest.raises(AnsibleError, match="Failed to list algorithms"):
-        with adapter.reporting():
+        with adapter.reporting("list algorithms"):
             raise NotFound("list algorithms", "https://c", status=404)
+
+
+def test_a_bug_ends_the_task_with_the_work_done_so_far_and_no_key(capsys, monkeypatch):
+    """An exception no code path expected may carry option values: the key is masked in both
+    the message and the traceback, and the partial result is read when the failure happens."""
+    # as with ANSIBLE_DISPLAY_TRACEBACK=error: the module puts the traceback in its result
+    monkeypatch.setattr(_traceback, "_is_traceback_enabled", lambda event: True)
+    with patch_module_args({"api_address": "https://api.example.com", "api_key": KEY}):
+        module = cluster_module()
+        adapter = ModuleClusterAdapter(module)
+        with adapter.connect(module.params) as client:
+            progress = dict(changed=False)
+            with pytest.raises(SystemExit):
+                with adapter.reporting("sync the data files of hello", lambda: dict(progress), [client]):
+                    progress["changed"] = True
+                    raise ValueError("unexpected reply for key " + KEY)
+    result = module_result(capsys)
+    assert result["msg"].startswith("Failed to sync the data files of hello: ValueError: unexpected reply for key ")
+    assert result["changed"] is True
+    assert "ValueError" in result["exception"]
+    assert KEY not in json.dumps(result)
 
 
 def test_prefixed_options_describe_a_second_cluster():
