@@ -142,13 +142,18 @@ def print_verdict(report_dir: Path) -> bool:
     summary = json.loads(summary_path.read_text())
     print("\n==== Verdict per destination cluster ====")
     for cluster in summary["clusters"]:
-        if cluster["passed"]:
-            print(f"  {cluster['cluster']} ({cluster.get('api_address', '')}): PASSED")
+        print(f"  {cluster['cluster']} ({cluster.get('api_address', '')}): {'PASSED' if cluster['passed'] else 'FAILED'}")
         for workflow in cluster.get("workflows", []):
             if not workflow["passed"]:
-                print(f"  {cluster['cluster']}: FAILED {workflow['summary']}")
+                print(f"    {workflow['summary']}")
+            for done in workflow.get("algorithms", []):
+                print(f"    {done['algorithm']}: {done['created']}; {done['data']}; {done['built']}; "
+                      f"{done['tested']}; {done['published']}")
+            for test in workflow.get("tests", []):
+                print(f"    entrypoint test \"{test['name']}\": {'passed' if test['passed'] else 'FAILED'} "
+                      f"(p50 {test.get('p50_ms')} ms)")
         if not cluster["passed"] and not cluster.get("workflows"):
-            print(f"  {cluster['cluster']}: FAILED {cluster.get('error', '')}")
+            print(f"    {cluster.get('error', '')}")
     print(f"  reports: {report_dir}")
     return bool(summary["passed"])
 
@@ -200,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n==== Second run against the same clusters: nothing should change ====", flush=True)
             rc2, output = run_playbook(report_dir, extra)
             changes = recap_changes(output)
+            print_verdict(report_dir)
             print(f"\nsecond run: {', '.join(f'{host} changed={n}' for host, n in changes.items())}")
             passed = rc2 == 0 and bool(changes) and not any(changes.values())
             if not passed:

@@ -48,6 +48,9 @@ def test_first_run_creates_builds_publishes_and_benchmarks(first_runs, cluster):
     assert verdict["passed"] is True
     assert verdict["clusters"][0]["cluster"] == "dest"
     assert "dest: passed (hello_world)" in first.stdout
+    # the summary says what each step did for each algorithm, and how each entrypoint test went
+    assert "  hello_world: created; no data files; pushed and built " in first.stdout
+    assert "test_payload passed in " in first.stdout and "; published 0.1.0" in first.stdout
     # The algorithm is really there, published, and answers.
     result = cluster.client().algo(f"{cluster.user}/hello_world").pipe("Algorithmia").result
     assert "Algorithmia" in str(result)
@@ -57,6 +60,13 @@ def test_second_run_changes_nothing(first_runs):
     second = first_runs[1]
     assert second.rc == 0, explain(second)
     assert second.stats["dest"]["changed"] == 0, explain(second)
+    assert "  hello_world: already there; no data files; already built " in second.stdout
+    assert "already published as 0.1.0" in second.stdout
+    # summary.json (rewritten by the second run, without counting as a change) says the same
+    workflow = summary(first_runs[2])["clusters"][0]["workflows"][0]
+    assert [(d["algorithm"], d["created"], d["published"]) for d in workflow["algorithms"]] == [
+        ("hello_world", "already there", "already published as 0.1.0")]
+    assert workflow["tests"] and all(test["passed"] and test["calls"] >= 1 for test in workflow["tests"])
     assert second.stats["dest"]["failures"] == 0
 
 
