@@ -23,7 +23,7 @@ def test_molecule_converges_idempotently_and_again():
     `molecule test` in the same checkout once skipped prepare and converged against the cluster
     the first run had stopped."""
     ensure_collection_link()
-    for _ in range(2):
+    for attempt in ("first", "second"):
         out = molecule_test()
-        assert "idempotence" in out, out[-3000:]
+        assert "idempotence" in out, attempt + " run: " + out[-3000:]
         assert "Skipping, instances already prepared" not in out, out[-3000:]
