@@ -43,19 +43,30 @@ class RequestLogMiddleware:
             return
         started = time.perf_counter()
         status = {"code": 500}
+        logged = False
+
+        def note() -> None:
+            nonlocal logged
+            if not logged:
+                logged = True
+                caller = scope.get("state", {}).get("caller")
+                self.log.write(user=getattr(caller, "username", None), method=scope["method"],
+                               path=scope["path"], status=status["code"],
+                               duration=time.perf_counter() - started)
 
         async def send_and_note(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Logged before the last byte leaves: a client that has read a whole response
+                # finds its line (a test reading the log right after a call must not race it).
+                note()
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            caller = scope.get("state", {}).get("caller")
-            self.log.write(user=getattr(caller, "username", None), method=scope["method"],
-                           path=scope["path"], status=status["code"],
-                           duration=time.perf_counter() - started)
+            note()  # a request that ended without a complete response
 
 
 def read_request_log(data_dir: Path) -> list[dict]:
