@@ -33,7 +33,7 @@ test: setup collections-link
 	$(MAKE) --no-print-directory sanity
 	$(PY) -m pytest -q -n 2 --dist loadfile -p no:cacheprovider tests
 
-bench: setup
+bench: setup collections-link
 	$(PY) -m bench.run_all
 
 clean:

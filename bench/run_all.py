@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("bench.bench_execution", "bench.build_cache")
+BENCHMARKS = ("bench.bench_execution", "bench.build_cache", "bench.bench_data_sync")
 
 
 def main() -> int:
