@@ -53,7 +53,7 @@ def run_child(argv: list[str], env: dict) -> tuple[float, float, str]:
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         pid = subprocess.Popen(argv, env=env, stdout=out, stderr=err).pid  # pylint: disable=consider-using-with
-        _, status, usage = os.wait4(pid, 0)
+        status, usage = os.wait4(pid, 0)[1:]
         seconds = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
@@ -83,7 +83,7 @@ def main() -> None:
             destination_key = destination.create_user("bench")
             blob = scratch_path / "model.bin"
             with open(blob, "wb") as stream:
-                for _ in range(args.mib):
+                for _mib in range(args.mib):
                     stream.write(os.urandom(1024 * 1024))
             client = Algorithmia.client(source_key, source.url)
             client.dir("data://.my/models").create()
@@ -107,7 +107,7 @@ def main() -> None:
 
             rows = []
             for run in ("first copy", "second run, unchanged"):
-                ref_s, ref_rss, _ = run_child(reference_argv, env)
+                ref_s, ref_rss = run_child(reference_argv, env)[:2]
                 mod_s, mod_rss, out = run_child(module_argv, env)
                 result = json.loads(out)
                 actions = sorted({f["action"] for f in result["files"]})
