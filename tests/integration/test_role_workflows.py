@@ -75,5 +75,10 @@ def test_a_failing_workflow_does_not_stop_the_next_ones(role_run):
     assert "Broken" in outcomes["broken"]["message"]
     assert outcomes["hello"]["passed"] is True, outcomes
     assert outcomes["hello_run_only"]["passed"] is True, outcomes
+    # the summary says per algorithm what each workflow did: built by one, only called by the other
+    assert [d["published"] for d in outcomes["hello"]["algorithms"]] == ["published 0.1.0"], outcomes
+    checked = outcomes["hello_run_only"]["algorithms"]
+    assert [(d["built"], d["published"]) for d in checked] == [("not built", "called version 0.1.0")], outcomes
+    assert checked[0]["tested"].startswith("test_payload passed"), outcomes
     assert "dest: failed at step build and publish Broken of workflow broken:" in run.stdout
     assert "dest: passed workflow hello" in run.stdout
