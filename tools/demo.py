@@ -143,17 +143,8 @@ def print_verdict(report_dir: Path) -> bool:
     print("\n==== Verdict per destination cluster ====")
     for cluster in summary["clusters"]:
         print(f"  {cluster['cluster']} ({cluster.get('api_address', '')}): {'PASSED' if cluster['passed'] else 'FAILED'}")
-        for workflow in cluster.get("workflows", []):
-            if not workflow["passed"]:
-                print(f"    {workflow['summary']}")
-            for done in workflow.get("algorithms", []):
-                print(f"    {done['algorithm']}: {done['created']}; {done['data']}; {done['built']}; "
-                      f"{done['tested']}; {done['published']}")
-            for test in workflow.get("tests", []):
-                print(f"    entrypoint test \"{test['name']}\": {'passed' if test['passed'] else 'FAILED'} "
-                      f"(p50 {test.get('p50_ms')} ms)")
-        if not cluster["passed"] and not cluster.get("workflows"):
-            print(f"    {cluster.get('error', '')}")
+    for line in summary["lines"]:  # what each step did, as the playbook printed it
+        print(f"    {line}")
     print(f"  reports: {report_dir}")
     return bool(summary["passed"])
 

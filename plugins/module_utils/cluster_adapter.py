@@ -48,26 +48,22 @@ class ClusterAdapterBase:
         ``action`` says what was being done ("build and publish X"); ``partial`` is the result
         known so far: a dict, or a callable returning one, read when the failure happens (so
         work already done, such as files copied, is still reported). A ``ClusterError`` ends
-        the task with its own message. Anything else is a bug, handled by ``unexpected()``.
+        the task with its own message. Anything else is a bug: its text and traceback may hold
+        option values, a key among them, and a module's failure is logged at -vvv, so the
+        secrets of every client in ``clients`` are masked first.
         """
         try:
             yield
         except ClusterError as exc:
             self.fail(str(exc), error=exc.as_dict(), **_known(partial))
         except Exception as exc:  # pylint: disable=broad-exception-caught
-            self.unexpected(exc, action, _known(partial), clients)
+            def redact(text):
+                for client in clients:
+                    text = client.redact(text)
+                return text
 
-    def unexpected(self, exc, action, partial, clients):
-        """A failure no code path expected (a bug): its text and traceback may hold option
-        values, a key among them, and a module's failure is logged at -vvv, so every client's
-        secrets are masked first."""
-        def redact(text):
-            for client in clients:
-                text = client.redact(text)
-            return text
-
-        self.fail("Failed to {0}: {1}: {2}".format(action, type(exc).__name__, redact(str(exc))),
-                  exception=redact(traceback.format_exc()), **partial)
+            self.fail("Failed to {0}: {1}: {2}".format(action, type(exc).__name__, redact(str(exc))),
+                      exception=redact(traceback.format_exc()), **_known(partial))
 
 
 class ModuleClusterAdapter(ClusterAdapterBase):
