@@ -6,7 +6,8 @@ whose method is listed). A rule fires with probability ``rate``, or for the next
 matching requests when ``times`` is given (deterministic, for tests). Kinds:
 
 - ``error``: answer ``status`` (default 503) in the Algorithmia error envelope, without
-  running the request;
+  running the request; ``message`` replaces the default error message (a test can make the
+  server echo what a client must mask);
 - ``latency``: wait ``latency_ms`` before running the request;
 - ``drop``: start a response and close the connection before its body, as a reset or a
   crashed proxy does; the request itself is not run.
@@ -37,6 +38,7 @@ class FaultRule:
     times: int | None = None
     status: int = 503
     latency_ms: int = 0
+    message: str | None = None
     fired: int = 0
 
     @classmethod
@@ -44,7 +46,7 @@ class FaultRule:
         where = f"rules[{index}]"
         if not isinstance(raw, dict):
             raise ValueError(f"{where} must be an object")
-        unknown = set(raw) - {"kind", "path_prefix", "methods", "rate", "times", "status", "latency_ms"}
+        unknown = set(raw) - {"kind", "path_prefix", "methods", "rate", "times", "status", "latency_ms", "message"}
         if unknown:
             raise ValueError(f"{where} has unknown field(s) {sorted(unknown)}")
         kind = raw.get("kind")
@@ -53,7 +55,8 @@ class FaultRule:
         rule = cls(kind=kind, path_prefix=str(raw.get("path_prefix", "/")),
                    methods=[str(m).upper() for m in raw.get("methods", [])],
                    rate=float(raw.get("rate", 1.0)), times=raw.get("times"),
-                   status=int(raw.get("status", 503)), latency_ms=int(raw.get("latency_ms", 0)))
+                   status=int(raw.get("status", 503)), latency_ms=int(raw.get("latency_ms", 0)),
+                   message=None if raw.get("message") is None else str(raw["message"]))
         if not 0.0 <= rule.rate <= 1.0:
             raise ValueError(f"{where}.rate must be between 0 and 1")
         if rule.times is not None and (not isinstance(rule.times, int) or rule.times < 0):
@@ -117,7 +120,7 @@ class FaultMiddleware:
             if rule.kind == "latency":
                 await asyncio.sleep(rule.latency_ms / 1000)
             elif rule.kind == "error":
-                body = ApiError(f"Injected fault: {rule.status} on {scope['path']}",
+                body = ApiError(rule.message or f"Injected fault: {rule.status} on {scope['path']}",
                                 code=5001, status_code=rule.status).body()
                 payload = json.dumps(body).encode()
                 await send({"type": "http.response.start", "status": rule.status,

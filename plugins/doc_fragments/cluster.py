@@ -7,7 +7,9 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """The connection options of every module that talks to a cluster.
+    """The connection options of every module that talks to a cluster (``DOCUMENTATION``), and
+    the source cluster's options of the modules that also read from one (``SOURCE``, used as
+    ``algorithmia.testbench.cluster.source``).
 
     Keep in step with ``module_utils/cluster_options.py``.
     """
@@ -59,4 +61,33 @@ notes:
 requirements:
   - requests >= 2.32
   - urllib3 >= 2.2
+"""
+
+    SOURCE = r"""
+options:
+  source_api_address:
+    description:
+      - Base URL of the source cluster's API (the workflow's C(source_info.cluster_address)), without C(/v1).
+    type: str
+  source_api_key:
+    description:
+      - API key of the source cluster, with read access to the files the task copies or reads.
+      - If not set, the value of the E(SOURCE_API_KEY) environment variable is used (as the seed tool did).
+      - Never logged, returned or put in a URL or an error message.
+    type: str
+  source_ca_cert:
+    description:
+      - CA certificate of the source cluster, a PEM file path or the PEM text.
+      - If not set, the value of the E(SOURCE_CA_CERT) environment variable is used.
+    type: str
+  source_validate_certs:
+    description:
+      - Whether to check the source cluster's TLS certificate.
+    type: bool
+    default: true
+  source_timeout:
+    description:
+      - Seconds to wait for a connection and for each answer from the source cluster.
+    type: float
+    default: 60
 """

@@ -5,7 +5,7 @@
 """Benchmark tests: normalising a test, running its calls, statistics and pass/fail gates.
 
 No HTTP here: a test runs through a ``call(payload, timeout)`` function that returns an
-``algorithm_calls.CallOutcome``, so the logic is tested without a cluster.
+``algorithms.CallOutcome``, so the logic is tested without a cluster.
 """
 
 from __future__ import annotations

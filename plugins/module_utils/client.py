@@ -254,7 +254,7 @@ class AlgorithmiaClient:
 
     def url(self, template, *args):
         """``url("/v1/algorithms/{0}/{1}", "alice", "hello")``: each argument percent-encoded
-        as one path segment, unless it is a ``QuotedPath`` (see ``uris.connector_path``)."""
+        as one path segment, unless it is a ``QuotedPath`` (see ``data_api.data_path``)."""
         quoted = [arg if isinstance(arg, QuotedPath) else quote_segment(arg) for arg in args]
         path = str(template).format(*quoted)
         if not path.startswith("/"):

@@ -2,11 +2,14 @@
 # Copyright: (c) 2025, Algorithmia testbench maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The connection options every cluster module takes, documented in
-``doc_fragments/cluster.py``: keep the two in step (sanity's validate-modules checks it).
+"""The connection options every cluster module takes, and the source cluster's for the modules
+that read from one; documented in ``doc_fragments/cluster.py`` (``DOCUMENTATION`` and
+``SOURCE``): keep the two in step (sanity's validate-modules checks it).
 
 Environment fallbacks: ``ALGORITHMIA_API`` and ``ALGORITHMIA_API_KEY`` are the names the
 official client and the algorithms on a cluster use; the others are this collection's own.
+The source cluster's key and CA fall back to the seed tool's ``SOURCE_API_KEY`` and
+``SOURCE_CA_CERT``.
 ``REQUESTS_CA_BUNDLE`` is deliberately not a fallback for ``ca_cert``: it is a machine-wide
 setting for every HTTPS call, and it still applies when ``ca_cert`` is not set.
 """
@@ -37,6 +40,24 @@ def cluster_argument_spec():
         ca_cert=dict(type="str", fallback=(env_fallback, [ENVIRONMENT["ca_cert"]])),
         validate_certs=dict(type="bool", default=True, fallback=(env_fallback, [ENVIRONMENT["validate_certs"]])),
         timeout=dict(type="float", default=DEFAULT_TIMEOUT, fallback=(env_fallback, [ENVIRONMENT["timeout"]])),
+    )
+
+
+SOURCE_ENVIRONMENT = {
+    "source_api_key": "SOURCE_API_KEY",
+    "source_ca_cert": "SOURCE_CA_CERT",
+}
+
+
+def source_argument_spec(required=False):
+    """A fresh copy of the source cluster's options (``required``: the module always reads the source)."""
+    return dict(
+        source_api_address=dict(type="str", required=required),
+        source_api_key=dict(type="str", required=required, no_log=True,
+                            fallback=(env_fallback, [SOURCE_ENVIRONMENT["source_api_key"]])),
+        source_ca_cert=dict(type="str", fallback=(env_fallback, [SOURCE_ENVIRONMENT["source_ca_cert"]])),
+        source_validate_certs=dict(type="bool", default=True),
+        source_timeout=dict(type="float", default=DEFAULT_TIMEOUT),
     )
 
 

@@ -24,26 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import posixpath
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import Conflict, NotFound
-from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import (
-    UriError,
-    quote_path,
-    quote_segment,
-    split_data_uri,
-)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import TaskFailed
+from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import UriError, split_data_uri
 from ansible_collections.algorithmia.testbench.plugins.module_utils.workflow_template import data_file_plan
 
 MANIFEST_NAME = "_testbench_manifest.json"
 MANIFEST_VERSION = 1
-CHUNK_SIZE = 1024 * 1024
-
 COPY, SKIP, COMPARE = "copy", "skip", "compare"
-
-
-class SyncError(Exception):
-    """A problem this module explains itself (bad input, a missing file, a failed verification)."""
 
 
 # ---- pure parts --------------------------------------------------------------------------
@@ -86,17 +74,17 @@ def plan_files(files, algorithm, source_user, owner):
         try:
             connector, path = split_data_uri(uri)
         except UriError as exc:
-            raise SyncError("files: {0}".format(exc)) from None
+            raise TaskFailed("files: {0}".format(exc)) from None
         # data:// files live in a collection (user/collection/file); other connectors start with a bucket.
         if len(path.strip("/").split("/")) < (3 if connector == "data" else 2):
-            raise SyncError("files: {0!r} names no file; give data://<user>/<collection>/<file>".format(uri))
+            raise TaskFailed("files: {0!r} names no file; give data://<user>/<collection>/<file>".format(uri))
         plan = data_file_plan(uri, algorithm, source_user, owner)
         if connector != "data":
             plan["source"] = uri  # .my and <user> mean something only on the data connector
         if plan["filename"] == MANIFEST_NAME:
-            raise SyncError("files: {0!r} has the name of the sync manifest ({1}); rename it".format(uri, MANIFEST_NAME))
+            raise TaskFailed("files: {0!r} has the name of the sync manifest ({1}); rename it".format(uri, MANIFEST_NAME))
         if plan["filename"] in seen:
-            raise SyncError("files: {0!r} and {1!r} would both be copied to {2}; each file needs its own name".format(
+            raise TaskFailed("files: {0!r} and {1!r} would both be copied to {2}; each file needs its own name".format(
                 seen[plan["filename"]], uri, plan["destination"]))
         seen[plan["filename"]] = uri
         plans.append(plan)
@@ -157,109 +145,18 @@ def manifest_bytes(files):
     return json.dumps(document, indent=1, sort_keys=True).encode("utf-8")
 
 
-def split_file_uri(uri):
-    """``(connector, directory path, file name)`` of a file's data URI."""
-    connector, path = split_data_uri(uri)
-    directory, name = posixpath.split(path.strip("/"))
-    return connector, directory, name
+# ---- streaming, through data_api.DataFiles ------------------------------------------------
 
 
-# ---- the Data API, streamed ------------------------------------------------------------------
-
-
-class DataFiles:
-    """Data API calls on one cluster, by data URI."""
-
-    def __init__(self, client, role):
-        self.client = client
-        self.role = role  # "source" or "destination", for messages
-        self._listings = {}  # directory listings read by stat(): files of one folder cost one listing
-
-    def _path(self, connector, path):
-        return ("/v1/connector/{0}/{1}", quote_segment(connector), quote_path(path))
-
-    def listing(self, connector, directory):
-        """``{file name: {"size", "last_modified"}}`` of a directory (all pages), ``None`` when it is missing."""
-        files = {}
-        marker = None
-        while True:
-            template, *args = self._path(connector, directory)
-            try:
-                page = self.client.get_json(template, *args, params={"marker": marker} if marker else None,
-                                            action="list {0}://{1} on the {2} cluster".format(
-                                                connector, directory, self.role)) or {}
-            except NotFound:
-                return None
-            for entry in page.get("files") or []:
-                files[entry.get("filename")] = {"size": entry.get("size"), "last_modified": entry.get("last_modified")}
-            marker = page.get("marker")
-            if not marker:
-                return files
-
-    def stat(self, uri):
-        """Size and last_modified of a file, from its directory's listing; ``SyncError`` when missing."""
-        connector, directory, name = split_file_uri(uri)
-        if (connector, directory) not in self._listings:
-            self._listings[(connector, directory)] = self.listing(connector, directory)
-        files = self._listings[(connector, directory)]
-        if files is None or name not in files:
-            if files is None:
-                where = "its folder {0}://{1} does not exist".format(connector, directory)
-            else:
-                where = "no such file in {0}://{1}".format(connector, directory)
-            raise SyncError("Failed to read {0} on the {1} cluster {2}: {3}. Fix: check the files entry (names are "
-                            "case sensitive; .my is the {1} key's user).".format(
-                                uri, self.role, self.client.cluster, where))
-        return dict(files[name], uri=uri)
-
-    def download(self, uri):
-        connector, path = split_data_uri(uri)
-        template, *args = self._path(connector, path)
-        return self.client.download(template, *args, chunk_size=CHUNK_SIZE,
-                                    action="download {0} from the {1} cluster".format(uri, self.role))
-
-    def sha256(self, uri):
-        """``(hex digest, size)`` of a file, streamed."""
-        stream = HashingStream(self.download(uri))
-        try:
-            for _chunk in stream:
-                pass
-        finally:
-            stream.close()
-        return stream.hexdigest(), stream.size
-
-    def upload(self, uri, chunks):
-        connector, path = split_data_uri(uri)
-        template, *args = self._path(connector, path)
-        return self.client.upload(template, *args, chunks=chunks, retry=True,
-                                  action="upload {0} to the {1} cluster".format(uri, self.role))
-
-    def delete(self, uri):
-        connector, path = split_data_uri(uri)
-        template, *args = self._path(connector, path)
-        return self.client.delete(template, *args, missing_ok=True,
-                                  action="delete {0} on the {1} cluster".format(uri, self.role))
-
-    def create_collection(self, owner, name):
-        try:
-            self.client.post_json("/v1/connector/data/{0}", owner, body={"name": name},
-                                  action="create the collection data://{0}/{1}".format(owner, name))
-        except Conflict:
-            pass  # made meanwhile by someone else: what we wanted
-
-    def read_small(self, uri, limit=4 * 1024 * 1024):
-        """The bytes of a small file (the manifest), ``None`` when it is missing or too large."""
-        try:
-            stream = self.download(uri)
-        except NotFound:
-            return None
-        data = bytearray()
-        with stream:
-            for chunk in stream:
-                data.extend(chunk)
-                if len(data) > limit:
-                    return None
-        return bytes(data)
+def sha256_of(files, uri):
+    """``(hex digest, size)`` of a file on a cluster (a ``data_api.DataFiles``), streamed."""
+    stream = HashingStream(files.download(uri))
+    try:
+        for _chunk in stream:
+            pass
+    finally:
+        stream.close()
+    return stream.hexdigest(), stream.size
 
 
 def copy_file(source_files, destination_files, plan):

@@ -2,7 +2,10 @@
 # Copyright: (c) 2025, Algorithmia testbench maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Choosing an algorithm environment: pure matching over the listings a cluster returns.
+"""Algorithm environments: pure matching over a cluster's listings, and the environment calls.
+
+Every ``/v1/algorithm-environments/...`` path the collection uses is spoken by
+``ClusterEnvironments`` at the end of this file; everything above it is pure logic.
 
 A cluster lists its installed environments per language
 (``GET /v1/algorithm-environments/edge/languages/<language>/environments``) and, to admins,
@@ -12,6 +15,11 @@ environment is its display name; the seed tool's language shorthands are display
 """
 
 from __future__ import annotations
+
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import AuthError, NotFound, TaskFailed
+from ansible_collections.algorithmia.testbench.plugins.module_utils.waiting import Deadline, poll
+
+EDGE = "/v1/algorithm-environments/edge"
 
 # The seed tool's language shorthands: (AEMS language, display name of the environment).
 SHORTHANDS = {
@@ -128,3 +136,107 @@ def sync_state(answer):
     """``(status, message)`` of a sync status answer (``{"sync_result": {"status", "message"}}``)."""
     result = (answer or {}).get("sync_result") or {}
     return result.get("status") or "unknown", result.get("message") or ""
+
+
+# ---- the environment calls of one cluster ------------------------------------------------
+
+
+class ClusterEnvironments:
+    """Installed environments, the AEMS master's offer and syncs, through an ``AlgorithmiaClient``."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def installed(self, wanted):
+        """The installed environments that can hold ``wanted`` (a ``Wanted`` or an AEMS language name)."""
+        if isinstance(wanted, Wanted):
+            if wanted.language:
+                languages = [wanted.language]
+            else:
+                listed = self.client.get_json(EDGE + "/languages", action="list the cluster's algorithm languages") or []
+                languages = languages_to_list(wanted, [lang.get("name") for lang in listed])
+        else:
+            languages = [wanted]
+        found = []
+        for lang in languages:
+            try:
+                found.extend(self.client.get_json(EDGE + "/languages/{0}/environments", lang,
+                                                  action="list the {0} environments".format(lang)) or [])
+            except NotFound:
+                continue  # a language this cluster does not offer has no environments
+        return found
+
+    def available(self, master):
+        """What AEMS master ``master`` offers (an admin call)."""
+        return self.client.get_json(EDGE + "/environments/available", params={"master": master},
+                                    action="list the environments of AEMS master {0!r}".format(master)) or []
+
+    def resolve(self, wanted, master, sync, sync_timeout, check_mode):
+        """The installed environment ``wanted`` names, as ``summary()`` plus ``synced``.
+
+        Not installed: with ``sync``, it is synced from ``master`` and awaited (in check mode only
+        reported); without, ``TaskFailed`` lists what the cluster has.
+        """
+        installed = self.installed(wanted)
+        env = self._choose(installed, wanted)
+        if env is not None:
+            return dict(summary(env), synced=False)
+        if not sync:
+            raise TaskFailed(
+                "Failed to choose the environment {0} on cluster {1}: it is not installed. Installed: {2}. Fix: pick "
+                "one of those, or set sync_environment: true (with an admin API key) to sync it from the AEMS "
+                "master {3!r}.".format(wanted.describe(), self.client.cluster, describe_all(installed), master))
+        try:
+            offered = self.available(master)
+        except AuthError as exc:
+            raise TaskFailed(
+                "Failed to sync the environment {0} on cluster {1}: it is not installed, and listing AEMS master {2!r} "
+                "was refused ({3}). Fix: run this task with an admin API key, ask the cluster's admin to sync it, or "
+                "pick an installed one: {4}.".format(wanted.describe(), self.client.cluster, master,
+                                                     exc.status, describe_all(installed))) from None
+        spec = self._choose(offered, wanted)
+        if spec is None:
+            raise TaskFailed(
+                "Failed to choose the environment {0} on cluster {1}: it is neither installed nor offered by AEMS "
+                "master {2!r}. Installed: {3}. The master offers: {4}. Fix: pick one of those (or the other "
+                "aems_master).".format(wanted.describe(), self.client.cluster, master,
+                                       describe_all(installed), describe_all(offered)))
+        if check_mode:
+            return dict(summary(spec), synced=True)
+        self.sync(spec, master, sync_timeout)
+        # Ids may be the cluster's own after a sync: read the installed entry back.
+        after = [env for env in self.installed(language_name(spec))
+                 if env.get("environment_specification_id") == spec.get("environment_specification_id")]
+        env = after[0] if after else self._choose(self.installed(language_name(spec)), wanted)
+        if env is None:
+            raise TaskFailed("Failed to find the environment {0!r} on cluster {1} after its sync succeeded. Fix: list "
+                             "the installed environments and give environment_id.".format(
+                                 spec.get("display_name"), self.client.cluster))
+        return dict(summary(env), synced=True)
+
+    def sync(self, spec, master, timeout):
+        """Sync ``spec`` from the AEMS master and wait until it is installed (at most ``timeout`` s)."""
+        spec_id = spec["environment_specification_id"]
+        label = "environment {0!r} (specification {1})".format(spec.get("display_name"), spec_id)
+        response = self.client.request("POST", EDGE + "/environment-specifications/{0}/syncs", spec_id,
+                                       action="start the sync of " + label)
+        sync_id = response.text.strip().strip('"')  # the bare id, as real clusters answer
+        status, message = poll(
+            lambda: sync_state(self.client.get_json(EDGE + "/environment-specifications/{0}/syncs/{1}", spec_id,
+                                                    sync_id, action="read the sync of " + label)),
+            lambda state: state[0] != SYNC_IN_PROGRESS, Deadline(timeout))
+        if status == SYNC_IN_PROGRESS:
+            raise TaskFailed("Failed to sync {0} on cluster {1}: still in progress after {2} s (sync {3}). Fix: "
+                             "raise sync_timeout, or run again once the sync has finished.".format(
+                                 label, self.client.cluster, timeout, sync_id))
+        if status != SYNC_SUCCEEDED:
+            raise TaskFailed("Failed to sync {0} from AEMS master {1!r} on cluster {2}: status {3}: {4}. Fix: "
+                             "see the cluster's AEMS logs, then run again.".format(
+                                 label, master, self.client.cluster, status, message or "no message"))
+
+    def _choose(self, environments, wanted):
+        try:
+            return choose(environments, wanted)
+        except EnvironmentChoiceError as exc:
+            raise TaskFailed("Failed to choose the environment on cluster {0}: {1}.".format(
+                self.client.cluster, exc)) from None

@@ -2,9 +2,10 @@
 # Copyright: (c) 2025, Algorithmia testbench maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The errors a cluster call can end in.
+"""The errors a task can end in: ``ClusterError`` for a call to a cluster, ``TaskFailed`` for
+everything else a module explains itself.
 
-Every message reads "Failed to <verb> <object> on cluster <address>: <status>, server said
+Every cluster error reads "Failed to <verb> <object> on cluster <address>: <status>, server said
 "<message>". Fix: <what to do>", so a failed task tells the operator what broke, where, and
 what to try. The API key is never stored on an error: the client redacts it from every text
 before the error is built.
@@ -90,6 +91,20 @@ class ClusterError(Exception):
             "error_id": self.error_id,
             "hint": self.hint,
         }
+
+
+class TaskFailed(Exception):
+    """A failure a module explains itself: bad input, a source it refuses, a failed build or test.
+
+    The message says what failed, where and what to do, like a ``ClusterError``'s. ``facts``
+    go into the task's result beside the work done so far (``build_log``, ``test``...). Raised
+    anywhere below a module's ``main()``; ``ClusterModule.reporting()`` is the one place that
+    turns it (and every other failure) into ``fail_json``.
+    """
+
+    def __init__(self, message, **facts):
+        super().__init__(message)
+        self.facts = facts
 
 
 class ClientConfigError(ClusterError):

@@ -2,11 +2,11 @@
 # Copyright: (c) 2025, Algorithmia testbench maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Data URIs, algorithm references and API paths: pure string work, no HTTP.
+"""Data URIs, algorithm names and API addresses: pure string work, no HTTP.
 
-Every path that reaches the client is built here or by ``AlgorithmiaClient.url()``, so
-user-supplied names are percent-encoded in exactly one way and can never add path segments
-(``..``, ``/``) or a query string of their own.
+User-supplied names are percent-encoded here (``quote_segment``, ``quote_path``) in exactly one
+way, for ``AlgorithmiaClient.url()`` and ``data_api.data_path``, so they can never add path
+segments (``..``, ``/``) or a query string of their own.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ ALGORITHM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 class QuotedPath(str):
-    """A path fragment that is already percent-encoded: ``AlgorithmiaClient.url()`` inserts it as is."""
+    """A path that is already percent-encoded: ``AlgorithmiaClient.url()`` inserts it as is."""
 
     __slots__ = ()
 
@@ -52,12 +52,11 @@ def split_data_uri(uri):
     return match.group("connector"), match.group("path").strip("/")
 
 
-def connector_path(uri):
-    """The Data API path of a data URI: ``/v1/connector/data/.my/coll/file.txt`` (encoded)."""
+def split_file_uri(uri):
+    """``(connector, directory path, file name)`` of a file's data URI."""
     connector, path = split_data_uri(uri)
-    if not path:
-        raise UriError("{0!r} names no collection or file".format(uri))
-    return QuotedPath("/v1/connector/{0}/{1}".format(quote_segment(connector), quote_path(path)))
+    directory, _slash, name = path.strip("/").rpartition("/")
+    return connector, directory, name
 
 
 def data_uri_basename(uri):

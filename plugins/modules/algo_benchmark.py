@@ -203,10 +203,7 @@ reports:
 
 import time
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithm_calls import (
-    call_algorithm,
-    key_user,
-)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import Algorithm
 from ansible_collections.algorithmia.testbench.plugins.module_utils.bench_report import (
     report_basename,
     write_reports,
@@ -217,67 +214,64 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark im
     normalise_test,
     run_test,
 )
-from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_adapter import (
-    ModuleClusterAdapter,
-    cluster_module,
-)
-from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import NotFound
+from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_module import ClusterModule
+from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import key_owner
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import NotFound, TaskFailed
 
 
 class Benchmark:
-    def __init__(self, module, client):
+    def __init__(self, module):
         self.module = module
-        self.client = client
         self.params = module.params
         self.result = dict(changed=False)
 
-    def resolve_version(self, owner):
+    def resolve_version(self, algorithm):
         """``(version, git hash)``: the given one, or the latest published version."""
-        name = self.params["algorithm"]
         if self.params["version"]:
             return self.params["version"], None
         try:
-            algorithm = self.client.get_json("/v1/algorithms/{0}/{1}", owner, name,
-                                             action="read algorithm {0}/{1}".format(owner, name))
+            record = algorithm.read()
         except NotFound as exc:
             exc.hint = "create, build and publish the algorithm first (algo_build_publish)."
             raise
-        info = (algorithm or {}).get("version_info") or {}
+        info = (record or {}).get("version_info") or {}
         if not info.get("semantic_version"):
-            self.module.fail_json(
-                msg="Failed to benchmark {0}/{1} on cluster {2}: it has no published version. Fix: publish one "
-                    "(algo_build_publish), or set version to a git hash.".format(owner, name, self.client.cluster),
-                **self.result)
+            raise TaskFailed(
+                "Failed to benchmark {0} on cluster {1}: it has no published version. Fix: publish one "
+                "(algo_build_publish), or set version to a git hash.".format(algorithm.label, algorithm.client.cluster))
         return info["semantic_version"], info.get("git_hash")
 
-    def run(self, tests):
-        owner = self.params["owner"] or key_user(self.client)
-        name = self.params["algorithm"]
+    def run(self, client, tests):
+        owner = self.params["owner"] or key_owner(client)
+        algorithm = Algorithm(client, owner, self.params["algorithm"])
         self.result["owner"] = owner
-        version, git_hash = self.resolve_version(owner)
+        version, git_hash = self.resolve_version(algorithm)
         self.result.update(version=version, git_hash=git_hash)
         started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
         def call(payload, timeout):
-            return call_algorithm(self.client, owner, name, version, payload, timeout)
+            return algorithm.call(version, payload, timeout)
 
         results = [run_test(test, call) for test in tests]
         self.result.update(tests=results, passed=all(r["passed"] for r in results))
         if self.params["report_dir"] and not self.module.check_mode:
             report = {
-                "cluster": self.params["cluster_name"], "api_address": self.client.api_address,
-                "algorithm": "{0}/{1}".format(owner, name), "version": version, "git_hash": git_hash,
+                "cluster": self.params["cluster_name"], "api_address": client.api_address,
+                "algorithm": algorithm.label, "version": version, "git_hash": git_hash,
                 "started_at": started_at, "passed": self.result["passed"], "tests": results,
             }
-            self.result["reports"] = write_reports(report, self.params["report_dir"],
-                                                   report_basename(name, self.params["cluster_name"]))
+            try:
+                self.result["reports"] = write_reports(report, self.params["report_dir"],
+                                                       report_basename(algorithm.name, self.params["cluster_name"]))
+            except OSError as exc:
+                raise TaskFailed("Failed to write the benchmark reports to {0}: {1}. Fix: make report_dir a "
+                                 "writable directory.".format(self.params["report_dir"], exc)) from None
         if not self.result["passed"]:
-            self.module.fail_json(
-                msg="Benchmark of {0}/{1} {2} on cluster {3} failed: {4}. Fix: see each test's failures and "
-                    "last_error{5}.".format(owner, name, version, self.params["cluster_name"] or self.client.cluster,
-                                            " | ".join(failure_summary(results)),
-                                            " and the reports" if self.result.get("reports") else ""),
-                **self.result)
+            raise TaskFailed(
+                "Benchmark of {0} {1} on cluster {2} failed: {3}. Fix: see each test's failures and "
+                "last_error{4}.".format(algorithm.label, version, self.params["cluster_name"] or client.cluster,
+                                        " | ".join(failure_summary(results)),
+                                        " and the reports" if self.result.get("reports") else ""))
         return self.result
 
 
@@ -301,22 +295,16 @@ def main():
         report_dir=dict(type="path"),
         cluster_name=dict(type="str"),
     )
-    module = cluster_module(argument_spec, supports_check_mode=True)
-    try:
-        tests = [normalise_test(test, index) for index, test in enumerate(module.params["tests"])]
-    except BenchmarkSpecError as exc:
-        module.fail_json(msg="Invalid tests; nothing was called: {0}.".format(exc))
-    if not tests:
-        module.fail_json(msg="Invalid tests; nothing was called: give at least one test.")
-    adapter = ModuleClusterAdapter(module)
-    client = adapter.connect(module.params)
-    benchmark = Benchmark(module, client)
-    with client, adapter.reporting("benchmark " + module.params["algorithm"], benchmark.result, [client]):
+    module = ClusterModule(argument_spec, supports_check_mode=True)
+    benchmark = Benchmark(module)
+    with module.reporting("benchmark " + module.params["algorithm"], lambda: benchmark.result):
         try:
-            result = benchmark.run(tests)
-        except OSError as exc:
-            module.fail_json(msg="Failed to write the benchmark reports to {0}: {1}. Fix: make report_dir a "
-                                 "writable directory.".format(module.params["report_dir"], exc), **benchmark.result)
+            tests = [normalise_test(test, index) for index, test in enumerate(module.params["tests"])]
+        except BenchmarkSpecError as exc:
+            raise TaskFailed("Invalid tests; nothing was called: {0}.".format(exc)) from None
+        if not tests:
+            raise TaskFailed("Invalid tests; nothing was called: give at least one test.")
+        result = benchmark.run(module.connect(), tests)
     module.exit_json(**result)
 
 

@@ -50,20 +50,8 @@ options:
         for example V(data://.my/testbench_code/hello_world.tar.gz).
       - The files may also sit under one top directory. The archive is refused before anything is
         pushed if a member is absolute, climbs out with C(..), is a link or a device, or if it is too big.
+      - Needs O(source_api_address) and O(source_api_key).
     type: str
-  source_api_address:
-    description: API address of the source cluster that holds O(code_path).
-    type: str
-  source_api_key:
-    description: API key of the source cluster (read access to O(code_path)).
-    type: str
-  source_ca_cert:
-    description: CA certificate of the source cluster, a file path or PEM text.
-    type: str
-  source_validate_certs:
-    description: Whether to check the source cluster's TLS certificate.
-    type: bool
-    default: true
   git_address:
     description:
       - Base URL of the cluster's git server, when it is not served at O(api_address) (the
@@ -103,6 +91,7 @@ options:
     default: 900
 extends_documentation_fragment:
   - algorithmia.testbench.cluster
+  - algorithmia.testbench.cluster.source
   - algorithmia.testbench.attributes
   - algorithmia.testbench.attributes.actiongroup_cluster
 attributes:
@@ -209,21 +198,16 @@ import tempfile
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithm_builds import (
+from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import (
     FAILED,
-    AlgorithmBuilds,
-    Deadline,
-)
-from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithm_calls import (
     MAX_CALL_TIMEOUT,
-    call_algorithm,
-    key_user,
+    SUCCEEDED,
+    Algorithm,
 )
-from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_adapter import (
-    ModuleClusterAdapter,
-    cluster_module,
-)
-from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import BadRequest
+from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_module import ClusterModule
+from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_options import source_argument_spec
+from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import DataFiles, key_owner
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import BadRequest, TaskFailed
 from ansible_collections.algorithmia.testbench.plugins.module_utils.gitpush import (
     DULWICH_IMPORT_ERROR,
     HAS_DULWICH,
@@ -239,15 +223,11 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.tarsafe impo
 from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import (
     ALGORITHM_NAME,
     UriError,
-    connector_path,
     data_uri_basename,
 )
+from ansible_collections.algorithmia.testbench.plugins.module_utils.waiting import Deadline
 
 MAX_ARCHIVE_BYTES = 256 * 1024 * 1024
-
-
-class SourceRefused(Exception):
-    """The source cannot be used; raised before anything is sent to the destination."""
 
 
 def archive_template_name(code_path):
@@ -260,41 +240,38 @@ def archive_template_name(code_path):
 
 
 class BuildPublisher:
-    def __init__(self, module, adapter):
+    def __init__(self, module):
         self.module = module
-        self.adapter = adapter
         self.params = module.params
         self.result = dict(changed=False, pushed=False, published=False, changed_files=[], version=None)
 
     # ---- the source ------------------------------------------------------------------------
 
     def _archive_tree(self, code_path):
-        source = self.adapter.connect(self.params, prefix="source_")
-        with source:
+        source = DataFiles(self.module.connect(prefix="source_"), "source")
+        try:
+            stream = source.download(code_path, action="download the code archive " + code_path)
+        except UriError as exc:
+            raise TaskFailed("code_path {0}: {1}".format(code_path, exc)) from None
+        with tempfile.TemporaryFile() as spool:
+            size = 0
+            for chunk in stream:
+                size += len(chunk)
+                if size > MAX_ARCHIVE_BYTES:
+                    stream.close()
+                    raise TaskFailed("code archive {0} is larger than {1} bytes".format(code_path, MAX_ARCHIVE_BYTES))
+                spool.write(chunk)
+            spool.seek(0)
             try:
-                path = connector_path(code_path)
-            except UriError as exc:
-                raise SourceRefused("code_path {0}: {1}".format(code_path, exc)) from None
-            stream = source.download(path, action="download the code archive " + code_path)
-            with tempfile.TemporaryFile() as spool:
-                size = 0
-                for chunk in stream:
-                    size += len(chunk)
-                    if size > MAX_ARCHIVE_BYTES:
-                        raise SourceRefused("code archive {0} is larger than {1} bytes".format(
-                            code_path, MAX_ARCHIVE_BYTES))
-                    spool.write(chunk)
-                spool.seek(0)
-                try:
-                    return read_archive(spool)
-                except UnsafeArchive as exc:
-                    raise SourceRefused("Refused the code archive {0} from cluster {1}: {2}. Nothing was "
-                                        "pushed. Fix: rebuild the archive with only regular files "
-                                        "(requirements.txt and src/)".format(code_path, source.cluster, exc)) from None
-                except (OSError, EOFError, ValueError) as exc:
-                    raise SourceRefused("code archive {0} from cluster {1} is not a readable .tar.gz ({2}). "
-                                        "Fix: upload a gzip-compressed tar".format(code_path, source.cluster,
-                                                                                   exc)) from None
+                return read_archive(spool)
+            except UnsafeArchive as exc:
+                raise TaskFailed("Refused the code archive {0} from cluster {1}: {2}. Nothing was "
+                                 "pushed. Fix: rebuild the archive with only regular files "
+                                 "(requirements.txt and src/)".format(code_path, source.client.cluster, exc)) from None
+            except (OSError, EOFError, ValueError) as exc:
+                raise TaskFailed("code archive {0} from cluster {1} is not a readable .tar.gz ({2}). "
+                                 "Fix: upload a gzip-compressed tar".format(code_path, source.client.cluster,
+                                                                            exc)) from None
 
     def templated_tree(self, owner):
         params = self.params
@@ -308,14 +285,14 @@ class BuildPublisher:
                 template_name = archive_template_name(params["code_path"])
             return template_tree(tree, params["name"], owner, params["references"], template_name)
         except (SourceError, OSError) as exc:
-            raise SourceRefused("Failed to prepare the source of {0}/{1}: {2}. Nothing was pushed.".format(
+            raise TaskFailed("Failed to prepare the source of {0}/{1}: {2}. Nothing was pushed.".format(
                 owner, params["name"], exc)) from None
 
     # ---- the steps -------------------------------------------------------------------------
 
     def run(self, client):
         params = self.params
-        owner = params["owner"] or key_user(client)
+        owner = params["owner"] or key_owner(client)
         self.result["owner"] = owner
         tree = self.templated_tree(owner)
         remote = GitRemote(params["git_address"] or client.api_address, owner, params["name"], owner,
@@ -323,11 +300,11 @@ class BuildPublisher:
         plan = remote.plan(tree)
         self.result["changed_files"] = plan.changed_files
         self.result["pushed"] = not plan.up_to_date
-        if self.module._diff:
+        if self.module.diff_mode:
             self.result["diff"] = self._diff(plan, tree)
-        builds = AlgorithmBuilds(client, owner, params["name"])
+        algorithm = Algorithm(client, owner, params["name"])
         if self.module.check_mode:
-            return self._predict(plan, builds)
+            return self._predict(plan, algorithm)
         if plan.up_to_date:
             commit = plan.master_sha
         else:
@@ -336,24 +313,23 @@ class BuildPublisher:
                 or params["code_path"], owner, params["name"]))
             self.result["changed"] = True
         self.result["git_hash"] = commit
-        build = self._await_build(builds, commit, pushed=not plan.up_to_date)
+        build = self._await_build(algorithm, commit, pushed=not plan.up_to_date)
         self.result["build"] = {"id": build.get("build_id"), "status": build.get("status")}
         if params["test_payload"] is not None:
-            self._test(client, owner, commit)
-        self.result["version"] = builds.published_version(commit)
+            self._test(algorithm, commit)
+        self.result["version"] = algorithm.published_version(commit)
         if params["publish"] and self.result["version"] is None:
-            self.result["version"] = builds.publish(commit, params["version_type"], builds.algorithm())
+            self.result["version"] = algorithm.publish(commit, params["version_type"], algorithm.read())
             self.result["published"] = True
             self.result["changed"] = True
         return self.result
 
-    def _predict(self, plan, builds):
+    def _predict(self, plan, algorithm):
         self.result["git_hash"] = plan.master_sha
-        self.result["changed"] = self.result["pushed"]
         if not plan.up_to_date:
             self.result["published"] = self.params["publish"]
         else:
-            self.result["version"] = builds.published_version(plan.master_sha)
+            self.result["version"] = algorithm.published_version(plan.master_sha)
             self.result["published"] = self.params["publish"] and self.result["version"] is None
         self.result["changed"] = self.result["pushed"] or self.result["published"]
         return self.result
@@ -370,48 +346,47 @@ class BuildPublisher:
                              for path in after),
         }
 
-    def _await_build(self, builds, commit, pushed):
+    def _await_build(self, algorithm, commit, pushed):
         deadline = Deadline(self.params["build_timeout"])
-        build = builds.build_of(commit)
+        build = algorithm.build_of(commit)
         if not pushed and (build is None or build.get("status") == FAILED):
             # An unchanged commit that never built (the repository's first commit) or whose build
             # failed (maybe a transient install error): build it again, once.
             try:
-                builds.compile(timeout=self.params["build_timeout"])
+                algorithm.compile(timeout=self.params["build_timeout"])
             except BadRequest:
                 pass  # a failed compilation answers 400; the build's own log is reported below
             self.result["changed"] = True
             self.result["rebuilt"] = True
-        build = builds.await_build(commit, deadline)
-        if build.get("status") != "succeeded":
+        build = algorithm.await_build(commit, deadline)
+        if build.get("status") != SUCCEEDED:
             build_id = build.get("build_id")
-            tail = builds.log_tail(build_id)
-            self.module.fail_json(
-                msg="Failed to build {0}/{1} at commit {2} on cluster {3}: build {4} {5}. Fix: correct the "
-                    "source or requirements.txt (see the end of the build log below) and run again.\n{6}".format(
-                        builds.owner, builds.name, commit, builds.client.cluster, build_id, build.get("status"),
-                        tail),
-                build_log=tail, **dict(self.result, build={"id": build_id, "status": build.get("status")}))
+            self.result["build"] = {"id": build_id, "status": build.get("status")}
+            tail = algorithm.log_tail(build_id)
+            raise TaskFailed(
+                "Failed to build {0} at commit {1} on cluster {2}: build {3} {4}. Fix: correct the "
+                "source or requirements.txt (see the end of the build log below) and run again.\n{5}".format(
+                    algorithm.label, commit, algorithm.client.cluster, build_id, build.get("status"), tail),
+                build_log=tail)
         return build
 
-    def _test(self, client, owner, commit):
+    def _test(self, algorithm, commit):
         params = self.params
-        payload = render_value(params["test_payload"], params["name"], owner, params["references"])
-        outcome = call_algorithm(client, owner, params["name"], commit, payload, params["test_timeout"])
+        payload = render_value(params["test_payload"], params["name"], algorithm.owner, params["references"])
+        outcome = algorithm.call(commit, payload, params["test_timeout"])
         if not outcome.ok:
-            self.module.fail_json(
-                msg="Failed to test {0}/{1} at commit {2} on cluster {3}: the test_payload call failed: {4}. "
-                    "Nothing was published. Fix: correct the algorithm or test_payload and run again.".format(
-                        owner, params["name"], commit, client.cluster, outcome.error),
-                test={"error": outcome.error, "error_type": outcome.error_type}, **self.result)
+            raise TaskFailed(
+                "Failed to test {0} at commit {1} on cluster {2}: the test_payload call failed: {3}. "
+                "Nothing was published. Fix: correct the algorithm or test_payload and run again.".format(
+                    algorithm.label, commit, algorithm.client.cluster, outcome.error),
+                test={"error": outcome.error, "error_type": outcome.error_type})
         duration = outcome.metadata.get("duration")
         self.result["test"] = {"result": outcome.result,
                                "duration": round(duration if isinstance(duration, (int, float))
                                                  else outcome.duration_ms / 1000.0, 4)}
 
 
-def validate(module):
-    params = module.params
+def validate(params):
     problems = []
     if not ALGORITHM_NAME.match(params["name"] or ""):
         problems.append("name {0!r} is not an algorithm name (letters, digits and _, starting with a letter)".format(
@@ -426,19 +401,16 @@ def validate(module):
     if params["template_dir"] and not os.path.isdir(params["template_dir"]):
         problems.append("template_dir {0} is not a directory on the controller".format(params["template_dir"]))
     if problems:
-        module.fail_json(msg="Invalid options; nothing was sent to any cluster: " + "; ".join(problems) + ".")
+        raise TaskFailed("Invalid options; nothing was sent to any cluster: " + "; ".join(problems) + ".")
 
 
 def main():
     argument_spec = dict(
+        source_argument_spec(),
         name=dict(type="str", required=True),
         owner=dict(type="str"),
         template_dir=dict(type="path"),
         code_path=dict(type="str"),
-        source_api_address=dict(type="str"),
-        source_api_key=dict(type="str", no_log=True),
-        source_ca_cert=dict(type="str"),
-        source_validate_certs=dict(type="bool", default=True),
         git_address=dict(type="str"),
         references=dict(type="dict", default={}),
         test_payload=dict(type="raw"),
@@ -447,24 +419,19 @@ def main():
         publish=dict(type="bool", default=True),
         build_timeout=dict(type="float", default=900),
     )
-    module = cluster_module(
+    module = ClusterModule(
         argument_spec,
         supports_check_mode=True,
         mutually_exclusive=[("template_dir", "code_path")],
         required_one_of=[("template_dir", "code_path")],
         required_by={"code_path": ("source_api_address", "source_api_key")},
     )
-    if not HAS_DULWICH:
-        module.fail_json(msg=missing_required_lib("dulwich"), exception=DULWICH_IMPORT_ERROR)
-    validate(module)
-    adapter = ModuleClusterAdapter(module)
-    publisher = BuildPublisher(module, adapter)
-    client = adapter.connect(module.params)
-    with client, adapter.reporting("build and publish " + module.params["name"], publisher.result, [client]):
-        try:
-            result = publisher.run(client)
-        except SourceRefused as exc:
-            module.fail_json(msg=str(exc), **publisher.result)
+    publisher = BuildPublisher(module)
+    with module.reporting("build and publish " + module.params["name"], lambda: publisher.result):
+        if not HAS_DULWICH:
+            raise TaskFailed(missing_required_lib("dulwich"), exception=DULWICH_IMPORT_ERROR)
+        validate(module.params)
+        result = publisher.run(module.connect())
     module.exit_json(**result)
 
 

@@ -234,166 +234,41 @@ owner:
   sample: quality
 """
 
-import time
-
-from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_adapter import (
-    ModuleClusterAdapter,
-    cluster_module,
-)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import Algorithm
+from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_module import ClusterModule
+from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import key_owner
 from ansible_collections.algorithmia.testbench.plugins.module_utils.environments import (
-    SYNC_IN_PROGRESS,
-    SYNC_SUCCEEDED,
+    ClusterEnvironments,
     EnvironmentChoiceError,
     Wanted,
-    choose,
-    describe_all,
-    languages_to_list,
-    language_name,
-    summary,
-    sync_state,
 )
-from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import (
-    AuthError,
-    BadRequest,
-    Conflict,
-    NotFound,
-)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import BadRequest, Conflict, TaskFailed
 from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME
 
-EDGE = "/v1/algorithm-environments/edge"
 # The update call documents these settings as required, so an update always sends them.
 REQUIRED_SETTINGS = ("source_visibility", "license", "network_access", "pipeline_enabled")
 
 
-class TaskFailed(Exception):
-    """A failure this module explains itself (not an HTTP error): becomes fail_json."""
+class AlgorithmState:
+    """Brings one algorithm to ``state``: ``present()`` creates or updates it, ``absent()`` deletes it."""
 
-
-def key_owner(client):
-    """The key's own user: the first folder of the Data API root, as the seed tool read it."""
-    listing = client.get_json("/v1/connector/data", action="find the user of api_key (list data://)") or {}
-    folders = listing.get("folders") or []
-    if not folders or not folders[0].get("name"):
-        raise TaskFailed("Failed to find the user of api_key on cluster {0}: the Data API root listing names no "
-                         "user. Fix: set owner explicitly.".format(client.cluster))
-    return folders[0]["name"]
-
-
-class EnvironmentResolver:
-    """Finds the wanted environment among the installed ones; syncs it from the AEMS master if asked."""
-
-    def __init__(self, module, client, wanted):
+    def __init__(self, module):
         self.module = module
+        self.params = module.params
+        self.client = None
+        self.algorithm = None
+        self.result = dict(changed=False, algorithm={}, environment={}, owner=None)
+
+    def run(self, client):
         self.client = client
-        self.wanted = wanted
-        self.master = module.params["aems_master"]
-
-    def installed(self, language=None):
-        if language:
-            languages = [language]
-        else:
-            listed = self.client.get_json(EDGE + "/languages", action="list the cluster's algorithm languages") or []
-            languages = languages_to_list(self.wanted, [lang.get("name") for lang in listed])
-        found = []
-        for lang in languages:
-            try:
-                found.extend(self.client.get_json(EDGE + "/languages/{0}/environments", lang,
-                                                  action="list the {0} environments".format(lang)) or [])
-            except NotFound:
-                continue  # a language this cluster does not offer has no environments
-        return found
-
-    def resolve(self):
-        installed = self.installed(self.wanted.language)
-        env = self._choose(installed)
-        if env is not None:
-            return dict(summary(env), synced=False)
-        if not self.module.params["sync_environment"]:
-            raise TaskFailed(
-                "Failed to choose the environment {0} on cluster {1}: it is not installed. Installed: {2}. Fix: pick "
-                "one of those, or set sync_environment: true (with an admin API key) to sync it from the AEMS "
-                "master {3!r}.".format(self.wanted.describe(), self.client.cluster, describe_all(installed), self.master))
-        try:
-            available = self.client.get_json(EDGE + "/environments/available", params={"master": self.master},
-                                             action="list the environments of AEMS master {0!r}".format(self.master))
-        except AuthError as exc:
-            raise TaskFailed(
-                "Failed to sync the environment {0} on cluster {1}: it is not installed, and listing AEMS master {2!r} "
-                "was refused ({3}). Fix: run this task with an admin API key, ask the cluster's admin to sync it, or "
-                "pick an installed one: {4}.".format(self.wanted.describe(), self.client.cluster, self.master,
-                                                     exc.status, describe_all(installed))) from None
-        spec = self._choose(available or [])
-        if spec is None:
-            raise TaskFailed(
-                "Failed to choose the environment {0} on cluster {1}: it is neither installed nor offered by AEMS "
-                "master {2!r}. Installed: {3}. The master offers: {4}. Fix: pick one of those (or the other "
-                "aems_master).".format(self.wanted.describe(), self.client.cluster, self.master,
-                                       describe_all(installed), describe_all(available or [])))
-        if self.module.check_mode:
-            return dict(summary(spec), synced=True)
-        self._sync(spec)
-        # Ids may be the cluster's own after a sync: read the installed entry back.
-        after = [env for env in self.installed(language_name(spec))
-                 if env.get("environment_specification_id") == spec.get("environment_specification_id")]
-        env = after[0] if after else self._choose(self.installed(language_name(spec)))
-        if env is None:
-            raise TaskFailed("Failed to find the environment {0!r} on cluster {1} after its sync succeeded. Fix: list "
-                             "the installed environments and give environment_id.".format(
-                                 spec.get("display_name"), self.client.cluster))
-        return dict(summary(env), synced=True)
-
-    def _choose(self, environments):
-        try:
-            return choose(environments, self.wanted)
-        except EnvironmentChoiceError as exc:
-            raise TaskFailed("Failed to choose the environment on cluster {0}: {1}.".format(
-                self.client.cluster, exc)) from None
-
-    def _sync(self, spec):
-        spec_id = spec["environment_specification_id"]
-        label = "environment {0!r} (specification {1})".format(spec.get("display_name"), spec_id)
-        response = self.client.request("POST", EDGE + "/environment-specifications/{0}/syncs", spec_id,
-                                       action="start the sync of " + label)
-        sync_id = response.text.strip().strip('"')  # the bare id, as real clusters answer
-        deadline = time.monotonic() + self.module.params["sync_timeout"]
-        pause = 0.2
-        while True:
-            answer = self.client.get_json(EDGE + "/environment-specifications/{0}/syncs/{1}", spec_id, sync_id,
-                                          action="read the sync of " + label)
-            status, message = sync_state(answer)
-            if status == SYNC_SUCCEEDED:
-                return
-            if status != SYNC_IN_PROGRESS:
-                raise TaskFailed("Failed to sync {0} from AEMS master {1!r} on cluster {2}: status {3}: {4}. Fix: "
-                                 "see the cluster's AEMS logs, then run again.".format(
-                                     label, self.master, self.client.cluster, status, message or "no message"))
-            if time.monotonic() >= deadline:
-                raise TaskFailed("Failed to sync {0} on cluster {1}: still in progress after {2} s (sync {3}). Fix: "
-                                 "raise sync_timeout, or run again once the sync has finished.".format(
-                                     label, self.client.cluster, self.module.params["sync_timeout"], sync_id))
-            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-            pause = min(pause * 2, 5.0)
-
-
-class AlgorithmManager:
-    def __init__(self, module, client, owner):
-        self.module = module
-        self.client = client
-        self.owner = owner
-        self.name = module.params["name"]
-        self.label = "{0}/{1}".format(owner, self.name)
-        self.result = dict(changed=False, algorithm={}, environment={}, owner=owner)
-
-    def get(self):
-        try:
-            return self.client.get_json("/v1/algorithms/{0}/{1}", self.owner, self.name,
-                                        action="read algorithm " + self.label)
-        except NotFound:
-            return None
+        owner = self.params["owner"] or key_owner(client)
+        self.result["owner"] = owner
+        self.algorithm = Algorithm(client, owner, self.params["name"])
+        return self.present() if self.params["state"] == "present" else self.absent()
 
     def wanted(self, environment):
-        settings = {key: value for key, value in (self.module.params["settings"] or {}).items() if value is not None}
-        details = {key: value for key, value in (self.module.params["details"] or {}).items() if value is not None}
+        settings = {key: value for key, value in (self.params["settings"] or {}).items() if value is not None}
+        details = {key: value for key, value in (self.params["details"] or {}).items() if value is not None}
         return {"environment_id": environment["id"], "settings": settings, "details": details}
 
     @staticmethod
@@ -406,13 +281,15 @@ class AlgorithmManager:
                 "details": {key: details.get(key) for key in wanted["details"]}}
 
     def present(self):
+        params = self.params
         try:
-            wanted_env = Wanted(self.module.params["language"], self.module.params["environment_name"],
-                                self.module.params["environment_id"])
+            wanted_env = Wanted(params["language"], params["environment_name"], params["environment_id"])
         except EnvironmentChoiceError as exc:
-            raise TaskFailed("Failed to choose the environment for {0}: {1}.".format(self.label, exc)) from None
-        current = self.get()
-        environment = EnvironmentResolver(self.module, self.client, wanted_env).resolve()
+            raise TaskFailed("Failed to choose the environment for {0}: {1}.".format(self.algorithm.label, exc)) from None
+        current = self.algorithm.get()
+        environment = ClusterEnvironments(self.client).resolve(
+            wanted_env, params["aems_master"], params["sync_environment"], params["sync_timeout"],
+            self.module.check_mode)
         self.result["environment"] = environment
         wanted = self.wanted(environment)
         if current is None:
@@ -432,10 +309,8 @@ class AlgorithmManager:
     def create(self, wanted):
         settings = dict(wanted["settings"], algorithm_environment=wanted["environment_id"])
         details = dict(wanted["details"])
-        details.setdefault("label", self.name)
-        return self.client.post_json("/v1/algorithms/{0}", self.owner,
-                                     body={"name": self.name, "details": details, "settings": settings},
-                                     action="create algorithm " + self.label)
+        details.setdefault("label", self.algorithm.name)
+        return self.algorithm.create(details, settings)
 
     def update(self, current, before, wanted):
         current_settings = current.get("settings") or {}
@@ -444,12 +319,8 @@ class AlgorithmManager:
         moving = before["environment_id"] != wanted["environment_id"]
         if moving:
             settings["algorithm_environment"] = wanted["environment_id"]
-        body = {"settings": settings}
-        if wanted["details"]:
-            body["details"] = wanted["details"]
         try:
-            updated = self.client.put_json("/v1/algorithms/{0}/{1}", self.owner, self.name, body=body,
-                                           action="update algorithm " + self.label)
+            updated = self.algorithm.update(settings, wanted["details"])
         except (BadRequest, Conflict) as exc:
             if not moving:
                 raise
@@ -461,23 +332,23 @@ class AlgorithmManager:
     def cannot_move(self, before, wanted, cause):
         return ("Failed to change the environment of algorithm {0} on cluster {1} from {2} to {3}: {4}. Fix: keep "
                 "its current environment, or delete the algorithm (state: absent) and create it again.".format(
-                    self.label, self.client.cluster, before["environment_id"], wanted["environment_id"], cause))
+                    self.algorithm.label, self.client.cluster, before["environment_id"], wanted["environment_id"],
+                    cause))
 
     def absent(self):
-        current = self.get()
+        current = self.algorithm.get()
         if current is None:
             return self.result
         fields = {"environment_id": (current.get("settings") or {}).get("algorithm_environment"),
                   "settings": current.get("settings") or {}, "details": current.get("details") or {}}
         self.result.update(changed=True, diff={"before": fields, "after": {}})
         if not self.module.check_mode:
-            self.client.delete("/v1/algorithms/{0}/{1}", self.owner, self.name, missing_ok=True,
-                               action="delete algorithm " + self.label)
+            self.algorithm.delete()
         return self.result
 
 
 def main():
-    module = cluster_module(
+    module = ClusterModule(
         argument_spec=dict(
             name=dict(type="str", required=True),
             owner=dict(type="str"),
@@ -506,18 +377,12 @@ def main():
         supports_check_mode=True,
     )
     name = module.params["name"]
-    if not ALGORITHM_NAME.match(name):
-        module.fail_json(msg="Invalid algorithm name {0!r}: use letters, digits and underscores, starting with a "
+    state = AlgorithmState(module)
+    with module.reporting("manage the algorithm " + name, lambda: state.result):
+        if not ALGORITHM_NAME.match(name):
+            raise TaskFailed("Invalid algorithm name {0!r}: use letters, digits and underscores, starting with a "
                              "letter.".format(name))
-    adapter = ModuleClusterAdapter(module)
-    with adapter.connect(module.params) as client:
-        with adapter.reporting("manage the algorithm " + name, dict(changed=False), [client]):
-            try:
-                owner = module.params["owner"] or key_owner(client)
-                manager = AlgorithmManager(module, client, owner)
-                result = manager.present() if module.params["state"] == "present" else manager.absent()
-            except TaskFailed as exc:
-                module.fail_json(msg=client.redact(str(exc)), changed=False)
+        result = state.run(module.connect())
     module.exit_json(**result)
 
 

@@ -35,6 +35,7 @@ description:
     download, so retries are safe.
 extends_documentation_fragment:
   - algorithmia.testbench.cluster
+  - algorithmia.testbench.cluster.source
   - algorithmia.testbench.attributes
   - algorithmia.testbench.attributes.actiongroup_cluster
 attributes:
@@ -49,31 +50,9 @@ attributes:
     support: full
 options:
   source_api_address:
-    description:
-      - Base URL of the source cluster's API (the workflow's C(source_info.cluster_address)).
-    type: str
     required: true
   source_api_key:
-    description:
-      - API key of the source cluster, with read access to the files.
-      - If not set, the value of the E(SOURCE_API_KEY) environment variable is used (as the seed tool did).
-    type: str
     required: true
-  source_ca_cert:
-    description:
-      - CA certificate of the source cluster, a PEM file path or the PEM text.
-      - If not set, the value of the E(SOURCE_CA_CERT) environment variable is used.
-    type: str
-  source_validate_certs:
-    description:
-      - Whether to check the source cluster's TLS certificate.
-    type: bool
-    default: true
-  source_timeout:
-    description:
-      - Seconds to wait for a connection and for each answer from the source cluster.
-    type: float
-    default: 60
   algorithm:
     description:
       - Name of the algorithm; the files go to the collection C(data://<owner>/<algorithm>/).
@@ -188,64 +167,42 @@ files:
           type: int
 """
 
-from ansible.module_utils.basic import env_fallback
-
-from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_adapter import (
-    ModuleClusterAdapter,
-    cluster_module,
-)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_module import ClusterModule
+from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_options import source_argument_spec
+from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import DataFiles, key_owner
 from ansible_collections.algorithmia.testbench.plugins.module_utils.datasync import (
     COMPARE,
     COPY,
     MANIFEST_NAME,
-    DataFiles,
-    SyncError,
     copy_file,
     decide,
     manifest_bytes,
     manifest_entry,
     parse_manifest,
     plan_files,
+    sha256_of,
 )
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import TaskFailed
 from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME
 
 
-KEY_HINTS = {
-    "source": {401: "check source_api_key (or SOURCE_API_KEY): it must be a valid, unrevoked API key of the "
-                    "source cluster (keys are per cluster)."},
-    "destination": {401: "check api_key (or ALGORITHMIA_API_KEY): it must be a valid, unrevoked API key of the "
-                         "destination cluster (keys are per cluster)."},
-}
-
-
-def key_user(client, role):
-    """The key's own user: the first folder of the Data API root listing."""
-    listing = client.get_json("/v1/connector/data", action="find the user of the {0} key (list data://)".format(
-        role), hints=KEY_HINTS[role]) or {}
-    folders = listing.get("folders") or []
-    if not folders or not folders[0].get("name"):
-        raise SyncError("Failed to find the user of the {0} key on cluster {1}: the Data API root names no user. "
-                        "Fix: set owner explicitly.".format(role, client.cluster))
-    return folders[0]["name"]
-
-
 class DataSync:
-    def __init__(self, module, source, destination):
+    def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.source = DataFiles(source, "source")
-        self.destination = DataFiles(destination, "destination")
         self.changed = False
 
-    def run(self):
-        owner = self.params["owner"] or key_user(self.destination.client, "destination")
-        source_user = key_user(self.source.client, "source")
+    def run(self, source_client, destination_client):
+        self.source = DataFiles(source_client, "source")
+        self.destination = DataFiles(destination_client, "destination")
+        owner = self.params["owner"] or key_owner(destination_client, "destination")
+        source_user = key_owner(source_client, "source")
         algorithm = self.params["algorithm"]
         collection = "data://{0}/{1}".format(owner, algorithm)
         plans = plan_files(self.params["files"], algorithm, source_user, owner)
         # Every source file must exist before anything is written anywhere.
         sources = [self.source.stat(plan["source"]) for plan in plans]
-        listing = self.destination.listing("data", "{0}/{1}".format(owner, algorithm))
+        listing = self.destination.listing(collection)
         manifest = {}
         if listing is not None and MANIFEST_NAME in listing:
             manifest = parse_manifest(self.destination.read_small(collection + "/" + MANIFEST_NAME))
@@ -258,7 +215,7 @@ class DataSync:
             for plan, source, result in zip(plans, sources, results):
                 if result["action"] == "copied":
                     self.copy(plan, source, result)
-            self.record(owner, algorithm, collection, plans, sources, results, manifest)
+            self.record(collection, plans, sources, results, manifest)
         else:
             would_create = listing is None and len(plans) > 0
             self.changed = would_create or any(r["action"] == "copied" for r in results)
@@ -271,8 +228,8 @@ class DataSync:
         result = dict(source=plan["source"], destination=plan["destination"], size=source["size"], reason=reason,
                       action="copied" if action == COPY else "skipped", sha256=None)
         if action == COMPARE:
-            source_sha, _size = self.source.sha256(plan["source"])
-            destination_sha, _size = self.destination.sha256(plan["destination"])
+            source_sha, _size = sha256_of(self.source, plan["source"])
+            destination_sha, _size = sha256_of(self.destination, plan["destination"])
             result["sha256"] = source_sha
             if source_sha != destination_sha:
                 result.update(action="copied", reason="same size, different SHA-256")
@@ -289,24 +246,24 @@ class DataSync:
             bytes=sent.size, chunks=sent.chunks, largest_chunk=sent.largest_chunk, attempts=sent.attempts))
         if sent.size != source["size"]:
             self.destination.delete(plan["destination"])
-            raise SyncError("Failed to copy {0}: the source sent {1} bytes but listed {2}; it changed during the copy. "
-                            "The copy was deleted. Fix: run again once the source file is stable.".format(
-                                plan["source"], sent.size, source["size"]))
+            raise TaskFailed("Failed to copy {0}: the source sent {1} bytes but listed {2}; it changed during the copy. "
+                             "The copy was deleted. Fix: run again once the source file is stable.".format(
+                                 plan["source"], sent.size, source["size"]))
         if self.params["verify"]:
-            stored_sha, stored_size = self.destination.sha256(plan["destination"])
+            stored_sha, stored_size = sha256_of(self.destination, plan["destination"])
             if (stored_sha, stored_size) != (sent.hexdigest(), sent.size):
                 self.destination.delete(plan["destination"])
-                raise SyncError(
+                raise TaskFailed(
                     "Failed to verify {0} on the destination cluster {1}: it serves {2} bytes with SHA-256 {3}, but "
                     "{4} bytes with SHA-256 {5} were sent. The copy was deleted. Fix: run again; if it persists, check "
                     "the cluster's storage.".format(plan["destination"], self.destination.client.cluster, stored_size,
                                                     stored_sha, sent.size, sent.hexdigest()))
 
-    def record(self, owner, algorithm, collection, plans, sources, results, manifest):
+    def record(self, collection, plans, sources, results, manifest):
         """Write the manifest when an entry is new or changed, with the destination's state after the writes."""
         if not plans:
             return
-        listing = self.destination.listing("data", "{0}/{1}".format(owner, algorithm)) or {}
+        listing = self.destination.listing(collection) or {}
         entries = dict(manifest)
         for plan, source, result in zip(plans, sources, results):
             stored = listing.get(plan["filename"])
@@ -321,13 +278,9 @@ class DataSync:
 
 
 def main():
-    module = cluster_module(
+    module = ClusterModule(
         argument_spec=dict(
-            source_api_address=dict(type="str", required=True),
-            source_api_key=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["SOURCE_API_KEY"])),
-            source_ca_cert=dict(type="str", fallback=(env_fallback, ["SOURCE_CA_CERT"])),
-            source_validate_certs=dict(type="bool", default=True),
-            source_timeout=dict(type="float", default=60.0),
+            source_argument_spec(required=True),
             algorithm=dict(type="str", required=True),
             owner=dict(type="str"),
             files=dict(type="list", elements="str", default=[]),
@@ -335,19 +288,13 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not ALGORITHM_NAME.match(module.params["algorithm"]):
-        module.fail_json(msg="Invalid algorithm name {0!r}: use letters, digits and underscores, starting with a "
+    sync = DataSync(module)
+    # Files copied before a failure stay copied (and verified): say so through changed.
+    with module.reporting("sync the data files of " + module.params["algorithm"], lambda: dict(changed=sync.changed)):
+        if not ALGORITHM_NAME.match(module.params["algorithm"]):
+            raise TaskFailed("Invalid algorithm name {0!r}: use letters, digits and underscores, starting with a "
                              "letter.".format(module.params["algorithm"]))
-    adapter = ModuleClusterAdapter(module)
-    with adapter.connect(module.params, prefix="source_") as source, adapter.connect(module.params) as destination:
-        sync = DataSync(module, source, destination)
-        # Files copied before a failure stay copied (and verified): say so through changed.
-        with adapter.reporting("sync the data files of " + module.params["algorithm"],
-                               lambda: dict(changed=sync.changed), [source, destination]):
-            try:
-                result = sync.run()
-            except SyncError as exc:
-                module.fail_json(msg=destination.redact(source.redact(str(exc))), changed=sync.changed)
+        result = sync.run(module.connect(prefix="source_"), module.connect())
     module.exit_json(**result)
 
 

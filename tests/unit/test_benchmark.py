@@ -7,8 +7,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithm_builds import Deadline, poll
-from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithm_calls import CallOutcome, request_body
+from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import CallOutcome, request_body
 from ansible_collections.algorithmia.testbench.plugins.module_utils.bench_report import (
     render_html,
     render_junit,
@@ -24,6 +23,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark im
     percentile,
     run_test,
 )
+from ansible_collections.algorithmia.testbench.plugins.module_utils.waiting import Deadline, poll
 
 
 def test_defaults_follow_the_workflow_schema():

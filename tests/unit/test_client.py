@@ -28,10 +28,10 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.errors impor
     TooManyRequests,
     error_class_for_status,
 )
+from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import data_path
 from ansible_collections.algorithmia.testbench.plugins.module_utils.tls import CACertificate
 from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import (
     UriError,
-    connector_path,
     normalise_api_address,
     quote_path,
     split_data_uri,
@@ -72,7 +72,7 @@ def test_url_refuses_relative_segments(client, segment):
 
 
 def test_url_keeps_a_quoted_path_as_is(client):
-    assert client.url("{0}", connector_path("data://.my/my coll/a+b.png")) == \
+    assert client.url("{0}", data_path("data://.my/my coll/a+b.png")) == \
         "https://api.example.com/v1/connector/data/.my/my%20coll/a%2Bb.png"
 
 
@@ -85,12 +85,12 @@ def test_data_uris():
     assert split_data_uri("data://.my/c/f.txt") == ("data", ".my/c/f.txt")
     assert split_data_uri("s3+test://bucket/x") == ("s3+test", "bucket/x")
     assert split_data_uri("alice/c/f.txt") == ("data", "alice/c/f.txt")
-    assert connector_path("s3+test://bucket/x y") == "/v1/connector/s3%2Btest/bucket/x%20y"
+    assert data_path("s3+test://bucket/x y") == "/v1/connector/s3%2Btest/bucket/x%20y"
     assert quote_path("/a/b c/") == "a/b%20c"
     with pytest.raises(UriError):
-        connector_path("data://.my/../other/f")
+        data_path("data://.my/../other/f")
     with pytest.raises(UriError):
-        connector_path("data://")
+        data_path("data://")
     with pytest.raises(UriError):
         split_data_uri("http ://x")
 

@@ -13,14 +13,14 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.datasync imp
     MANIFEST_NAME,
     SKIP,
     HashingStream,
-    SyncError,
     decide,
     manifest_bytes,
     manifest_entry,
     parse_manifest,
     plan_files,
-    split_file_uri,
 )
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import TaskFailed
+from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import split_file_uri
 
 SOURCE = {"uri": "data://quality/models/m.bin", "size": 10, "last_modified": "2025-01-01T00:00:00.001Z"}
 DEST = {"size": 10, "last_modified": "2025-01-02T00:00:00.002Z"}
@@ -94,7 +94,7 @@ def test_plan_keeps_other_connectors_as_given():
     (["HTTP://x/y"], "is not a data URI"),
 ])
 def test_plan_refuses_ambiguous_or_unusable_files(files, message):
-    with pytest.raises(SyncError, match=message):
+    with pytest.raises(TaskFailed, match=message):
         plan_files(files, "A", "quality", "alice")
 
 

@@ -18,7 +18,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.errors impor
     ServerError,
     TLSError,
 )
-from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import connector_path
+from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import data_path
 
 MB = 1024 * 1024
 
@@ -44,7 +44,7 @@ def client(cluster):
 @pytest.fixture
 def collection(client, cluster):
     name = "client_test"
-    client.delete(connector_path("data://.my/" + name), params={"force": "true"}, missing_ok=True)
+    client.delete(data_path("data://.my/" + name), params={"force": "true"}, missing_ok=True)
     client.post_json("/v1/connector/data/{0}", cluster.user, body={"name": name})
     return "data://.my/" + name
 
@@ -52,10 +52,10 @@ def collection(client, cluster):
 def test_streamed_upload_and_download_round_trip(client, collection):
     uri = collection + "/big file.bin"
     expected = hashlib.sha256(b"".join(chunks(6))).hexdigest()
-    client.upload(connector_path(uri), chunks=chunks(6))
-    headers = client.head(connector_path(uri))
+    client.upload(data_path(uri), chunks=chunks(6))
+    headers = client.head(data_path(uri))
     assert int(headers["Content-Length"]) == 6 * MB
-    with client.download(connector_path(uri), chunk_size=256 * 1024) as stream:
+    with client.download(data_path(uri), chunk_size=256 * 1024) as stream:
         digest = hashlib.sha256()
         largest = 0
         for chunk in stream:
@@ -67,27 +67,27 @@ def test_streamed_upload_and_download_round_trip(client, collection):
 
 
 def test_a_download_can_feed_an_upload(client, collection):
-    client.upload(connector_path(collection + "/a.bin"), chunks=[b"abc" * 1000])
-    source = client.download(connector_path(collection + "/a.bin"))
-    client.upload(connector_path(collection + "/b.bin"), chunks=source)
-    assert b"".join(client.download(connector_path(collection + "/b.bin"))) == b"abc" * 1000
+    client.upload(data_path(collection + "/a.bin"), chunks=[b"abc" * 1000])
+    source = client.download(data_path(collection + "/a.bin"))
+    client.upload(data_path(collection + "/b.bin"), chunks=source)
+    assert b"".join(client.download(data_path(collection + "/b.bin"))) == b"abc" * 1000
 
 
 def test_retrying_upload_starts_again_from_a_fresh_body(client, cluster, collection):
     set_faults(cluster, [{"kind": "error", "status": 503, "path_prefix": "/v1/connector", "methods": ["PUT"],
                           "times": 2}])
-    client.upload(connector_path(collection + "/retried.bin"), chunks=lambda: chunks(2, 1000), retry=True)
-    assert b"".join(client.download(connector_path(collection + "/retried.bin"))) == b"".join(chunks(2, 1000))
+    client.upload(data_path(collection + "/retried.bin"), chunks=lambda: chunks(2, 1000), retry=True)
+    assert b"".join(client.download(data_path(collection + "/retried.bin"))) == b"".join(chunks(2, 1000))
 
 
 def test_missing_things_are_not_found_with_the_call_and_the_cluster(client, collection):
     with pytest.raises(NotFound) as caught:
-        client.get_json(connector_path(collection + "/nothing.json"), action="read data file nothing.json")
+        client.get_json(data_path(collection + "/nothing.json"), action="read data file nothing.json")
     text = str(caught.value)
     assert text.startswith("Failed to read data file nothing.json on cluster {0}: 404".format(client.api_address))
     assert "Fix: check that the name or path exists" in text
-    assert client.head(connector_path(collection + "/nothing.json"), missing_ok=True) is None
-    assert client.delete(connector_path(collection + "/nothing.json"), missing_ok=True) is False
+    assert client.head(data_path(collection + "/nothing.json"), missing_ok=True) is None
+    assert client.delete(data_path(collection + "/nothing.json"), missing_ok=True) is False
 
 
 def test_a_wrong_key_is_an_auth_error_that_does_not_show_the_key(cluster):

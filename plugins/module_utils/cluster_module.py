@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, Algorithmia testbench maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``ClusterModule``: an ``AnsibleModule`` that talks to clusters, and the one way its task fails.
+
+Every module of the collection is shaped the same way::
+
+    module = ClusterModule(own_options, supports_check_mode=True)
+    with module.reporting("build and publish hello", partial=lambda: work.result):
+        client = module.connect()          # connect
+        result = work.run(client)          # plan, act
+    module.exit_json(**result)             # report
+
+Whatever ends the task early leaves through ``reporting()``: a ``ClusterError`` (a call failed),
+a ``TaskFailed`` (the module explains the failure itself) or any other exception (a bug). Each
+becomes ``fail_json`` with the work done so far, and every text in it (message, facts,
+traceback) has the key of every client the module connected masked the same way.
+"""
+
+from __future__ import annotations
+
+import traceback
+from contextlib import contextmanager
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.algorithmia.testbench.plugins.module_utils.client import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_options import (
+    client_from_options,
+    cluster_argument_spec,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import ClusterError, TaskFailed
+
+
+class ClusterModule:
+    """The shared connection options merged into the module's own ``argument_spec`` (the
+    module's own wins on a name clash, so it can tighten an option), clients made from them,
+    and ``reporting()``."""
+
+    def __init__(self, argument_spec=None, **kwargs):
+        spec = cluster_argument_spec()
+        spec.update(argument_spec or {})
+        self.ansible = AnsibleModule(argument_spec=spec, **kwargs)
+        self.params = self.ansible.params
+        self.check_mode = self.ansible.check_mode
+        self.diff_mode = self.ansible._diff
+        self._clients = []
+
+    def connect(self, prefix=""):
+        """A client for the cluster the options describe (``prefix="source_"``: the source cluster's).
+
+        Unusable values raise ``ClientConfigError`` before anything is sent. The client is
+        closed, and its key masked in every failure, by the ``reporting()`` block around this call.
+        """
+        if not HAS_REQUESTS:
+            raise TaskFailed(missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        client = client_from_options(self.params, prefix=prefix)
+        self._clients.append(client)
+        return client
+
+    def redact(self, value):
+        """``value`` (a text, or a dict or list holding texts) with the key of every client masked."""
+        if isinstance(value, str):
+            for client in self._clients:
+                value = client.redact(value)
+            return value
+        if isinstance(value, dict):
+            return {key: self.redact(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.redact(item) for item in value]
+        return value
+
+    @contextmanager
+    def reporting(self, action, partial=None):
+        """Ends the task on any exception raised inside the ``with`` block; closes the clients.
+
+        ``action`` says what was being done ("build and publish X"), for a bug's message;
+        ``partial`` is the result known so far: a dict, or a callable returning one, read when
+        the failure happens, so work already done (files copied, a commit pushed) is reported.
+        """
+        try:
+            yield self
+        except ClusterError as exc:
+            self.fail(str(exc), partial, error=exc.as_dict())
+        except TaskFailed as exc:
+            self.fail(str(exc), partial, **exc.facts)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            # A bug: its text and traceback may hold option values, a key among them.
+            self.fail("Failed to {0}: {1}: {2}".format(action, type(exc).__name__, exc), partial,
+                      exception=traceback.format_exc())
+        finally:
+            for client in self._clients:
+                client.close()
+
+    def fail(self, msg, partial=None, **facts):
+        result = dict(partial() if callable(partial) else partial or {})
+        result.update(facts)
+        self.ansible.fail_json(msg=self.redact(msg), **self.redact(result))
+
+    def exit_json(self, **result):
+        self.ansible.exit_json(**result)
