@@ -204,7 +204,7 @@ reports:
 import time
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import Algorithm
-from ansible_collections.algorithmia.testbench.plugins.module_utils.bench_report import (
+from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark_report import (
     report_basename,
     write_reports,
 )

@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 import pytest
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import CallOutcome, request_body
-from ansible_collections.algorithmia.testbench.plugins.module_utils.bench_report import (
+from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark_report import (
     render_html,
     render_junit,
     report_basename,
