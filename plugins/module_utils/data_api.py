@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import (
+    BadRequest,
     Conflict,
     InvalidResponse,
     NotFound,
@@ -122,6 +123,15 @@ class DataFiles:
     def delete(self, uri):
         return self.client.delete(data_path(uri), missing_ok=True,
                                   action="delete {0} on the {1} cluster".format(uri, self.role))
+
+    def delete_collection(self, directory_uri):
+        """Delete an empty folder; ``False`` when it is gone already or not empty (never forced)."""
+        try:
+            return self.client.delete(data_path(directory_uri), missing_ok=True,
+                                      action="delete the collection {0} on the {1} cluster".format(
+                                          directory_uri, self.role))
+        except (BadRequest, Conflict):
+            return False  # not empty: what is left was not ours to delete
 
     def create_collection(self, owner, name):
         try:

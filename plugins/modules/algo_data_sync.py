@@ -9,11 +9,12 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: algo_data_sync
 author: Algorithmia testbench maintainers (@algorithmiaio)
-short_description: Copy an algorithm's data files from a source cluster to a destination cluster
+short_description: Copy an algorithm's data files from a source cluster to a destination cluster, or remove them
 version_added: 0.1.0
 description:
   - The shared connection options (O(api_address), O(api_key), ...) name the destination cluster;
-    the C(source_) options name the source cluster.
+    the C(source_) options name the source cluster (O(source_api_address) and O(source_api_key) are
+    required with O(state=present)).
   - Copies data files (models, test inputs) from the source cluster's Data API into the
     collection C(data://<owner>/<algorithm>/) of the destination cluster, creating the collection
     if needed, so an algorithm's payloads can read C(data://.my/<algorithm>/<file>).
@@ -30,6 +31,9 @@ description:
     a stale or deleted manifest only costs a comparison by hash, never a wrong skip of a changed size or time.
   - With O(verify=true), each copied file is read back - the destination must list the size sent and serve
     content with the SHA-256 of what was sent, else the copy is deleted and the task fails.
+  - With O(state=absent), the files O(files) names are deleted from the destination collection (nothing
+    else in it), their manifest entries dropped, and the collection itself deleted once nothing else is
+    left in it. The source cluster is not contacted.
   - A transfer that breaks leaves no partial file visible (the Data API stores an upload under a
     temporary name and renames it into place once complete); a retried upload starts again from a fresh
     download, so retries are safe.
@@ -49,10 +53,12 @@ attributes:
   idempotent:
     support: full
 options:
-  source_api_address:
-    required: true
-  source_api_key:
-    required: true
+  state:
+    description:
+      - V(present) copies the files; V(absent) deletes the copies (see above).
+    type: str
+    choices: [present, absent]
+    default: present
   algorithm:
     description:
       - Name of the algorithm; the files go to the collection C(data://<owner>/<algorithm>/).
@@ -114,9 +120,13 @@ owner:
   sample: quality
 source_user:
   description: The source key's user (what C(.my) meant in O(files)).
-  returned: always
+  returned: with O(state=present)
   type: str
   sample: quality
+collection_removed:
+  description: Whether the emptied collection was deleted (in check mode, would be).
+  returned: with O(state=absent)
+  type: bool
 files:
   description: One entry per file of O(files), in order.
   returned: always
@@ -124,7 +134,7 @@ files:
   elements: dict
   contains:
     source:
-      description: Source data URI, C(.my) resolved.
+      description: Source data URI, C(.my) resolved (with O(state=absent), as given).
       type: str
       sample: data://quality/image_models/resnet50.h5
     destination:
@@ -132,7 +142,8 @@ files:
       type: str
       sample: data://quality/ImageClassifier/resnet50.h5
     action:
-      description: V(copied) or V(skipped) (in check mode, what would be done).
+      description:
+        - V(copied) or V(skipped); with O(state=absent), V(deleted) or V(absent) (in check mode, what would be done).
       type: str
       sample: copied
     reason:
@@ -221,6 +232,46 @@ class DataSync:
             self.changed = would_create or any(r["action"] == "copied" for r in results)
         return dict(changed=self.changed, collection=collection, owner=owner, source_user=source_user, files=results)
 
+    def remove(self, destination_client):
+        """Delete the copies of ``files`` and their manifest entries; the collection once empty."""
+        self.destination = DataFiles(destination_client, "destination")
+        owner = self.params["owner"] or key_owner(destination_client, "destination")
+        algorithm = self.params["algorithm"]
+        collection = "data://{0}/{1}".format(owner, algorithm)
+        plans = plan_files(self.params["files"], algorithm, None, owner)  # names only: the source is not read
+        listing = self.destination.listing(collection)
+        files = [dict(source=plan["source"], destination=plan["destination"],
+                      action="deleted" if plan["filename"] in (listing or {}) else "absent",
+                      size=(listing or {}).get(plan["filename"], {}).get("size"))
+                 for plan in plans]
+        result = dict(changed=False, collection=collection, owner=owner, files=files, collection_removed=False)
+        if listing is None:
+            return result
+        names = set(plan["filename"] for plan in plans)
+        manifest = parse_manifest(self.destination.read_small(collection + "/" + MANIFEST_NAME)) \
+            if MANIFEST_NAME in listing else {}
+        kept_manifest = {name: entry for name, entry in manifest.items() if name not in names}
+        others = [name for name in listing if name not in names and name != MANIFEST_NAME]
+        result["changed"] = any(entry["action"] == "deleted" for entry in files)
+        if self.module.check_mode:
+            result["collection_removed"] = not others and not kept_manifest
+            result["changed"] = result["changed"] or result["collection_removed"]
+            return result
+        for entry in files:
+            if entry["action"] == "deleted":
+                self.destination.delete(entry["destination"])
+                self.changed = True
+        if kept_manifest != manifest:
+            if kept_manifest:
+                self.destination.upload(collection + "/" + MANIFEST_NAME, lambda: [manifest_bytes(kept_manifest)])
+            else:
+                self.destination.delete(collection + "/" + MANIFEST_NAME)
+        if not others and not kept_manifest:
+            # Without force: the cluster refuses if anything (a folder, a file written meanwhile) is left.
+            result["collection_removed"] = self.destination.delete_collection(collection)
+        result["changed"] = self.changed or result["collection_removed"]
+        return result
+
     def decide(self, plan, source, listing, manifest):
         destination = (listing or {}).get(plan["filename"])
         recorded = manifest.get(plan["filename"])
@@ -280,12 +331,14 @@ class DataSync:
 def main():
     module = ClusterModule(
         argument_spec=dict(
-            source_argument_spec(required=True),
+            source_argument_spec(),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
             algorithm=dict(type="str", required=True),
             owner=dict(type="str"),
             files=dict(type="list", elements="str", default=[]),
             verify=dict(type="bool", default=True),
         ),
+        required_if=[("state", "present", ("source_api_address", "source_api_key"))],
         supports_check_mode=True,
     )
     sync = DataSync(module)
@@ -294,7 +347,10 @@ def main():
         if not ALGORITHM_NAME.match(module.params["algorithm"]):
             raise TaskFailed("Invalid algorithm name {0!r}: use letters, digits and underscores, starting with a "
                              "letter.".format(module.params["algorithm"]))
-        result = sync.run(module.connect(prefix="source_"), module.connect())
+        if module.params["state"] == "absent":
+            result = sync.remove(module.connect())
+        else:
+            result = sync.run(module.connect(prefix="source_"), module.connect())
     module.exit_json(**result)
 
 

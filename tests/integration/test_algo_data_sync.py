@@ -198,6 +198,51 @@ def test_duplicate_file_names_fail_before_any_request(cluster, source_files, key
     assert result["failed"] is True and "each file needs its own name" in result["msg"], run.stdout
 
 
+def removal_args(algorithm, files):
+    # No source options: removing never contacts the source cluster.
+    return {"algorithm": algorithm, "files": files, "state": "absent"}
+
+
+def run_removal(run_playbook, keys, algorithm, files, *, check=False):
+    run = run_playbook(play([task("Remove", "algo_data_sync", removal_args(algorithm, files))]),
+                       extra_vars={"api_address": keys["api_address"], "api_key": keys["api_key"]},
+                       args=["--check"] if check else [])
+    return run, run.task("Remove")
+
+
+def test_absent_deletes_only_the_copies_it_names_then_the_emptied_collection(cluster, source_cluster, source_files,
+                                                                             keys, run_playbook):
+    copied = FILES[:2]
+    run, _result = run_sync(run_playbook, keys, "Removed", copied)
+    assert run.rc == 0, run.stdout
+    theirs = cluster.client().file(f"data://{cluster.user}/Removed/theirs.txt")
+    theirs.put("not copied by the testbench")
+
+    watch = RequestWatch(cluster)
+    run, result = run_removal(run_playbook, keys, "Removed", copied, check=True)
+    assert run.rc == 0 and result["changed"] is True and result["collection_removed"] is False, run.stdout
+    assert [f["action"] for f in result["files"]] == ["deleted", "deleted"]
+    assert watch.mutating() == []
+
+    source_requests = len(source_cluster.request_log())
+    run, result = run_removal(run_playbook, keys, "Removed", copied)
+    assert run.rc == 0 and result["changed"] is True, run.stdout
+    listing = {f.getName() for f in cluster.client().dir(f"data://{cluster.user}/Removed").files()}
+    assert listing == {"theirs.txt"}  # the file the run did not copy stays; the emptied manifest is gone
+    assert theirs.getString() == "not copied by the testbench" and result["collection_removed"] is False
+    assert len(source_cluster.request_log()) == source_requests  # the source was never contacted
+
+    run, result = run_removal(run_playbook, keys, "Removed", copied)
+    assert run.rc == 0 and result["changed"] is False
+    assert [f["action"] for f in result["files"]] == ["absent", "absent"]
+
+    theirs.delete()
+    run, _result = run_sync(run_playbook, keys, "Removed", copied[:1])
+    run, result = run_removal(run_playbook, keys, "Removed", copied[:1])
+    assert result["changed"] is True and result["collection_removed"] is True, run.stdout
+    assert not cluster.client().dir(f"data://{cluster.user}/Removed").exists()
+
+
 # Runs a command and prints its peak RSS. A forked child's high-water mark starts at its parent's
 # size (the pages it shares before exec), so the module is started from this small launcher, not
 # from pytest, which holds the big test file.
