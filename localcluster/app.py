@@ -21,7 +21,7 @@ from localcluster.hooks.faults import FaultInjector, FaultMiddleware
 from localcluster.requestlog import RequestLog, RequestLogMiddleware
 from localcluster.settings import Settings
 from localcluster.users import routes as user_routes
-from localcluster.users.models import UserBackend
+from localcluster.users.backend import UserBackend
 
 # Resource packages, each with register(app). Order matters only for route precedence.
 RESOURCES: tuple[str, ...] = (

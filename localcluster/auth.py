@@ -13,7 +13,7 @@ import binascii
 from fastapi import Request
 
 from localcluster.errors import Forbidden, Unauthorized
-from localcluster.users.models import Caller
+from localcluster.users.backend import Caller
 
 
 def key_from_authorization(header: str | None) -> str | None:

@@ -54,7 +54,7 @@ def serve(args: argparse.Namespace) -> int:
 def create_user(args: argparse.Namespace) -> int:
     from localcluster.db import Database
     from localcluster.errors import ApiError
-    from localcluster.users.models import UserBackend
+    from localcluster.users.backend import UserBackend
 
     settings = Settings(data_dir=args.data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Algorithms: management API, versions, publishing, and ``resolve_runnable`` for execution.
 
 ``register(app)`` puts ``app.state.builds`` (localcluster.builds) and ``app.state.algorithms``
-(models.AlgorithmBackend) on the app. Execution calls
+(backend.AlgorithmBackend) on the app. Execution calls
 ``app.state.algorithms.resolve_runnable(caller, owner, name, version)``; its contract is the
 docstring of ``localcluster.algorithms.resolution``, and the build layout it returns is
 ``localcluster.algorithms.artifacts``.
@@ -38,7 +38,7 @@ def _check_env_factory(app: FastAPI):
 
 
 def register(app: FastAPI) -> None:
-    from localcluster.algorithms.models import AlgorithmBackend
+    from localcluster.algorithms.backend import AlgorithmBackend
     from localcluster.algorithms.routes import router
     from localcluster.builds import BuildBackend
 

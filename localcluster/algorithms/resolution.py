@@ -41,10 +41,10 @@ from __future__ import annotations
 
 from localcluster.algorithms import semver
 from localcluster.algorithms.artifacts import Runnable, build_path
-from localcluster.algorithms.models import HASH_PREFIX_RE
+from localcluster.algorithms.backend import HASH_PREFIX_RE
 from localcluster.builds import SUCCEEDED
 from localcluster.errors import BadRequest, Forbidden, NotFound
-from localcluster.users.models import Caller
+from localcluster.users.backend import Caller
 
 LATEST_PRIVATE = "latestPrivate"
 

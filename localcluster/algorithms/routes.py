@@ -21,11 +21,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from localcluster.algorithms import views
+from localcluster.algorithms import shapes
 from localcluster.auth import require_caller
 from localcluster.builds import FAILED
 from localcluster.errors import ApiError, BadRequest, NotFound
-from localcluster.users.models import Caller
+from localcluster.users.backend import Caller
 
 router = APIRouter()
 
@@ -84,7 +84,7 @@ def _page(request: Request, items: list, seq_of, limit: int, render) -> dict:
         next_link = f"{_base_url(request)}{request.url.path}?{urlencode(query)}"
     else:
         marker = next_link = None
-    return views.page([render(item) for item in shown], next_marker=marker, next_link=next_link)
+    return shapes.page([render(item) for item in shown], next_marker=marker, next_link=next_link)
 
 
 def _parse_bool(value: str | None, name: str) -> bool | None:
@@ -105,7 +105,7 @@ def _algorithm_view(request: Request, algo: dict) -> dict:
     else:
         good = backend.builds.latest(algo["id"], status="succeeded")
         current = {"build": good, "version": None} if good else None
-    return views.algorithm_view(algo, _base_url(request), latest_build=backend.builds.latest(algo["id"]),
+    return shapes.algorithm_view(algo, _base_url(request), latest_build=backend.builds.latest(algo["id"]),
                                 current=current)
 
 
@@ -131,7 +131,7 @@ def _compile(request: Request, caller: Caller, owner: str | None, name: str) -> 
                        f"(build {build['id']}):\n{tail}",
                        code=2015, status_code=400)
     version = backend.published_by_hash(algo["id"]).get(build["commit_sha"])
-    return views.algorithm_view(algo, _base_url(request), latest_build=build,
+    return shapes.algorithm_view(algo, _base_url(request), latest_build=build,
                                 current={"build": build, "version": version})
 
 
@@ -145,7 +145,7 @@ def _list_builds(request: Request, caller: Caller, owner: str | None, name: str,
 
     def render(build: dict) -> dict:
         version = published.get(build["commit_sha"])
-        return views.build_view(build, version if version and version["build_id"] == build["id"] else None)
+        return shapes.build_view(build, version if version and version["build_id"] == build["id"] else None)
 
     return _page(request, builds, lambda b: b["seq"], limit, render)
 
@@ -155,7 +155,7 @@ def _get_build(request: Request, caller: Caller, owner: str | None, name: str, b
     algo = backend.get_managed(caller, owner, name)
     build = backend.get_build(algo, build_id)
     version = backend.published_by_hash(algo["id"]).get(build["commit_sha"])
-    return views.build_view(build, version if version and version["build_id"] == build["id"] else None)
+    return shapes.build_view(build, version if version and version["build_id"] == build["id"] else None)
 
 
 def _build_logs(request: Request, caller: Caller, owner: str | None, name: str, build_id: str) -> dict:
@@ -169,7 +169,7 @@ async def _publish(request: Request, caller: Caller, owner: str | None, name: st
     algo = backend.get_managed(caller, owner, name)
     published = backend.publish(caller, algo, await _json_body(request))
     algo = backend.find_by_id(algo["id"])
-    return views.version_view(algo, published["build"], published["version"], _base_url(request))
+    return shapes.version_view(algo, published["build"], published["version"], _base_url(request))
 
 
 # By algorithm UUID (declared first).
@@ -277,7 +277,7 @@ def list_versions(owner: str, name: str, request: Request, limit: int | None = N
         items = [item for item in items if item["build"]["seq"] < after]
     base_url = _base_url(request)
     return _page(request, items, lambda item: item["build"]["seq"], limit,
-                 lambda item: views.version_view(algo, item["build"], item["version"], base_url))
+                 lambda item: shapes.version_view(algo, item["build"], item["version"], base_url))
 
 
 @router.post("/v1/algorithms/{owner}/{name}/versions")
@@ -291,7 +291,7 @@ def get_version(owner: str, name: str, git_hash: str, request: Request,
     backend = _backend(request)
     algo = backend.get_managed(caller, owner, name)
     found = backend.version_for_hash(algo, git_hash)
-    return views.version_view(algo, found["build"], found["version"], _base_url(request))
+    return shapes.version_view(algo, found["build"], found["version"], _base_url(request))
 
 
 @router.get("/v1/algorithms/{owner}/{name}/scm/status")
@@ -303,11 +303,11 @@ def scm_status(owner: str, name: str, request: Request, caller: Caller = Depends
 
 @router.get("/v1/scms")
 def list_scms(_caller: Caller = Depends(require_caller)) -> dict:
-    return {"results": [dict(views.INTERNAL_SCM)]}
+    return {"results": [dict(shapes.INTERNAL_SCM)]}
 
 
 @router.get("/v1/scms/{scm_id}")
 def get_scm(scm_id: str, _caller: Caller = Depends(require_caller)) -> dict:
-    if scm_id != views.INTERNAL_SCM["id"]:
+    if scm_id != shapes.INTERNAL_SCM["id"]:
         raise NotFound(f"No SCM {scm_id}: this cluster has only the internal SCM.", code=5004)
-    return dict(views.INTERNAL_SCM)
+    return dict(shapes.INTERNAL_SCM)

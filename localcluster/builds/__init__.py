@@ -1,10 +1,10 @@
 """Builds of algorithm commits: a venv per build, requirements from a shared cache, a load check.
 
-``BuildBackend`` (models.py) is created by ``localcluster.algorithms.register`` and lives on
+``BuildBackend`` (backend.py) is created by ``localcluster.algorithms.register`` and lives on
 ``app.state.builds``; the build directory layout is the contract in
 ``localcluster.algorithms.artifacts``.
 """
 
-from localcluster.builds.models import FAILED, IN_PROGRESS, SUCCEEDED, BuildBackend
+from localcluster.builds.backend import FAILED, IN_PROGRESS, SUCCEEDED, BuildBackend
 
 __all__ = ["BuildBackend", "FAILED", "IN_PROGRESS", "SUCCEEDED"]

@@ -1,11 +1,11 @@
-"""The Data API (``data://``): see ``models`` for what is and is not emulated."""
+"""The Data API (``data://``): see ``backend`` for what is and is not emulated."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from localcluster.data import routes
-from localcluster.data.models import DataBackend
+from localcluster.data.backend import DataBackend
 
 
 def register(app: FastAPI) -> None:

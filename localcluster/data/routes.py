@@ -13,9 +13,9 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from localcluster.auth import require_caller
-from localcluster.data.models import PAGE_SIZE, DataBackend
+from localcluster.data.backend import PAGE_SIZE, DataBackend
 from localcluster.errors import ApiError, BadRequest
-from localcluster.users.models import Caller
+from localcluster.users.backend import Caller
 
 router = APIRouter()
 

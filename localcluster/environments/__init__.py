@@ -13,7 +13,7 @@ import sys
 
 from fastapi import FastAPI
 
-from localcluster.environments.models import EnvironmentBackend
+from localcluster.environments.backend import EnvironmentBackend
 from localcluster.environments.routes import router
 
 PREFIXES = ("/v1/algorithm-environments/edge", "/webapi/v1/algorithm-environments",

@@ -12,7 +12,7 @@ from localcluster.algorithms.templates import adk_template, as_tar_gz
 from localcluster.auth import require_admin, require_caller
 from localcluster.environments import catalog
 from localcluster.errors import NotFound
-from localcluster.users.models import Caller
+from localcluster.users.backend import Caller
 
 router = APIRouter()
 

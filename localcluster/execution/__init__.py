@@ -4,7 +4,7 @@
                  import check, ``runner.py --check``)
     worker.py    one worker process and the server's side of the pipe protocol
     pool.py      warm workers per version: caps, waiting, reaping, stopping
-    models.py    the backend: resolve the version, mint the call's key, run, collect the outcome
+    backend.py   the backend: resolve the version, mint the call's key, run, collect the outcome
     routes.py    the HTTP layer
 
 Pool limits can be set per server through the environment (for tests and small machines):
@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 
 from localcluster.execution import routes
-from localcluster.execution.models import ExecutionBackend
+from localcluster.execution.backend import ExecutionBackend
 from localcluster.execution.pool import WorkerPool
 
 

@@ -22,8 +22,8 @@ from fastapi.responses import JSONResponse, Response
 
 from localcluster.auth import require_admin, require_caller
 from localcluster.errors import ApiError, BadRequest
-from localcluster.execution.models import DEFAULT_TIMEOUT, MAX_TIMEOUT, Call, Outcome
-from localcluster.users.models import Caller
+from localcluster.execution.backend import DEFAULT_TIMEOUT, MAX_TIMEOUT, Call, Outcome
+from localcluster.users.backend import Caller
 
 router = APIRouter()
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from localcluster.auth import require_admin
 from localcluster.errors import BadRequest
-from localcluster.users.models import Caller
+from localcluster.users.backend import Caller
 
 router = APIRouter(prefix="/localcluster")
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from localcluster.auth import require_admin, require_caller
 from localcluster.errors import BadRequest, Forbidden
-from localcluster.users.models import Caller
+from localcluster.users.backend import Caller
 
 router = APIRouter(prefix="/v1/users")
 

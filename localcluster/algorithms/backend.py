@@ -18,10 +18,10 @@ from localcluster.algorithms.artifacts import repo_path
 from localcluster.algorithms.templates import classic_template
 from localcluster.builds import IN_PROGRESS, SUCCEEDED, BuildBackend
 from localcluster.db import Database
-from localcluster.environments.models import EnvironmentBackend
+from localcluster.environments.backend import EnvironmentBackend
 from localcluster.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from localcluster.gitserver import repos
-from localcluster.users.models import Caller, UserBackend
+from localcluster.users.backend import Caller, UserBackend
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS algorithms (

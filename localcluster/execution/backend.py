@@ -21,7 +21,7 @@ from localcluster.errors import NotFound
 from localcluster.execution.pool import PoolTimeout, WorkerPool
 from localcluster.execution.worker import CallTimeout, WorkerDied
 from localcluster.settings import Settings
-from localcluster.users.models import Caller, UserBackend
+from localcluster.users.backend import Caller, UserBackend
 
 DEFAULT_TIMEOUT = 300.0
 MAX_TIMEOUT = 3000.0

@@ -33,7 +33,7 @@ from localcluster.data.paths import DataPath, InvalidPath, resolve
 from localcluster.data.storage import DiskStore, Upload, decode_marker, encode_marker, format_last_modified
 from localcluster.db import Database
 from localcluster.errors import BadRequest, Conflict, Forbidden, NotFound
-from localcluster.users.models import Caller, UserBackend
+from localcluster.users.backend import Caller, UserBackend
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS data_collections (
