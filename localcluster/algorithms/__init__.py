@@ -9,8 +9,6 @@ docstring of ``localcluster.algorithms.resolution``, and the build layout it ret
 
 from __future__ import annotations
 
-import sys
-
 from fastapi import FastAPI
 
 # The backends are imported in register(), not here: builds import this package's artifacts
@@ -29,10 +27,7 @@ def _check_env_factory(app: FastAPI):
             return {}
         key = app.state.users.create_session_key(job.owner, (job.owner, job.name), f"build-{job.build_id}",
                                                  ttl_seconds=CHECK_TIMEOUT_SECONDS + 120)
-        env = {"ALGORITHMIA_API": settings.public_url, "ALGORITHMIA_API_KEY": key}
-        if settings.tls:
-            env["REQUESTS_CA_BUNDLE"] = str(settings.ca_cert_path)
-        return env
+        return dict(settings.api_env(), ALGORITHMIA_API_KEY=key)
 
     return check_env
 
@@ -43,8 +38,8 @@ def register(app: FastAPI) -> None:
     from localcluster.builds import BuildBackend
 
     settings = app.state.settings
-    python = settings.python or sys.executable
-    app.state.builds = BuildBackend(app.state.db, settings.data_dir, python, check_env=_check_env_factory(app))
+    app.state.builds = BuildBackend(app.state.db, settings.data_dir, settings.python, check_env=_check_env_factory(app),
+                                    timeout=settings.build_timeout)
     app.state.shutdown_hooks.append(app.state.builds.stop)
     app.state.algorithms = AlgorithmBackend(app.state.db, settings.data_dir, app.state.users,
                                             app.state.environments, app.state.builds)

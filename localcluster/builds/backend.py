@@ -2,10 +2,10 @@
 
 At most ``WORKERS`` builds run at once (the machine has 2 cores; builds are mostly pip and an
 import); the rest wait in a FIFO queue with status ``in-progress``, as a queued build is
-reported on real clusters. Each build has a deadline (``LOCALCLUSTER_BUILD_TIMEOUT`` seconds,
-default 900). ``stop()`` (a shutdown hook) kills running builds and fails queued ones, and a
-build found ``in-progress`` at start-up (the server died under it) is failed with a note, so
-nothing is left hanging.
+reported on real clusters. Each build has a deadline (``timeout`` seconds:
+``Settings.build_timeout``, set by ``LOCALCLUSTER_BUILD_TIMEOUT``). ``stop()`` (a shutdown hook)
+kills running builds and fails queued ones, and a build found ``in-progress`` at start-up (the
+server died under it) is failed with a note, so nothing is left hanging.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from localcluster.algorithms.artifacts import build_path
 from localcluster.builds.pipeline import BuildFailed, BuildJob, run_build
 from localcluster.builds.processes import BuildCancelled, BuildLog, BuildTimedOut, ProcessRunner
 from localcluster.db import Database
+from localcluster.settings import Settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS builds (
@@ -44,7 +45,6 @@ CREATE INDEX IF NOT EXISTS builds_by_commit ON builds (algorithm_id, commit_sha)
 
 IN_PROGRESS, SUCCEEDED, FAILED = "in-progress", "succeeded", "failed"
 WORKERS = 2
-DEFAULT_TIMEOUT_SECONDS = 900.0
 
 # Given a build job, extra environment for its load check (e.g. API address and a short-lived key,
 # so an algorithm that reads data at import time can, as it could in a worker).
@@ -53,12 +53,12 @@ CheckEnvFactory = Callable[[BuildJob], dict]
 
 class BuildBackend:
     def __init__(self, db: Database, data_dir: Path, python: str, check_env: CheckEnvFactory | None = None,
-                 timeout: float | None = None) -> None:
+                 timeout: float = Settings.build_timeout) -> None:
         self.db = db
         self.data_dir = Path(data_dir)
         self.python = python
         self.check_env = check_env or (lambda job: {})
-        self.timeout = timeout or float(os.environ.get("LOCALCLUSTER_BUILD_TIMEOUT", DEFAULT_TIMEOUT_SECONDS))
+        self.timeout = timeout
         db.ensure_schema(SCHEMA)
         (self.data_dir / "builds").mkdir(parents=True, exist_ok=True)
         self._queue: queue.Queue[BuildJob | None] = queue.Queue()

@@ -9,8 +9,6 @@ gets what its ``requirements.txt`` installs.
 
 from __future__ import annotations
 
-import sys
-
 from fastapi import FastAPI
 
 from localcluster.environments.backend import EnvironmentBackend
@@ -22,7 +20,7 @@ PREFIXES = ("/v1/algorithm-environments/edge", "/webapi/v1/algorithm-environment
 
 def register(app: FastAPI) -> None:
     settings = app.state.settings
-    app.state.environments = EnvironmentBackend(app.state.db, settings.python or sys.executable)
+    app.state.environments = EnvironmentBackend(app.state.db, settings.python)
     app.state.shutdown_hooks.append(app.state.environments.stop)
     for prefix in PREFIXES:
         app.include_router(router, prefix=prefix)

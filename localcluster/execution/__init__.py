@@ -7,32 +7,21 @@
     backend.py   the backend: resolve the version, mint the call's key, run, collect the outcome
     routes.py    the HTTP layer
 
-Pool limits can be set per server through the environment (for tests and small machines):
-LOCALCLUSTER_WORKERS_PER_VERSION (4), LOCALCLUSTER_WORKERS_MAX (16),
-LOCALCLUSTER_WORKERS_HARD_MAX (64, calls made by algorithms), LOCALCLUSTER_WORKER_IDLE_SECONDS (300).
+Pool limits are ``Settings`` fields (``localcluster.settings`` lists their environment variables).
 """
 
 from __future__ import annotations
-
-import os
 
 from localcluster.execution import routes
 from localcluster.execution.backend import ExecutionBackend
 from localcluster.execution.pool import WorkerPool
 
 
-def _limit(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value else default
-
-
 def register(app) -> None:
     settings = app.state.settings
-    pool = WorkerPool(settings.subdir("workers"),
-                      per_version=int(_limit("LOCALCLUSTER_WORKERS_PER_VERSION", 4)),
-                      global_cap=int(_limit("LOCALCLUSTER_WORKERS_MAX", 16)),
-                      hard_cap=int(_limit("LOCALCLUSTER_WORKERS_HARD_MAX", 64)),
-                      idle_seconds=_limit("LOCALCLUSTER_WORKER_IDLE_SECONDS", 300))
+    pool = WorkerPool(settings.subdir("workers"), per_version=settings.workers_per_version,
+                      global_cap=settings.workers_max, hard_cap=settings.workers_hard_max,
+                      idle_seconds=settings.worker_idle_seconds)
 
     def resolver():
         # The builds side registers app.state.algorithms; looked up per call, not at start-up.

@@ -159,10 +159,7 @@ class ExecutionBackend:
 
     def _worker_base_env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
-        env["ALGORITHMIA_API"] = self.settings.public_url
-        if self.settings.tls:
-            # The official client and requests both honour this: workers trust our CA, nothing else.
-            env["REQUESTS_CA_BUNDLE"] = str(self.settings.ca_cert_path)
+        env.update(self.settings.api_env())  # with TLS, workers trust our CA and nothing else
         return env
 
     def _worker_env(self, runnable: Runnable) -> dict:
