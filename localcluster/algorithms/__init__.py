@@ -4,22 +4,22 @@
 (backend.AlgorithmBackend) on the app. Execution calls
 ``app.state.algorithms.resolve_runnable(caller, owner, name, version)``; its contract is the
 docstring of ``localcluster.algorithms.resolution``, and the build layout it returns is
-``localcluster.algorithms.artifacts``.
+``localcluster.builds.artifacts``.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-# The backends are imported in register(), not here: builds import this package's artifacts
-# module, and importing builds back at package import time would be circular.
+from localcluster.algorithms.backend import AlgorithmBackend
+from localcluster.algorithms.routes import router
+from localcluster.builds import BuildBackend
+from localcluster.builds.check import CHECK_TIMEOUT_SECONDS
 
 
 def _check_env_factory(app: FastAPI):
     """What a build's load check sees: the API and a short-lived key of the owner, as a worker has,
     so an algorithm that reads its data files at import time builds as it would run."""
-    from localcluster.builds.check import CHECK_TIMEOUT_SECONDS
-
     settings = app.state.settings
 
     def check_env(job) -> dict:
@@ -33,10 +33,6 @@ def _check_env_factory(app: FastAPI):
 
 
 def register(app: FastAPI) -> None:
-    from localcluster.algorithms.backend import AlgorithmBackend
-    from localcluster.algorithms.routes import router
-    from localcluster.builds import BuildBackend
-
     settings = app.state.settings
     app.state.builds = BuildBackend(app.state.db, settings.data_dir, settings.python, check_env=_check_env_factory(app),
                                     timeout=settings.build_timeout)

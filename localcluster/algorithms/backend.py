@@ -14,13 +14,13 @@ import time
 import uuid
 
 from localcluster.algorithms import semver
-from localcluster.algorithms.artifacts import repo_path
-from localcluster.algorithms.templates import classic_template
 from localcluster.builds import IN_PROGRESS, SUCCEEDED, BuildBackend
 from localcluster.db import Database
 from localcluster.environments.backend import EnvironmentBackend
+from localcluster.environments.templates import classic_template
 from localcluster.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from localcluster.gitserver import repos
+from localcluster.gitserver.repos import repo_path
 from localcluster.users.backend import Caller, UserBackend
 
 SCHEMA = """

@@ -40,9 +40,9 @@ Errors (``localcluster.errors``; their messages say what to do):
 from __future__ import annotations
 
 from localcluster.algorithms import semver
-from localcluster.algorithms.artifacts import Runnable, build_path
 from localcluster.algorithms.backend import HASH_PREFIX_RE
 from localcluster.builds import SUCCEEDED
+from localcluster.builds.artifacts import Runnable, build_path
 from localcluster.errors import BadRequest, Forbidden, NotFound
 from localcluster.users.backend import Caller
 

@@ -22,9 +22,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request, Response
 
 from localcluster.algorithms import shapes
-from localcluster.auth import require_caller
 from localcluster.builds import FAILED
 from localcluster.errors import ApiError, BadRequest, NotFound
+from localcluster.users.auth import require_caller
 from localcluster.users.backend import Caller
 
 router = APIRouter()

@@ -2,7 +2,7 @@
 
 ``BuildBackend`` (backend.py) is created by ``localcluster.algorithms.register`` and lives on
 ``app.state.builds``; the build directory layout is the contract in
-``localcluster.algorithms.artifacts``.
+``localcluster.builds.artifacts``.
 """
 
 from localcluster.builds.backend import FAILED, IN_PROGRESS, SUCCEEDED, BuildBackend

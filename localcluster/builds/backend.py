@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
-from localcluster.algorithms.artifacts import build_path
+from localcluster.builds.artifacts import build_path
 from localcluster.builds.pipeline import BuildFailed, BuildJob, run_build
 from localcluster.builds.processes import BuildCancelled, BuildLog, BuildTimedOut, ProcessRunner
 from localcluster.db import Database

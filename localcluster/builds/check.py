@@ -1,6 +1,6 @@
 """The build's last step: load the algorithm in its own venv, as a worker would, without serving.
 
-``localcluster/execution/runner.py --check`` does the loading (the same code a worker starts
+``RUNNER --check`` (``localcluster/execution/runner.py``) does the loading (the same code a worker starts
 with), so a build passes exactly when a worker could start.
 """
 
@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from localcluster.algorithms.artifacts import STYLE_ADK, STYLE_CLASSIC
+from localcluster.builds.artifacts import RUNNER, STYLE_ADK, STYLE_CLASSIC
 from localcluster.builds.processes import BuildTimedOut, ProcessRunner
 
 CHECK_TIMEOUT_SECONDS = 120
-RUNNER = Path(__file__).resolve().parent.parent / "execution" / "runner.py"
 
 
 class CheckFailed(Exception):

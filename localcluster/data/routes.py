@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from localcluster.auth import require_caller
 from localcluster.data.backend import PAGE_SIZE, DataBackend
 from localcluster.errors import ApiError, BadRequest
+from localcluster.users.auth import require_caller
 from localcluster.users.backend import Caller
 
 router = APIRouter()

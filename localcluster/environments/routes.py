@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from localcluster.algorithms.templates import adk_template, as_tar_gz
-from localcluster.auth import require_admin, require_caller
 from localcluster.environments import catalog
+from localcluster.environments.templates import adk_template, as_tar_gz
 from localcluster.errors import NotFound
+from localcluster.users.auth import require_admin, require_caller
 from localcluster.users.backend import Caller
 
 router = APIRouter()

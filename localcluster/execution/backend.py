@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from localcluster.algorithms.artifacts import Runnable
+from localcluster.builds.artifacts import Runnable
 from localcluster.errors import NotFound
 from localcluster.execution.pool import PoolTimeout, WorkerPool
 from localcluster.execution.worker import CallTimeout, WorkerDied

@@ -20,9 +20,9 @@ import uuid
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from localcluster.auth import require_admin, require_caller
 from localcluster.errors import ApiError, BadRequest
 from localcluster.execution.backend import DEFAULT_TIMEOUT, MAX_TIMEOUT, Call, Outcome
+from localcluster.users.auth import require_admin, require_caller
 from localcluster.users.backend import Caller
 
 router = APIRouter()

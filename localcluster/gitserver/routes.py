@@ -12,10 +12,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from localcluster.algorithms.artifacts import repo_path
-from localcluster.auth import key_from_authorization
 from localcluster.errors import NotFound
 from localcluster.gitserver import smarthttp
+from localcluster.gitserver.repos import repo_path
+from localcluster.users.auth import key_from_authorization
 
 router = APIRouter()
 

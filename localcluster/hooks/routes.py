@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from localcluster.auth import require_admin
 from localcluster.errors import BadRequest
+from localcluster.users.auth import require_admin
 from localcluster.users.backend import Caller
 
 router = APIRouter(prefix="/localcluster")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from localcluster.auth import require_admin, require_caller
 from localcluster.errors import BadRequest, Forbidden
+from localcluster.users.auth import require_admin, require_caller
 from localcluster.users.backend import Caller
 
 router = APIRouter(prefix="/v1/users")
