@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import signal
 import threading
@@ -44,6 +45,8 @@ CREATE INDEX IF NOT EXISTS builds_by_commit ON builds (algorithm_id, commit_sha)
 """
 
 IN_PROGRESS, SUCCEEDED, FAILED = "in-progress", "succeeded", "failed"
+# A commit as callers name it: a full hash or a prefix of at least 4 hex digits, as git takes them.
+HASH_PREFIX_RE = re.compile(r"^[0-9a-f]{4,40}$")
 WORKERS = 2
 
 # Given a build job, extra environment for its load check (e.g. API address and a short-lived key,
@@ -123,24 +126,22 @@ class BuildBackend:
             done.wait(timeout)
         return self.get(build_id)
 
-    def in_progress_for_commit(self, algorithm_id: str, commit_sha: str) -> dict | None:
-        row = self.db.query_one("SELECT * FROM builds WHERE algorithm_id = ? AND commit_sha = ? AND status = ? "
-                                "ORDER BY seq DESC LIMIT 1", (algorithm_id, commit_sha, IN_PROGRESS))
-        return dict(row) if row else None
-
     # reading
     def get(self, build_id: str) -> dict | None:
         row = self.db.query_one("SELECT * FROM builds WHERE id = ?", (build_id,))
         return dict(row) if row else None
 
-    def list(self, algorithm_id: str, *, status: str | None = None, before_seq: int | None = None,
-             limit: int | None = None) -> list[dict]:
+    def list(self, algorithm_id: str, *, status: str | None = None, commit_sha: str | None = None,
+             before_seq: int | None = None, limit: int | None = None) -> list[dict]:
         """Newest first."""
         sql = "SELECT * FROM builds WHERE algorithm_id = ?"
         params: list = [algorithm_id]
         if status:
             sql += " AND status = ?"
             params.append(status)
+        if commit_sha:
+            sql += " AND commit_sha = ?"
+            params.append(commit_sha)
         if before_seq is not None:
             sql += " AND seq < ?"
             params.append(before_seq)
@@ -150,9 +151,18 @@ class BuildBackend:
             params.append(limit)
         return [dict(r) for r in self.db.query(sql, tuple(params))]
 
-    def latest(self, algorithm_id: str, status: str | None = None) -> dict | None:
-        rows = self.list(algorithm_id, status=status, limit=1)
+    def latest(self, algorithm_id: str, status: str | None = None, commit_sha: str | None = None) -> dict | None:
+        rows = self.list(algorithm_id, status=status, commit_sha=commit_sha, limit=1)
         return rows[0] if rows else None
+
+    def commits_matching(self, algorithm_id: str, prefix: str) -> list[str]:
+        """Built commits whose hash starts with ``prefix`` (newest build first, no duplicates);
+        none if ``prefix`` is not a full hash or a prefix of one (HASH_PREFIX_RE)."""
+        if not HASH_PREFIX_RE.match(prefix or ""):
+            return []
+        rows = self.db.query("SELECT commit_sha FROM builds WHERE algorithm_id = ? AND commit_sha LIKE ? "
+                             "ORDER BY seq DESC", (algorithm_id, prefix + "%"))
+        return list(dict.fromkeys(r["commit_sha"] for r in rows))
 
     # the workers
     def _work(self) -> None:

@@ -47,7 +47,7 @@ def _authorize(request: Request, owner: str, algo: str) -> Response | None:
         record = request.app.state.algorithms.find(owner, algo)
     except NotFound as exc:
         return _plain(404, exc.message)
-    if not (caller.is_admin or caller.username == record["owner"]):
+    if not caller.may_manage(record["owner"]):
         return _plain(403, f"User {caller.username} may not access the repository of {owner}/{algo}: "
                            "only its owner can.")
     return None

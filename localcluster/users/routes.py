@@ -22,7 +22,7 @@ def user_view(request: Request, user: dict) -> dict:
 
 def _self_or_admin(caller: Caller, username: str, users) -> dict:
     user = users.get_user(username)
-    if not caller.is_admin and caller.username != user["username"]:
+    if not caller.may_manage(user["username"]):
         raise Forbidden(f"Caller {caller.username} may not access user {username}.")
     return user
 
