@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from fastapi import Request
+
 # Settings field -> (environment variable, type). Counts are read as numbers and truncated,
 # so "2.0" is 2.
 ENVIRONMENT = {
@@ -97,3 +99,8 @@ class Settings:
             env["REQUESTS_CA_BUNDLE"] = str(self.ca_cert_path)
         return env
 
+
+async def cluster_settings(request: Request) -> Settings:
+    """The cluster's ``Settings``, as a FastAPI dependency (async, as every accessor: see
+    ``localcluster.users.auth.user_backend``)."""
+    return request.app.state.settings

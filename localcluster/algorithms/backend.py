@@ -220,6 +220,22 @@ class AlgorithmBackend:
         build = self.build_master(algo)
         return self.builds.wait(build["id"], timeout=self.builds.timeout + 30)
 
+    def list_builds(self, algo: dict, *, before_seq: int | None = None, limit: int | None = None) -> list[dict]:
+        """The algorithm's builds, newest first."""
+        return self.builds.list(algo["id"], before_seq=before_seq, limit=limit)
+
+    def latest_build(self, algo: dict) -> dict | None:
+        return self.builds.latest(algo["id"])
+
+    def current(self, algo: dict) -> dict | None:
+        """What the algorithm object shows as its version: {"build", "version"} of the latest published
+        version, else of the latest successful build (no version); None if neither exists."""
+        published = self.published_versions(algo["id"])
+        if published:
+            return {"build": self.builds.get(published[0]["build_id"]), "version": published[0]}
+        good = self.builds.latest(algo["id"], status=SUCCEEDED)
+        return {"build": good, "version": None} if good else None
+
     def get_build(self, algo: dict, build_id: str) -> dict:
         build = self.builds.get(build_id)
         if build is None or build["algorithm_id"] != algo["id"]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from localcluster.builds import IN_PROGRESS, SUCCEEDED
+from localcluster.builds.backend import IN_PROGRESS, SUCCEEDED
 
 INTERNAL_SCM = {"id": "internal", "provider": "internal", "default": True, "enabled": True}
 

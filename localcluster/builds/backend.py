@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Callable
 
 from localcluster.builds.artifacts import build_path
+from localcluster.builds.check import CHECK_TIMEOUT_SECONDS
 from localcluster.builds.pipeline import BuildFailed, BuildJob, run_build
 from localcluster.builds.processes import BuildCancelled, BuildLog, BuildTimedOut, ProcessRunner
 from localcluster.db import Database
 from localcluster.settings import Settings
+from localcluster.users.backend import UserBackend
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS builds (
@@ -52,6 +54,20 @@ WORKERS = 2
 # Given a build job, extra environment for its load check (e.g. API address and a short-lived key,
 # so an algorithm that reads data at import time can, as it could in a worker).
 CheckEnvFactory = Callable[[BuildJob], dict]
+
+
+def api_access_for_checks(settings: Settings, users: UserBackend) -> CheckEnvFactory:
+    """What a build's load check sees: the API and a short-lived key of the owner, as a worker has,
+    so an algorithm that reads its data files at import time builds as it would run."""
+
+    def check_env(job: BuildJob) -> dict:
+        if not settings.public_url:
+            return {}
+        key = users.create_session_key(job.owner, (job.owner, job.name), f"build-{job.build_id}",
+                                       ttl_seconds=CHECK_TIMEOUT_SECONDS + 120)
+        return dict(settings.api_env(), ALGORITHMIA_API_KEY=key)
+
+    return check_env
 
 
 class BuildBackend:

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from localcluster.algorithms.backend import AlgorithmBackend
-from localcluster.builds import BuildBackend
+from localcluster.builds.backend import BuildBackend
 from localcluster.db import Database
 from localcluster.environments.backend import EnvironmentBackend
 from localcluster.errors import BadRequest, Forbidden, NotFound
