@@ -93,11 +93,8 @@ class BuildBackend:
 
     # recovery
     def _recover_after_restart(self) -> None:
-        note = ("\nThe cluster stopped while this build was in progress, so it did not finish. "
-                "Push again or compile the algorithm to rebuild.\n")
-        with self.db.transaction() as conn:
-            conn.execute("UPDATE builds SET status = ?, finished_at = ?, log = log || ? WHERE status = ?",
-                         (FAILED, time.time(), note, IN_PROGRESS))
+        self._fail_unfinished("\nThe cluster stopped while this build was in progress, so it did not finish. "
+                              "Push again or compile the algorithm to rebuild.\n")
         self._kill_orphaned_processes()
         for leftover in (self.data_dir / "builds").glob(".tmp-*"):
             shutil.rmtree(leftover, ignore_errors=True)
@@ -252,7 +249,10 @@ class BuildBackend:
         for worker in self._workers:
             worker.join(timeout=10)
         # Anything still queued never started.
-        note = "\nThe cluster shut down before this build finished. Push again or compile to rebuild.\n"
+        self._fail_unfinished("\nThe cluster shut down before this build finished. Push again or compile to rebuild.\n")
+
+    def _fail_unfinished(self, note: str) -> None:
+        """Every build still in progress fails, ``note`` appended to its log saying why."""
         with self.db.transaction() as conn:
             conn.execute("UPDATE builds SET status = ?, finished_at = ?, log = log || ? WHERE status = ?",
                          (FAILED, time.time(), note, IN_PROGRESS))
