@@ -1,7 +1,7 @@
 """The app factory: one cluster per ``create_app(settings)``, no module-level state.
 
 ``create_app`` builds the backends in dependency order, handing each its collaborators, puts
-them on ``app.state`` (where each router's typed accessor, e.g.
+the ones handlers use on ``app.state`` (where each router's typed accessor, e.g.
 ``algorithms.routes.algorithm_backend``, finds them) and includes the routers. Backends that own
 threads or processes (builds, environment syncs, the worker pool) are stopped by the lifespan,
 so SIGTERM stops them.
@@ -83,17 +83,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.users = users
     app.state.data = data
     app.state.environments = environments
-    app.state.builds = builds
     app.state.algorithms = algorithms
     app.state.execution = execution
     app.state.git = git
     app.state.faults = faults
-    app.state.shutdown_hooks = shutdown_hooks
     errors.install(app)
     # First match wins. No two routers serve the same path, so their order does not change which
-    # handler answers (tests/localcluster/test_structure.py pins the route table); within a
-    # router the order matters: data/ before its /v1/connector/{connector}/ catch-all, UUID
-    # routes before owner/name routes in algorithms/.
+    # handler answers; within a router it does: data's own routes before its
+    # /v1/connector/{connector}/ catch-all, UUID routes before owner/name routes in algorithms.
+    # tests/localcluster/test_structure.py checks the winners where paths overlap.
     app.include_router(hook_routes.router)
     app.include_router(user_routes.router)
     app.include_router(data_routes.router)
