@@ -22,7 +22,6 @@ from localcluster.environments.backend import EnvironmentBackend
 from localcluster.environments.templates import classic_template
 from localcluster.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from localcluster.gitserver import repos
-from localcluster.gitserver.repos import repo_path
 from localcluster.users.backend import Caller, UserBackend
 
 SCHEMA = """
@@ -167,7 +166,7 @@ class AlgorithmBackend:
                 raise Conflict(f"An algorithm named {owner}/{name} already exists.", code=1002)
             conn.execute("INSERT INTO algorithms VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (algorithm_id, owner, name, json.dumps(details), json.dumps(settings), now, now))
-        path = repo_path(self.data_dir, owner, name)
+        path = repos.repo_path(self.data_dir, owner, name)
         try:
             repos.delete_repository(path)  # left over by a delete interrupted halfway
             repos.create_repository(path, classic_template(name), "Initial commit")
@@ -193,12 +192,12 @@ class AlgorithmBackend:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM algorithm_versions WHERE algorithm_id = ?", (algo["id"],))
             conn.execute("DELETE FROM algorithms WHERE id = ?", (algo["id"],))
-        repos.delete_repository(repo_path(self.data_dir, algo["owner"], algo["name"]))
+        repos.delete_repository(repos.repo_path(self.data_dir, algo["owner"], algo["name"]))
 
     # builds
     def build_master(self, algo: dict) -> dict:
         """Start a build of master's head, or return the one already running for that commit."""
-        head = repos.master_commit(repo_path(self.data_dir, algo["owner"], algo["name"]))
+        head = repos.master_commit(repos.repo_path(self.data_dir, algo["owner"], algo["name"]))
         if head is None:
             raise BadRequest(f"{algo['owner']}/{algo['name']} has no master branch to build: push one first.")
         running = self.builds.latest(algo["id"], status=IN_PROGRESS, commit_sha=head)
