@@ -1,9 +1,10 @@
 """The app factory: one cluster per ``create_app(settings)``, no module-level state.
 
-Each resource package exposes ``register(app)``: it builds its backend from
-``app.state.settings`` / ``app.state.db``, puts it on ``app.state`` and includes its router.
-Backends that own processes (builds, workers) append a callable to
-``app.state.shutdown_hooks`` so SIGTERM stops them.
+``create_app`` builds the backends in dependency order, handing each its collaborators, puts
+the ones handlers use on ``app.state`` (where each router's typed accessor, e.g.
+``algorithms.routes.algorithm_backend``, finds them) and includes the routers. Backends that own
+threads or processes (builds, environment syncs, the worker pool) are stopped by the lifespan,
+so SIGTERM stops them.
 """
 
 from __future__ import annotations
@@ -15,22 +16,25 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from localcluster import errors
+from localcluster.algorithms import routes as algorithm_routes
+from localcluster.algorithms.backend import AlgorithmBackend
+from localcluster.builds.backend import BuildBackend, api_access_for_checks
+from localcluster.data import routes as data_routes
+from localcluster.data.backend import DataBackend
 from localcluster.db import Database
+from localcluster.environments import routes as environment_routes
+from localcluster.environments.backend import EnvironmentBackend
+from localcluster.execution import routes as execution_routes
+from localcluster.execution.backend import ExecutionBackend
+from localcluster.execution.pool import WorkerPool
+from localcluster.gitserver import routes as git_routes
+from localcluster.gitserver.backend import GitBackend
 from localcluster.hooks import routes as hook_routes
 from localcluster.hooks.faults import FaultInjector, FaultMiddleware
 from localcluster.requestlog import RequestLog, RequestLogMiddleware
 from localcluster.settings import Settings
 from localcluster.users import routes as user_routes
-from localcluster.users.models import UserBackend
-
-# Resource packages, each with register(app). Order matters only for route precedence.
-RESOURCES: tuple[str, ...] = (
-    "localcluster.data",
-    "localcluster.execution",
-    "localcluster.environments",
-    "localcluster.algorithms",
-    "localcluster.gitserver",
-)
+from localcluster.users.backend import UserBackend
 
 
 def _write_server_info(settings: Settings) -> None:
@@ -42,35 +46,61 @@ def _write_server_info(settings: Settings) -> None:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    import importlib
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.db_path)
+    users = UserBackend(db)
+    data = DataBackend(db, users, settings.subdir("data"))
+    environments = EnvironmentBackend(db, settings.python)
+    builds = BuildBackend(db, settings.data_dir, settings.python, check_env=api_access_for_checks(settings, users),
+                          timeout=settings.build_timeout)
+    algorithms = AlgorithmBackend(db, settings.data_dir, users, environments, builds)
+    pool = WorkerPool(settings.subdir("workers"), per_version=settings.workers_per_version,
+                      global_cap=settings.workers_max, hard_cap=settings.workers_hard_max,
+                      idle_seconds=settings.worker_idle_seconds)
+    execution = ExecutionBackend(settings, users, pool, resolve=algorithms.resolve_runnable)
+    git = GitBackend(settings.data_dir, find_algorithm=algorithms.find, on_push=algorithms.on_push)
+    faults = FaultInjector()
+    request_log = RequestLog(settings.request_log_path)
+    # Run in this order at shutdown: running builds are killed and queued ones failed, environment
+    # syncs are waited for, then every worker process group is killed.
+    shutdown_hooks = (builds.stop, environments.stop, pool.stop_all)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(_app: FastAPI):
         if settings.public_url:
             _write_server_info(settings)
         try:
             yield
         finally:
-            for hook in reversed(app.state.shutdown_hooks):
+            for hook in shutdown_hooks:
                 hook()
-            app.state.request_log.close()
+            request_log.close()
             if settings.server_info_path.exists():
                 settings.server_info_path.unlink()
 
     app = FastAPI(title="localcluster", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.state.settings = settings
-    app.state.db = Database(settings.db_path)
-    app.state.users = UserBackend(app.state.db)
-    app.state.shutdown_hooks = []
-    app.state.faults = FaultInjector()
-    app.state.request_log = RequestLog(settings.request_log_path)
+    app.state.users = users
+    app.state.data = data
+    app.state.environments = environments
+    app.state.algorithms = algorithms
+    app.state.execution = execution
+    app.state.git = git
+    app.state.faults = faults
     errors.install(app)
+    # First match wins. No two routers serve the same path, so their order does not change which
+    # handler answers; within a router it does: data's own routes before its
+    # /v1/connector/{connector}/ catch-all, UUID routes before owner/name routes in algorithms.
+    # tests/localcluster/test_structure.py checks the winners where paths overlap.
     app.include_router(hook_routes.router)
     app.include_router(user_routes.router)
-    for name in RESOURCES:
-        importlib.import_module(name).register(app)
+    app.include_router(data_routes.router)
+    app.include_router(execution_routes.router)
+    for prefix in environment_routes.PREFIXES:
+        app.include_router(environment_routes.router, prefix=prefix)
+    app.include_router(algorithm_routes.router)
+    app.include_router(git_routes.router)
     # Outermost first: the log sees injected faults too.
-    app.add_middleware(FaultMiddleware, injector=app.state.faults)
-    app.add_middleware(RequestLogMiddleware, log=app.state.request_log)
+    app.add_middleware(FaultMiddleware, injector=faults)
+    app.add_middleware(RequestLogMiddleware, log=request_log)
     return app

@@ -28,8 +28,8 @@ def serve(args: argparse.Namespace) -> int:
 
     from localcluster.app import create_app
 
-    settings = Settings(data_dir=args.data_dir, host=args.host, port=args.port, tls=args.tls,
-                        python=sys.executable)
+    settings = Settings.from_environment(data_dir=args.data_dir, host=args.host, port=args.port, tls=args.tls,
+                                         python=sys.executable)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     sock = _bind(settings.host, settings.port)
     settings.port = sock.getsockname()[1]
@@ -54,9 +54,9 @@ def serve(args: argparse.Namespace) -> int:
 def create_user(args: argparse.Namespace) -> int:
     from localcluster.db import Database
     from localcluster.errors import ApiError
-    from localcluster.users.models import UserBackend
+    from localcluster.users.backend import UserBackend
 
-    settings = Settings(data_dir=args.data_dir)
+    settings = Settings(data_dir=args.data_dir)  # the database is all it needs: no tunables
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     users = UserBackend(Database(settings.db_path))
     try:

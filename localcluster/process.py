@@ -46,9 +46,7 @@ class LocalClusterProcess:
         if self.tls:
             cmd.append("--tls")
         log = open(self.log_path, "ab")
-        env = dict(os.environ if self.env is None else self.env)
-        env.setdefault("PYTHONPATH", str(Path(__file__).resolve().parent.parent))
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self._child_env(),
                                      start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout
@@ -94,10 +92,15 @@ class LocalClusterProcess:
             cmd.append("--admin")
         if existing_ok:
             cmd.append("--existing-ok")
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=self._child_env())
+        return out.stdout.strip()
+
+    def _child_env(self) -> dict:
+        """The environment of ``python -m localcluster``: ours (or the one given), with this
+        checkout importable."""
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONPATH", str(Path(__file__).resolve().parent.parent))
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
-        return out.stdout.strip()
+        return env
 
     def request_log(self) -> list[dict]:
         return read_request_log(self.data_dir)

@@ -1,51 +1,12 @@
-"""Algorithms: management API, versions, publishing, and ``resolve_runnable`` for execution.
+"""Algorithms: the management API, versions and publishing, and which build a call runs.
 
-``register(app)`` puts ``app.state.builds`` (localcluster.builds) and ``app.state.algorithms``
-(models.AlgorithmBackend) on the app. Execution calls
-``app.state.algorithms.resolve_runnable(caller, owner, name, version)``; its contract is the
-docstring of ``localcluster.algorithms.resolution``, and the build layout it returns is
-``localcluster.algorithms.artifacts``.
+    backend.py     AlgorithmBackend: records, settings, compile, versions, publishing (state and
+                   logic); ``resolve_runnable`` is what execution calls
+    resolution.py  version string or commit prefix -> build: the contract execution codes against
+    semver.py      semantic versions and version ranges
+    shapes.py      the JSON shapes of algorithms, versions and builds
+    routes.py      ``/v1/algorithms/...``, ``/v1/scms`` (HTTP only)
+
+Builds are ``localcluster.builds``'s (asked through ``BuildBackend``), the repositories
+``localcluster.gitserver.repos``'s.
 """
-
-from __future__ import annotations
-
-import sys
-
-from fastapi import FastAPI
-
-# The backends are imported in register(), not here: builds import this package's artifacts
-# module, and importing builds back at package import time would be circular.
-
-
-def _check_env_factory(app: FastAPI):
-    """What a build's load check sees: the API and a short-lived key of the owner, as a worker has,
-    so an algorithm that reads its data files at import time builds as it would run."""
-    from localcluster.builds.check import CHECK_TIMEOUT_SECONDS
-
-    settings = app.state.settings
-
-    def check_env(job) -> dict:
-        if not settings.public_url:
-            return {}
-        key = app.state.users.create_session_key(job.owner, (job.owner, job.name), f"build-{job.build_id}",
-                                                 ttl_seconds=CHECK_TIMEOUT_SECONDS + 120)
-        env = {"ALGORITHMIA_API": settings.public_url, "ALGORITHMIA_API_KEY": key}
-        if settings.tls:
-            env["REQUESTS_CA_BUNDLE"] = str(settings.ca_cert_path)
-        return env
-
-    return check_env
-
-
-def register(app: FastAPI) -> None:
-    from localcluster.algorithms.models import AlgorithmBackend
-    from localcluster.algorithms.routes import router
-    from localcluster.builds import BuildBackend
-
-    settings = app.state.settings
-    python = settings.python or sys.executable
-    app.state.builds = BuildBackend(app.state.db, settings.data_dir, python, check_env=_check_env_factory(app))
-    app.state.shutdown_hooks.append(app.state.builds.stop)
-    app.state.algorithms = AlgorithmBackend(app.state.db, settings.data_dir, app.state.users,
-                                            app.state.environments, app.state.builds)
-    app.include_router(router)

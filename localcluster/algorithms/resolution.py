@@ -1,6 +1,7 @@
-"""Which built version of an algorithm a call runs: the contract execution codes against.
+"""Which build a version string or a commit names: the one resolver, and execution's contract.
 
-``app.state.algorithms.resolve_runnable(caller, owner, name, version) -> Runnable``
+``AlgorithmBackend.resolve_runnable(caller, owner, name, version) -> Runnable`` (execution is handed
+this bound method when the app is built)
 
 ``caller``  the ``Caller`` making the call (a session key's caller is the calling user).
 ``owner``   the algorithm's owner; or None, then ``name`` is the algorithm's UUID.
@@ -35,28 +36,83 @@ Errors (``localcluster.errors``; their messages say what to do):
   Forbidden (403, code 2001)  the version exists but the caller may not call it (private
                               version, unpublished hash or latestPrivate by a non-owner).
   BadRequest (400, code 2015) an ambiguous hash prefix or an unreadable version string.
+
+The management API names builds the same way, through the same ``match_commit``:
+``build_at_commit`` for ``GET .../versions/<hash>`` and ``build_to_publish`` for a publish.
+Commit prefixes are matched by the builds backend (``BuildBackend.commits_matching``): the
+``builds`` table is its own.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from localcluster.algorithms import semver
-from localcluster.algorithms.artifacts import Runnable, build_path
-from localcluster.algorithms.models import HASH_PREFIX_RE
-from localcluster.builds import SUCCEEDED
+from localcluster.builds.artifacts import Runnable, build_path
+from localcluster.builds.backend import HASH_PREFIX_RE, SUCCEEDED, BuildBackend
 from localcluster.errors import BadRequest, Forbidden, NotFound
-from localcluster.users.models import Caller
+from localcluster.users.backend import Caller
 
 LATEST_PRIVATE = "latestPrivate"
 
 
-def _is_owner(caller: Caller, algo: dict) -> bool:
-    return caller.is_admin or caller.username == algo["owner"]
+class NoBuildAtCommit(NotFound):
+    """No build of the algorithm is at a commit the hash names (404, code 5004)."""
 
 
-def _runnable(backend, algo: dict, build: dict, version: dict | None) -> Runnable:
-    build_dir = build_path(backend.data_dir, build["id"])
+class AmbiguousCommit(BadRequest):
+    """A hash prefix names more than one built commit (400)."""
+
+
+def _label(algo: dict) -> str:
+    return f"{algo['owner']}/{algo['name']}"
+
+
+def _by_hash(published: list[dict]) -> dict[str, dict]:
+    return {v["git_hash"]: v for v in published}
+
+
+def match_commit(builds: BuildBackend, algo: dict, git_hash: str) -> str:
+    """The one built commit ``git_hash`` names: a full hash or an unambiguous prefix (>= 4 hex digits)."""
+    commits = builds.commits_matching(algo["id"], git_hash)
+    if not commits:
+        raise NoBuildAtCommit(f"No build of {_label(algo)} at commit {git_hash}.", code=5004)
+    if len(commits) > 1:
+        raise AmbiguousCommit(f"Commit prefix {git_hash} is ambiguous in {_label(algo)}: "
+                              f"{', '.join(c[:12] for c in commits)}.")
+    return commits[0]
+
+
+def build_at_commit(builds: BuildBackend, algo: dict, git_hash: str, published: list[dict]) -> dict:
+    """The newest build (any status) of the commit ``git_hash`` names, with its publication if any."""
+    commit = match_commit(builds, algo, git_hash)
+    return {"build": builds.latest(algo["id"], commit_sha=commit), "version": _by_hash(published).get(commit)}
+
+
+def build_to_publish(builds: BuildBackend, algo: dict, git_hash: str | None) -> dict:
+    """What a publish request publishes: the newest successful build of ``git_hash``, or without a
+    hash the newest successful build."""
+    label = _label(algo)
+    if git_hash:
+        try:
+            commit = match_commit(builds, algo, str(git_hash))
+        except (NoBuildAtCommit, AmbiguousCommit):
+            commit = None
+        build = builds.latest(algo["id"], status=SUCCEEDED, commit_sha=commit) if commit else None
+        if build is None:
+            raise BadRequest(f"No successful build of {label} at commit {git_hash} to publish: compile it first.")
+        return build
+    build = builds.latest(algo["id"], status=SUCCEEDED)
+    if build is None:
+        raise BadRequest(f"{label} has no successful build to publish: push to master or compile first, "
+                         "and fix the build if it failed (see its logs).")
+    return build
+
+
+def _runnable(data_dir: Path, algo: dict, build: dict, version: dict | None) -> Runnable:
+    build_dir = build_path(data_dir, build["id"])
     if not (build_dir / "manifest.json").is_file():
-        raise NotFound(f"The build {build['id']} of {algo['owner']}/{algo['name']} at {build['commit_sha']} is "
+        raise NotFound(f"The build {build['id']} of {_label(algo)} at {build['commit_sha']} is "
                        "missing on disk; compile the algorithm again.", code=5004)
     settings = version["settings"] if version else algo["settings"]
     return Runnable.from_manifest(build_dir, semantic_version=version["semantic_version"] if version else None,
@@ -64,34 +120,35 @@ def _runnable(backend, algo: dict, build: dict, version: dict | None) -> Runnabl
 
 
 def _callable_versions(caller: Caller, algo: dict, versions: list[dict]) -> list[dict]:
-    if _is_owner(caller, algo):
+    if caller.may_manage(algo["owner"]):
         return versions
     return [v for v in versions if v["callability"] == "public"]
 
 
-def _published(backend, caller: Caller, algo: dict, version: str | None) -> Runnable | None:
-    """Resolve None / semver / range; None if ``version`` is none of those forms."""
-    label = f"{algo['owner']}/{algo['name']}"
-    all_versions = backend.published_versions(algo["id"])
+def _published(caller: Caller, algo: dict, version: str | None, all_versions: list[dict]) -> dict | None:
+    """The published version None / semver / range names; None if ``version`` is none of those forms."""
+    label = _label(algo)
     if version is None:
         allowed = _callable_versions(caller, algo, all_versions)
         if not allowed:
             if all_versions:
                 raise Forbidden(f"{label} has no public version, and only its owner can call private ones.",
                                 code=2001)
-            hint = " Call a git hash or latestPrivate to run an unpublished build." if _is_owner(caller, algo) else ""
+            hint = " Call a git hash or latestPrivate to run an unpublished build." if caller.may_manage(
+                algo["owner"]) else ""
             raise NotFound(f"{label} has no published version yet: publish one (POST /v1/algorithms/{label}/"
                            f"versions).{hint}", code=5004)
-        chosen = allowed[0]
-    elif semver.parse(version) is not None:
+        return allowed[0]
+    if semver.parse(version) is not None:
         chosen = next((v for v in all_versions if v["semantic_version"] == version), None)
         if chosen is None:
             published = ", ".join(v["semantic_version"] for v in all_versions) or "none"
             raise NotFound(f"Version {version} of {label} is not published (published: {published}).", code=5004)
-        if not _is_owner(caller, algo) and chosen["callability"] != "public":
+        if not caller.may_manage(algo["owner"]) and chosen["callability"] != "public":
             raise Forbidden(f"Version {version} of {label} is private: only its owner can call it.", code=2001)
-    elif semver.parse_range(version) is not None:
-        wanted = semver.parse_range(version)
+        return chosen
+    wanted = semver.parse_range(version)
+    if wanted is not None:
         matching = [v for v in all_versions if semver.in_range((v["major"], v["minor"], v["patch"]), wanted)]
         allowed = _callable_versions(caller, algo, matching)
         if not allowed:
@@ -99,44 +156,42 @@ def _published(backend, caller: Caller, algo: dict, version: str | None) -> Runn
                 "no published version matches"
             error = Forbidden if matching else NotFound
             raise error(f"Cannot resolve {version} for {label}: {reason}.", code=2001 if matching else 5004)
-        chosen = allowed[0]
-    else:
-        return None
-    build = backend.builds.get(chosen["build_id"])
-    return _runnable(backend, algo, build, chosen)
+        return allowed[0]
+    return None
 
 
-def resolve_runnable(backend, caller: Caller, owner: str | None, name: str, version: str | None) -> Runnable:
-    algo = backend.find_by_id(name) if owner is None else backend.find(owner, name)
-    label = f"{algo['owner']}/{algo['name']}"
+def resolve_runnable(caller: Caller, algo: dict, version: str | None, *, published: list[dict],
+                     builds: BuildBackend, data_dir: Path) -> Runnable:
+    """The build a call of ``algo`` at ``version`` runs (the table above); ``published``: its
+    published versions, highest first."""
+    label = _label(algo)
     version = version or None
-    resolved = _published(backend, caller, algo, version)
-    if resolved is not None:
-        return resolved
+    chosen = _published(caller, algo, version, published)
+    if chosen is not None:
+        return _runnable(data_dir, algo, builds.get(chosen["build_id"]), chosen)
+    is_owner = caller.may_manage(algo["owner"])
     if version == LATEST_PRIVATE:
-        if not _is_owner(caller, algo):
+        if not is_owner:
             raise Forbidden(f"latestPrivate of {label} is callable by its owner only.", code=2001)
-        build = backend.builds.latest(algo["id"], status=SUCCEEDED)
+        build = builds.latest(algo["id"], status=SUCCEEDED)
         if build is None:
             raise NotFound(f"{label} has no successful build: push to master or compile it first.", code=5004)
-        return _runnable(backend, algo, build, backend.published_by_hash(algo["id"]).get(build["commit_sha"]))
-    commits = backend.commits_matching(algo, version)
-    if not commits:
+        return _runnable(data_dir, algo, build, _by_hash(published).get(build["commit_sha"]))
+    try:
+        commit = match_commit(builds, algo, version)
+    except NoBuildAtCommit:
         if HASH_PREFIX_RE.match(version):
             raise NotFound(f"No build of {label} at commit {version}: push it to master and let the build finish.",
-                           code=5004)
+                           code=5004) from None
         raise BadRequest(f"Cannot read version {version!r} of {label}: use a semantic version (1.2.3), a range "
-                         "(1.2.x, 1.x), a git hash or latestPrivate.")
-    if len(commits) > 1:
-        raise BadRequest(f"Commit prefix {version} is ambiguous in {label}: {', '.join(c[:12] for c in commits)}.")
-    commit = commits[0]
-    published = backend.published_by_hash(algo["id"]).get(commit)
-    if not _is_owner(caller, algo) and (published is None or published["callability"] != "public"):
-        kind = "private" if published else "unpublished"
+                         "(1.2.x, 1.x), a git hash or latestPrivate.") from None
+    publication = _by_hash(published).get(commit)
+    if not is_owner and (publication is None or publication["callability"] != "public"):
+        kind = "private" if publication else "unpublished"
         raise Forbidden(f"Commit {commit} of {label} is {kind}: only its owner can call it.", code=2001)
-    builds = [b for b in backend.builds.list(algo["id"], status=SUCCEEDED) if b["commit_sha"] == commit]
-    if not builds:
-        latest = next(b for b in backend.builds.list(algo["id"]) if b["commit_sha"] == commit)
+    build = builds.latest(algo["id"], status=SUCCEEDED, commit_sha=commit)
+    if build is None:
+        latest = builds.latest(algo["id"], commit_sha=commit)
         raise NotFound(f"Commit {commit} of {label} has no successful build (latest build {latest['id']} is "
                        f"{latest['status']}); see its logs.", code=5004)
-    return _runnable(backend, algo, builds[0], published)
+    return _runnable(data_dir, algo, build, publication)

@@ -2,7 +2,7 @@
 
 Everything is written under ``DATA/builds/.tmp-<build_id>`` and renamed to
 ``DATA/builds/<build_id>`` only once it succeeded, with ``manifest.json`` written last
-(see ``localcluster.algorithms.artifacts``). A failed build leaves no build directory behind,
+(see ``localcluster.builds.artifacts``). A failed build leaves no build directory behind,
 so it can never be mistaken for, or replace, a good one.
 """
 
@@ -14,8 +14,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from localcluster.algorithms.artifacts import Runnable, build_path, repo_path
 from localcluster.builds import check, installer
+from localcluster.builds.artifacts import Runnable, build_path
 from localcluster.builds.processes import ProcessRunner
 from localcluster.gitserver import repos
 
@@ -48,7 +48,7 @@ def run_build(job: BuildJob, runner: ProcessRunner, *, data_dir: Path, python: s
     (work / "src").mkdir(parents=True)
     try:
         log.line(f"Building {job.owner}/{job.name} at commit {job.commit_sha}")
-        repos.export_commit(repo_path(data_dir, job.owner, job.name), job.commit_sha, work / "src")
+        repos.export_commit(repos.repo_path(data_dir, job.owner, job.name), job.commit_sha, work / "src")
         found = check.detect_style(work / "src", job.name)
         if found is None:
             raise BuildFailed(f"No algorithm entry point: expected src/{job.name}.py defining apply(input), "

@@ -1,14 +1,9 @@
-"""The Data API (``data://``): see ``models`` for what is and is not emulated."""
+"""The Data API (``data://``): see ``backend`` for what is and is not emulated.
 
-from __future__ import annotations
-
-from fastapi import FastAPI
-
-from localcluster.data import routes
-from localcluster.data.models import DataBackend
-
-
-def register(app: FastAPI) -> None:
-    settings = app.state.settings
-    app.state.data = DataBackend(app.state.db, app.state.users, settings.subdir("data"))
-    app.include_router(routes.router)
+    backend.py   DataBackend: collections and their ACLs, what a caller may read or write
+                 (state and logic)
+    paths.py     what a data URI names, pseudonyms resolved, every segment checked
+    acl.py       the three read ACLs of user collections
+    storage.py   files on disk: atomic uploads and deletes, listings (no users, no permissions)
+    routes.py    ``/v1/data``, ``/v1/connector/...``, ``/v1/hostedData`` (HTTP only)
+"""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from localcluster.errors import BadRequest
-from localcluster.users.models import Caller
+from localcluster.users.backend import Caller
 
 PRIVATE: tuple[str, ...] = ()
 MY_ALGORITHMS: tuple[str, ...] = ("algo://.my/*",)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from localcluster.errors import BadRequest
-from localcluster.users.models import Caller
+from localcluster.users.backend import Caller
 
 MY = ".my"
 ALGO = ".algo"

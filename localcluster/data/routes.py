@@ -12,17 +12,17 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from localcluster.auth import require_caller
-from localcluster.data.models import PAGE_SIZE, DataBackend
+from localcluster.data.backend import PAGE_SIZE, DataBackend
 from localcluster.errors import ApiError, BadRequest
-from localcluster.users.models import Caller
+from localcluster.users.auth import require_caller
+from localcluster.users.backend import Caller
 
 router = APIRouter()
 
 DATA_PREFIXES = ("/v1/data", "/v1/connector/data")
 
 
-def backend(request: Request) -> DataBackend:
+async def data_backend(request: Request) -> DataBackend:
     return request.app.state.data
 
 
@@ -66,8 +66,8 @@ def _next_link(request: Request, listing: dict) -> dict:
     return listing
 
 
-def get_data(request: Request, caller: Caller = Depends(require_caller)) -> Response:
-    data = backend(request)
+def get_data(request: Request, caller: Caller = Depends(require_caller),
+             data: DataBackend = Depends(data_backend)) -> Response:
     target = data.resolve(_path(request), caller)
     found = data.find(caller, target)
     if found.is_file:
@@ -78,8 +78,8 @@ def get_data(request: Request, caller: Caller = Depends(require_caller)) -> Resp
     return JSONResponse(_next_link(request, listing), headers={"X-Data-Type": "directory"})
 
 
-def head_data(request: Request, caller: Caller = Depends(require_caller)) -> Response:
-    data = backend(request)
+def head_data(request: Request, caller: Caller = Depends(require_caller),
+              data: DataBackend = Depends(data_backend)) -> Response:
     try:
         found = data.find(caller, data.resolve(_path(request), caller))
     except ApiError as err:
@@ -91,8 +91,8 @@ def head_data(request: Request, caller: Caller = Depends(require_caller)) -> Res
     return Response(headers={"X-Data-Type": "directory"})
 
 
-async def put_data(request: Request, caller: Caller = Depends(require_caller)) -> dict:
-    data = backend(request)
+async def put_data(request: Request, caller: Caller = Depends(require_caller),
+                   data: DataBackend = Depends(data_backend)) -> dict:
     # Every check happens before the body is read: a refused upload writes nothing.
     upload = await run_in_threadpool(lambda: data.open_upload(caller, data.resolve(_path(request), caller)))
     try:
@@ -108,8 +108,8 @@ async def put_data(request: Request, caller: Caller = Depends(require_caller)) -
     return {"result": uri}
 
 
-async def post_data(request: Request, caller: Caller = Depends(require_caller)) -> dict:
-    data = backend(request)
+async def post_data(request: Request, caller: Caller = Depends(require_caller),
+                    data: DataBackend = Depends(data_backend)) -> dict:
     parent = data.resolve(_path(request), caller)
     body = await _json_body(request)
     name = body.get("name")
@@ -119,8 +119,8 @@ async def post_data(request: Request, caller: Caller = Depends(require_caller)) 
     return {"result": uri}
 
 
-async def patch_data(request: Request, caller: Caller = Depends(require_caller)) -> Response:
-    data = backend(request)
+async def patch_data(request: Request, caller: Caller = Depends(require_caller),
+                     data: DataBackend = Depends(data_backend)) -> Response:
     target = data.resolve(_path(request), caller)
     body = await _json_body(request)
     if "acl" not in body:
@@ -129,8 +129,8 @@ async def patch_data(request: Request, caller: Caller = Depends(require_caller))
     return Response(status_code=200)  # the docs: an empty response
 
 
-def delete_data(request: Request, caller: Caller = Depends(require_caller)) -> dict:
-    data = backend(request)
+def delete_data(request: Request, caller: Caller = Depends(require_caller),
+                data: DataBackend = Depends(data_backend)) -> dict:
     deleted = data.delete(caller, data.resolve(_path(request), caller), force=_flag(request.query_params.get("force")))
     return {"result": {"deleted": deleted}}
 
@@ -140,8 +140,8 @@ def other_connector(connector: str, _caller: Caller = Depends(require_caller)) -
                    code=5005, status_code=501)
 
 
-def hosted_data(request: Request, caller: Caller = Depends(require_caller)) -> dict:
-    return {"result": backend(request).hosted_data(caller)}
+def hosted_data(caller: Caller = Depends(require_caller), data: DataBackend = Depends(data_backend)) -> dict:
+    return {"result": data.hosted_data(caller)}
 
 
 for _prefix in DATA_PREFIXES:

@@ -22,7 +22,6 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from localcluster.errors import BadRequest, Conflict, NotFound
@@ -37,12 +36,6 @@ class DirEntry:
     is_dir: bool
     size: int
     mtime: float
-
-
-def format_last_modified(mtime: float) -> str:
-    # The client parses exactly '%Y-%m-%dT%H:%M:%S.%fZ'; the API shows milliseconds.
-    moment = datetime.fromtimestamp(mtime, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def encode_marker(name: str) -> str:

@@ -24,7 +24,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
-from localcluster.algorithms.artifacts import Runnable
+from localcluster.builds.artifacts import Runnable
 from localcluster.execution.worker import Worker
 
 

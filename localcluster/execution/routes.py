@@ -20,10 +20,10 @@ import uuid
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from localcluster.auth import require_admin, require_caller
 from localcluster.errors import ApiError, BadRequest
-from localcluster.execution.models import DEFAULT_TIMEOUT, MAX_TIMEOUT, Call, Outcome
-from localcluster.users.models import Caller
+from localcluster.execution.backend import DEFAULT_TIMEOUT, MAX_TIMEOUT, Call, ExecutionBackend, Outcome
+from localcluster.users.auth import require_admin, require_caller, user_backend
+from localcluster.users.backend import Caller, UserBackend
 
 router = APIRouter()
 
@@ -32,6 +32,10 @@ INPUT_TYPES = {"application/json": "json", "text/plain": "text", "application/te
                "application/octet-stream": "binary"}
 RAW_MEDIA_TYPES = {"text": "text/plain; charset=utf-8", "json": "application/json",
                    "binary": "application/octet-stream"}
+
+
+async def execution_backend(request: Request) -> ExecutionBackend:
+    return request.app.state.execution
 
 
 class Options:
@@ -54,9 +58,10 @@ def _options(request: Request) -> Options:
     return Options(min(timeout, MAX_TIMEOUT), stdout, None if output == "default" else output)
 
 
-def accepted_call(request: Request) -> tuple[Call, Options]:
+def accepted_call(request: Request, users: UserBackend = Depends(user_backend),
+                  execution: ExecutionBackend = Depends(execution_backend)) -> tuple[Call, Options]:
     """Auth, version resolution and the session key in one sync step (one thread-pool hop)."""
-    caller: Caller = require_caller(request)
+    caller: Caller = require_caller(request, users)
     options = _options(request)
     params = request.path_params
     if "algo_id" in params:  # "Invoke an algorithm by UUID": /v1/algo/<id>[/<version>]
@@ -65,7 +70,7 @@ def accepted_call(request: Request) -> tuple[Call, Options]:
         owner, name, version = None, params["user"], params["algo"]
     else:
         owner, name, version = params["user"], params["algo"], params.get("version")
-    call = request.app.state.execution.accept(caller, owner, name, version, options.timeout)
+    call = execution.accept(caller, owner, name, version, options.timeout)
     return call, options
 
 
@@ -96,9 +101,9 @@ def _input_type(request: Request, body: bytes) -> str:
 @router.post("/v1/algo/{algo_id}")
 @router.post("/v1/algo/{user}/{algo}")
 @router.post("/v1/algo/{user}/{algo}/{version}")
-async def invoke_algorithm(request: Request, accepted: tuple[Call, Options] = Depends(accepted_call)) -> Response:
+async def invoke_algorithm(request: Request, accepted: tuple[Call, Options] = Depends(accepted_call),
+                           backend: ExecutionBackend = Depends(execution_backend)) -> Response:
     call, options = accepted
-    backend = request.app.state.execution
     try:
         if int(request.headers.get("content-length") or 0) > MAX_REQUEST_BYTES:
             raise ApiError("The maximum request size for an algorithm invocation is 10MiB.", status_code=413)
@@ -154,6 +159,7 @@ def _raw_response(outcome: Outcome) -> Response:
 # -- for tests and operators ---------------------------------------------------------------------
 
 @router.get("/localcluster/workers")
-async def worker_stats(request: Request, _caller: Caller = Depends(require_admin)) -> dict:
+async def worker_stats(_caller: Caller = Depends(require_admin),
+                       execution: ExecutionBackend = Depends(execution_backend)) -> dict:
     """Admin-only: live workers per build (count, idle, pids)."""
-    return request.app.state.execution.pool.stats()
+    return execution.pool.stats()

@@ -14,9 +14,8 @@ import struct
 import time
 from pathlib import Path
 
-from localcluster.algorithms.artifacts import Runnable
+from localcluster.builds.artifacts import RUNNER, Runnable
 
-RUNNER = Path(__file__).resolve().parent / "runner.py"
 HEADER = struct.Struct(">II")
 
 

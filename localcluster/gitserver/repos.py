@@ -19,6 +19,10 @@ MASTER = b"refs/heads/master"
 SERVER_IDENTITY = b"Algorithmia <support@algorithmia.com>"
 
 
+def repo_path(data_dir: Path, owner: str, name: str) -> Path:
+    return Path(data_dir) / "repos" / owner / f"{name}.git"
+
+
 def _tree_from_files(repo: Repo, files: dict[str, str]) -> bytes:
     """Write nested trees for ``{"src/x.py": text}`` and return the root tree id."""
     nested: dict = {}

@@ -9,19 +9,24 @@ background; the push itself returns as soon as the objects are stored.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from localcluster.algorithms.artifacts import repo_path
-from localcluster.auth import key_from_authorization
-from localcluster.errors import NotFound
+from localcluster.errors import Forbidden, NotFound
 from localcluster.gitserver import smarthttp
+from localcluster.gitserver.backend import GitBackend
+from localcluster.users.auth import key_from_authorization, user_backend
+from localcluster.users.backend import UserBackend
 
 router = APIRouter()
 
 REALM = 'Basic realm="Algorithmia git"'
 NO_CACHE = {"Cache-Control": "no-cache, max-age=0, must-revalidate", "Expires": "Fri, 01 Jan 1980 00:00:00 GMT",
             "Pragma": "no-cache"}
+
+
+async def git_backend(request: Request) -> GitBackend:
+    return request.app.state.git
 
 
 def _plain(status: int, text: str, headers: dict | None = None) -> Response:
@@ -34,61 +39,55 @@ def _algo_name(segment: str) -> str:
     return segment[:-4] if segment.endswith(".git") else segment
 
 
-def _authorize(request: Request, owner: str, algo: str) -> Response | None:
+def _authorize(request: Request, users: UserBackend, git: GitBackend, owner: str, algo: str) -> Response | None:
     """None when the caller may use the repository, else the response to send."""
     key = key_from_authorization(request.headers.get("authorization"))
-    caller = request.app.state.users.authenticate(key) if key else None
+    caller = users.authenticate(key) if key else None
     if caller is None:
         message = ("Invalid username or API key." if key
                    else "Authentication required: use your username and an API key.")
         return _plain(401, message, {"WWW-Authenticate": REALM})
     request.state.caller = caller
     try:
-        record = request.app.state.algorithms.find(owner, algo)
-    except NotFound as exc:
-        return _plain(404, exc.message)
-    if not (caller.is_admin or caller.username == record["owner"]):
-        return _plain(403, f"User {caller.username} may not access the repository of {owner}/{algo}: "
-                           "only its owner can.")
+        git.check_access(caller, owner, algo)
+    except (NotFound, Forbidden) as exc:
+        return _plain(exc.status_code, exc.message)
     return None
 
 
-def _repo_dir(request: Request, owner: str, algo: str):
-    return repo_path(request.app.state.settings.data_dir, owner, algo)
-
-
 @router.get("/git/{owner}/{algo}/info/refs")
-async def info_refs(owner: str, algo: str, request: Request, service: str | None = None) -> Response:
+async def info_refs(owner: str, algo: str, request: Request, service: str | None = None,
+                    users: UserBackend = Depends(user_backend), git: GitBackend = Depends(git_backend)) -> Response:
     algo = _algo_name(algo)
-    denied = _authorize(request, owner, algo)
+    denied = _authorize(request, users, git, owner, algo)
     if denied is not None:
         return denied
     if service not in smarthttp.SERVICES:
         return _plain(403, "Only the smart HTTP protocol is served: use git 1.6.6 or newer.")
-    body = await run_in_threadpool(smarthttp.advertise_refs, _repo_dir(request, owner, algo), service)
+    body = await run_in_threadpool(git.advertise_refs, owner, algo, service)
     return Response(body, media_type=f"application/x-{service}-advertisement", headers=NO_CACHE)
 
 
-async def _rpc(owner: str, algo: str, service: str, request: Request) -> Response:
+async def _rpc(owner: str, algo: str, service: str, request: Request, users: UserBackend, git: GitBackend) -> Response:
     algo = _algo_name(algo)
-    denied = _authorize(request, owner, algo)
+    denied = _authorize(request, users, git, owner, algo)
     if denied is not None:
         return denied
     if request.headers.get("content-type") != f"application/x-{service}-request":
         return _plain(415, f"Expected Content-Type application/x-{service}-request.")
     body = await request.body()
-    output, master_moved = await run_in_threadpool(smarthttp.run_service, _repo_dir(request, owner, algo), service,
-                                                   body, request.headers.get("content-encoding"))
-    if master_moved:
-        await run_in_threadpool(request.app.state.algorithms.on_push, owner, algo)
+    output = await run_in_threadpool(git.run_service, owner, algo, service, body,
+                                     request.headers.get("content-encoding"))
     return Response(output, media_type=f"application/x-{service}-result", headers=NO_CACHE)
 
 
 @router.post("/git/{owner}/{algo}/git-upload-pack")
-async def upload_pack(owner: str, algo: str, request: Request) -> Response:
-    return await _rpc(owner, algo, "git-upload-pack", request)
+async def upload_pack(owner: str, algo: str, request: Request, users: UserBackend = Depends(user_backend),
+                      git: GitBackend = Depends(git_backend)) -> Response:
+    return await _rpc(owner, algo, "git-upload-pack", request, users, git)
 
 
 @router.post("/git/{owner}/{algo}/git-receive-pack")
-async def receive_pack(owner: str, algo: str, request: Request) -> Response:
-    return await _rpc(owner, algo, "git-receive-pack", request)
+async def receive_pack(owner: str, algo: str, request: Request, users: UserBackend = Depends(user_backend),
+                       git: GitBackend = Depends(git_backend)) -> Response:
+    return await _rpc(owner, algo, "git-receive-pack", request, users, git)

@@ -1,1 +1,7 @@
-"""Test hooks, apart from the emulated API (as moto keeps ``/moto-api``): ``/localcluster/...``."""
+"""Test hooks, apart from the emulated API (as moto keeps ``/moto-api``): ``/localcluster/...``.
+
+    faults.py    FaultInjector (the rules) and FaultMiddleware (applies them to requests)
+    routes.py    health, fault switches, key minting (HTTP only)
+
+(The worker pool's ``/localcluster/workers`` is served by ``localcluster.execution``.)
+"""

@@ -15,13 +15,13 @@ import sys
 import pytest
 import requests
 
-from localcluster.algorithms.models import AlgorithmBackend
-from localcluster.builds import BuildBackend
+from localcluster.algorithms.backend import AlgorithmBackend
+from localcluster.builds.backend import BuildBackend
 from localcluster.db import Database
-from localcluster.environments.models import EnvironmentBackend
+from localcluster.environments.backend import EnvironmentBackend
 from localcluster.errors import BadRequest, Forbidden, NotFound
 from localcluster.settings import Settings
-from localcluster.users.models import Caller, UserBackend
+from localcluster.users.backend import Caller, UserBackend
 from tests.localcluster.git_support import classic_source, clone, commit_and_push, git_env, wait_for_build
 
 SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",

@@ -1,8 +1,9 @@
 """Running one algorithm call: which build, whose key, which environment, and the outcome.
 
 The HTTP layer (routes.py) reads the request and shapes the answer; this backend resolves the
-version (through the builds engineer's ``app.state.algorithms.resolve_runnable``), mints the
-call's session key, and runs the call on a pooled worker.
+version (with the resolver it is handed, ``AlgorithmBackend.resolve_runnable``: its contract is
+``localcluster.algorithms.resolution``), mints the call's session key, and runs the call on a
+pooled worker.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from localcluster.algorithms.artifacts import Runnable
-from localcluster.errors import NotFound
+from localcluster.builds.artifacts import Runnable
 from localcluster.execution.pool import PoolTimeout, WorkerPool
 from localcluster.execution.worker import CallTimeout, WorkerDied
 from localcluster.settings import Settings
-from localcluster.users.models import Caller, UserBackend
+from localcluster.users.backend import Caller, UserBackend
 
 DEFAULT_TIMEOUT = 300.0
 MAX_TIMEOUT = 3000.0
@@ -33,6 +33,7 @@ SCRUBBED_ENV = ("ALGORITHMIA_API_KEY", "ALGORITHMIA_API", "ALGORITHMIA_BEARER_TO
 
 log = logging.getLogger("localcluster.execution")
 
+# (caller, owner or None, name or algorithm id, version or None) -> the build to run, or an ApiError.
 Resolver = Callable[[Caller, str | None, str, str | None], Runnable]
 
 
@@ -70,12 +71,11 @@ class Outcome:
 
 
 class ExecutionBackend:
-    def __init__(self, settings: Settings, users: UserBackend, pool: WorkerPool,
-                 resolver: Callable[[], Resolver | None]) -> None:
+    def __init__(self, settings: Settings, users: UserBackend, pool: WorkerPool, resolve: Resolver) -> None:
         self.settings = settings
         self.users = users
         self.pool = pool
-        self._resolver = resolver
+        self.resolve = resolve
         self._base_env = self._worker_base_env()
         self._background: set[asyncio.Task] = set()
 
@@ -83,15 +83,11 @@ class ExecutionBackend:
 
     def accept(self, caller: Caller, owner: str | None, name: str, version: str | None, timeout: float) -> Call:
         """owner None: name is the algorithm's id (the "by UUID" form)."""
-        resolve = self._resolver()
-        if resolve is None:
-            raise NotFound(f"No such algorithm: {owner}/{name} (this cluster has no algorithms yet).",
-                           code=5004)
         # `.my` names the caller, as the Data API's does; inside an algorithm that is the user who
         # called it, not its author (the docs warn authors about exactly this).
         if owner == ".my":
             owner = caller.username
-        runnable = resolve(caller, owner, name, version)
+        runnable = self.resolve(caller, owner, name, version)
         session_id = caller.session_id or f"ses-{uuid.uuid4()}"
         api_key = self.users.create_session_key(caller.username, (runnable.owner, runnable.name), session_id,
                                                 ttl_seconds=timeout + KEY_MARGIN_SECONDS)
@@ -159,10 +155,7 @@ class ExecutionBackend:
 
     def _worker_base_env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
-        env["ALGORITHMIA_API"] = self.settings.public_url
-        if self.settings.tls:
-            # The official client and requests both honour this: workers trust our CA, nothing else.
-            env["REQUESTS_CA_BUNDLE"] = str(self.settings.ca_cert_path)
+        env.update(self.settings.api_env())  # with TLS, workers trust our CA and nothing else
         return env
 
     def _worker_env(self, runnable: Runnable) -> dict:

@@ -2,16 +2,17 @@
 
 At most ``WORKERS`` builds run at once (the machine has 2 cores; builds are mostly pip and an
 import); the rest wait in a FIFO queue with status ``in-progress``, as a queued build is
-reported on real clusters. Each build has a deadline (``LOCALCLUSTER_BUILD_TIMEOUT`` seconds,
-default 900). ``stop()`` (a shutdown hook) kills running builds and fails queued ones, and a
-build found ``in-progress`` at start-up (the server died under it) is failed with a note, so
-nothing is left hanging.
+reported on real clusters. Each build has a deadline (``timeout`` seconds:
+``Settings.build_timeout``, set by ``LOCALCLUSTER_BUILD_TIMEOUT``). ``stop()`` (a shutdown hook)
+kills running builds and fails queued ones, and a build found ``in-progress`` at start-up (the
+server died under it) is failed with a note, so nothing is left hanging.
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import signal
 import threading
@@ -20,10 +21,13 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
-from localcluster.algorithms.artifacts import build_path
+from localcluster.builds.artifacts import build_path
+from localcluster.builds.check import CHECK_TIMEOUT_SECONDS
 from localcluster.builds.pipeline import BuildFailed, BuildJob, run_build
 from localcluster.builds.processes import BuildCancelled, BuildLog, BuildTimedOut, ProcessRunner
 from localcluster.db import Database
+from localcluster.settings import Settings
+from localcluster.users.backend import UserBackend
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS builds (
@@ -43,22 +47,37 @@ CREATE INDEX IF NOT EXISTS builds_by_commit ON builds (algorithm_id, commit_sha)
 """
 
 IN_PROGRESS, SUCCEEDED, FAILED = "in-progress", "succeeded", "failed"
+# A commit as callers name it: a full hash or a prefix of at least 4 hex digits, as git takes them.
+HASH_PREFIX_RE = re.compile(r"^[0-9a-f]{4,40}$")
 WORKERS = 2
-DEFAULT_TIMEOUT_SECONDS = 900.0
 
 # Given a build job, extra environment for its load check (e.g. API address and a short-lived key,
 # so an algorithm that reads data at import time can, as it could in a worker).
 CheckEnvFactory = Callable[[BuildJob], dict]
 
 
+def api_access_for_checks(settings: Settings, users: UserBackend) -> CheckEnvFactory:
+    """What a build's load check sees: the API and a short-lived key of the owner, as a worker has,
+    so an algorithm that reads its data files at import time builds as it would run."""
+
+    def check_env(job: BuildJob) -> dict:
+        if not settings.public_url:
+            return {}
+        key = users.create_session_key(job.owner, (job.owner, job.name), f"build-{job.build_id}",
+                                       ttl_seconds=CHECK_TIMEOUT_SECONDS + 120)
+        return dict(settings.api_env(), ALGORITHMIA_API_KEY=key)
+
+    return check_env
+
+
 class BuildBackend:
     def __init__(self, db: Database, data_dir: Path, python: str, check_env: CheckEnvFactory | None = None,
-                 timeout: float | None = None) -> None:
+                 timeout: float = Settings.build_timeout) -> None:
         self.db = db
         self.data_dir = Path(data_dir)
         self.python = python
         self.check_env = check_env or (lambda job: {})
-        self.timeout = timeout or float(os.environ.get("LOCALCLUSTER_BUILD_TIMEOUT", DEFAULT_TIMEOUT_SECONDS))
+        self.timeout = timeout
         db.ensure_schema(SCHEMA)
         (self.data_dir / "builds").mkdir(parents=True, exist_ok=True)
         self._queue: queue.Queue[BuildJob | None] = queue.Queue()
@@ -74,11 +93,8 @@ class BuildBackend:
 
     # recovery
     def _recover_after_restart(self) -> None:
-        note = ("\nThe cluster stopped while this build was in progress, so it did not finish. "
-                "Push again or compile the algorithm to rebuild.\n")
-        with self.db.transaction() as conn:
-            conn.execute("UPDATE builds SET status = ?, finished_at = ?, log = log || ? WHERE status = ?",
-                         (FAILED, time.time(), note, IN_PROGRESS))
+        self._fail_unfinished("\nThe cluster stopped while this build was in progress, so it did not finish. "
+                              "Push again or compile the algorithm to rebuild.\n")
         self._kill_orphaned_processes()
         for leftover in (self.data_dir / "builds").glob(".tmp-*"):
             shutil.rmtree(leftover, ignore_errors=True)
@@ -123,24 +139,22 @@ class BuildBackend:
             done.wait(timeout)
         return self.get(build_id)
 
-    def in_progress_for_commit(self, algorithm_id: str, commit_sha: str) -> dict | None:
-        row = self.db.query_one("SELECT * FROM builds WHERE algorithm_id = ? AND commit_sha = ? AND status = ? "
-                                "ORDER BY seq DESC LIMIT 1", (algorithm_id, commit_sha, IN_PROGRESS))
-        return dict(row) if row else None
-
     # reading
     def get(self, build_id: str) -> dict | None:
         row = self.db.query_one("SELECT * FROM builds WHERE id = ?", (build_id,))
         return dict(row) if row else None
 
-    def list(self, algorithm_id: str, *, status: str | None = None, before_seq: int | None = None,
-             limit: int | None = None) -> list[dict]:
+    def list(self, algorithm_id: str, *, status: str | None = None, commit_sha: str | None = None,
+             before_seq: int | None = None, limit: int | None = None) -> list[dict]:
         """Newest first."""
         sql = "SELECT * FROM builds WHERE algorithm_id = ?"
         params: list = [algorithm_id]
         if status:
             sql += " AND status = ?"
             params.append(status)
+        if commit_sha:
+            sql += " AND commit_sha = ?"
+            params.append(commit_sha)
         if before_seq is not None:
             sql += " AND seq < ?"
             params.append(before_seq)
@@ -150,9 +164,18 @@ class BuildBackend:
             params.append(limit)
         return [dict(r) for r in self.db.query(sql, tuple(params))]
 
-    def latest(self, algorithm_id: str, status: str | None = None) -> dict | None:
-        rows = self.list(algorithm_id, status=status, limit=1)
+    def latest(self, algorithm_id: str, status: str | None = None, commit_sha: str | None = None) -> dict | None:
+        rows = self.list(algorithm_id, status=status, commit_sha=commit_sha, limit=1)
         return rows[0] if rows else None
+
+    def commits_matching(self, algorithm_id: str, prefix: str) -> list[str]:
+        """Built commits whose hash starts with ``prefix`` (newest build first, no duplicates);
+        none if ``prefix`` is not a full hash or a prefix of one (HASH_PREFIX_RE)."""
+        if not HASH_PREFIX_RE.match(prefix or ""):
+            return []
+        rows = self.db.query("SELECT commit_sha FROM builds WHERE algorithm_id = ? AND commit_sha LIKE ? "
+                             "ORDER BY seq DESC", (algorithm_id, prefix + "%"))
+        return list(dict.fromkeys(r["commit_sha"] for r in rows))
 
     # the workers
     def _work(self) -> None:
@@ -226,7 +249,10 @@ class BuildBackend:
         for worker in self._workers:
             worker.join(timeout=10)
         # Anything still queued never started.
-        note = "\nThe cluster shut down before this build finished. Push again or compile to rebuild.\n"
+        self._fail_unfinished("\nThe cluster shut down before this build finished. Push again or compile to rebuild.\n")
+
+    def _fail_unfinished(self, note: str) -> None:
+        """Every build still in progress fails, ``note`` appended to its log saying why."""
         with self.db.transaction() as conn:
             conn.execute("UPDATE builds SET status = ?, finished_at = ?, log = log || ? WHERE status = ?",
                          (FAILED, time.time(), note, IN_PROGRESS))

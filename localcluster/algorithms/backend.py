@@ -2,8 +2,9 @@
 
 An algorithm's source is its git repository (``localcluster.gitserver``); a *version* is a
 successful build of one commit, and a *published* version is such a build given a semantic
-version. Only the owner (or an admin) manages an algorithm. Who may *call* which version is
-``resolve_runnable`` (resolution.py).
+version. Only the owner (or an admin) manages an algorithm. Which build a version string or a
+commit names, and who may *call* it, is resolution.py. Builds are the builds backend's: this
+backend asks it, never its table.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ import re
 import time
 import uuid
 
-from localcluster.algorithms import semver
-from localcluster.algorithms.artifacts import repo_path
-from localcluster.algorithms.templates import classic_template
-from localcluster.builds import IN_PROGRESS, SUCCEEDED, BuildBackend
+from localcluster.algorithms import resolution, semver
+from localcluster.builds.artifacts import Runnable
+from localcluster.builds.backend import IN_PROGRESS, SUCCEEDED, BuildBackend
 from localcluster.db import Database
-from localcluster.environments.models import EnvironmentBackend
+from localcluster.environments.backend import EnvironmentBackend
+from localcluster.environments.templates import classic_template
 from localcluster.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from localcluster.gitserver import repos
-from localcluster.users.models import Caller, UserBackend
+from localcluster.users.backend import Caller, UserBackend
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS algorithms (
@@ -56,7 +57,6 @@ CREATE TABLE IF NOT EXISTS algorithm_versions (
 """
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
-HASH_PREFIX_RE = re.compile(r"^[0-9a-f]{4,40}$")
 DEFAULT_SETTINGS = {"algorithm_callability": "private", "source_visibility": "closed", "license": "apl",
                     "network_access": "full", "pipeline_enabled": True}
 ALLOWED_VALUES = {"algorithm_callability": ("public", "private"), "source_visibility": ("open", "closed"),
@@ -67,18 +67,12 @@ DETAIL_KEYS = ("label", "summary", "tagline")
 ALREADY_PUBLISHED = "Version already published. Please compile your algorithm."
 
 
-def _algorithm_row(row) -> dict:
-    algo = dict(row)
-    algo["details"] = json.loads(algo["details"])
-    algo["settings"] = json.loads(algo["settings"])
-    return algo
-
-
-def _version_row(row) -> dict:
-    version = dict(row)
-    version["details"] = json.loads(version["details"])
-    version["settings"] = json.loads(version["settings"])
-    return version
+def _decoded(row) -> dict:
+    """An algorithms or algorithm_versions row, with its JSON columns read."""
+    record = dict(row)
+    record["details"] = json.loads(record["details"])
+    record["settings"] = json.loads(record["settings"])
+    return record
 
 
 class AlgorithmBackend:
@@ -91,28 +85,28 @@ class AlgorithmBackend:
         self.builds = builds
         db.ensure_schema(SCHEMA)
 
-    def resolve_runnable(self, caller: Caller, owner: str | None, name: str, version: str | None):
+    def resolve_runnable(self, caller: Caller, owner: str | None, name: str, version: str | None) -> Runnable:
         """The build a call runs; the full contract is in ``localcluster.algorithms.resolution``."""
-        from localcluster.algorithms.resolution import resolve_runnable
-
-        return resolve_runnable(self, caller, owner, name, version)
+        algo = self.find_by_id(name) if owner is None else self.find(owner, name)
+        return resolution.resolve_runnable(caller, algo, version, published=self.published_versions(algo["id"]),
+                                           builds=self.builds, data_dir=self.data_dir)
 
     # finding and authorizing
     def find(self, owner: str, name: str) -> dict:
         row = self.db.query_one("SELECT * FROM algorithms WHERE owner = ? AND name = ?", (owner, name))
         if row is None:
             raise NotFound(f"No such algorithm: {owner}/{name}", code=1001)
-        return _algorithm_row(row)
+        return _decoded(row)
 
     def find_by_id(self, algorithm_id: str) -> dict:
         row = self.db.query_one("SELECT * FROM algorithms WHERE id = ?", (algorithm_id,))
         if row is None:
             raise NotFound(f"No such algorithm with ID {algorithm_id}", code=1009)
-        return _algorithm_row(row)
+        return _decoded(row)
 
     @staticmethod
     def authorize(caller: Caller, algo: dict) -> None:
-        if caller.is_admin or caller.username == algo["owner"]:
+        if caller.may_manage(algo["owner"]):
             return
         raise Forbidden(f"User {caller.username} is not authorized to manage {algo['owner']}/{algo['name']}: "
                         "only its owner can.", code=2001)
@@ -155,7 +149,7 @@ class AlgorithmBackend:
         return details
 
     def create(self, caller: Caller, owner: str, body: dict) -> dict:
-        if not (caller.is_admin or caller.username == owner):
+        if not caller.may_manage(owner):
             raise Forbidden(f"User {caller.username} may not create algorithms for {owner}.", code=2001)
         if not self.users.user_exists(owner):
             raise NotFound(f"The requested user {owner} was not found.", code=3000)
@@ -172,7 +166,7 @@ class AlgorithmBackend:
                 raise Conflict(f"An algorithm named {owner}/{name} already exists.", code=1002)
             conn.execute("INSERT INTO algorithms VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (algorithm_id, owner, name, json.dumps(details), json.dumps(settings), now, now))
-        path = repo_path(self.data_dir, owner, name)
+        path = repos.repo_path(self.data_dir, owner, name)
         try:
             repos.delete_repository(path)  # left over by a delete interrupted halfway
             repos.create_repository(path, classic_template(name), "Initial commit")
@@ -198,15 +192,15 @@ class AlgorithmBackend:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM algorithm_versions WHERE algorithm_id = ?", (algo["id"],))
             conn.execute("DELETE FROM algorithms WHERE id = ?", (algo["id"],))
-        repos.delete_repository(repo_path(self.data_dir, algo["owner"], algo["name"]))
+        repos.delete_repository(repos.repo_path(self.data_dir, algo["owner"], algo["name"]))
 
     # builds
     def build_master(self, algo: dict) -> dict:
         """Start a build of master's head, or return the one already running for that commit."""
-        head = repos.master_commit(repo_path(self.data_dir, algo["owner"], algo["name"]))
+        head = repos.master_commit(repos.repo_path(self.data_dir, algo["owner"], algo["name"]))
         if head is None:
             raise BadRequest(f"{algo['owner']}/{algo['name']} has no master branch to build: push one first.")
-        running = self.builds.in_progress_for_commit(algo["id"], head)
+        running = self.builds.latest(algo["id"], status=IN_PROGRESS, commit_sha=head)
         if running is not None:
             return running
         return self.builds.start(algo["id"], algo["owner"], algo["name"], head, algo["settings"])
@@ -224,6 +218,22 @@ class AlgorithmBackend:
         self.authorize(caller, algo)
         build = self.build_master(algo)
         return self.builds.wait(build["id"], timeout=self.builds.timeout + 30)
+
+    def list_builds(self, algo: dict, *, before_seq: int | None = None, limit: int | None = None) -> list[dict]:
+        """The algorithm's builds, newest first."""
+        return self.builds.list(algo["id"], before_seq=before_seq, limit=limit)
+
+    def latest_build(self, algo: dict) -> dict | None:
+        return self.builds.latest(algo["id"])
+
+    def current(self, algo: dict) -> dict | None:
+        """What the algorithm object shows as its version: {"build", "version"} of the latest published
+        version, else of the latest successful build (no version); None if neither exists."""
+        published = self.published_versions(algo["id"])
+        if published:
+            return {"build": self.builds.get(published[0]["build_id"]), "version": published[0]}
+        good = self.builds.latest(algo["id"], status=SUCCEEDED)
+        return {"build": good, "version": None} if good else None
 
     def get_build(self, algo: dict, build_id: str) -> dict:
         build = self.builds.get(build_id)
@@ -244,7 +254,7 @@ class AlgorithmBackend:
         """Published versions, highest semantic version first."""
         rows = self.db.query("SELECT * FROM algorithm_versions WHERE algorithm_id = ? "
                              "ORDER BY major DESC, minor DESC, patch DESC", (algorithm_id,))
-        return [_version_row(r) for r in rows]
+        return [_decoded(r) for r in rows]
 
     def published_by_hash(self, algorithm_id: str) -> dict[str, dict]:
         return {v["git_hash"]: v for v in self.published_versions(algorithm_id)}
@@ -267,24 +277,9 @@ class AlgorithmBackend:
             result.append({"build": build, "version": version})
         return result
 
-    def commits_matching(self, algo: dict, git_hash: str) -> list[str]:
-        """Built commits whose hash starts with ``git_hash`` (newest build first, no duplicates)."""
-        if not HASH_PREFIX_RE.match(git_hash or ""):
-            return []
-        rows = self.db.query("SELECT commit_sha FROM builds WHERE algorithm_id = ? AND commit_sha LIKE ? "
-                             "ORDER BY seq DESC", (algo["id"], git_hash + "%"))
-        return list(dict.fromkeys(r["commit_sha"] for r in rows))
-
     def version_for_hash(self, algo: dict, git_hash: str) -> dict:
         """The newest build (any status) of the commit ``git_hash`` (full or unambiguous prefix)."""
-        commits = self.commits_matching(algo, git_hash)
-        if not commits:
-            raise NotFound(f"No build of {algo['owner']}/{algo['name']} at commit {git_hash}.", code=5004)
-        if len(commits) > 1:
-            raise BadRequest(f"Commit prefix {git_hash} is ambiguous in {algo['owner']}/{algo['name']}: "
-                             f"{', '.join(c[:12] for c in commits)}.")
-        build = [b for b in self.builds.list(algo["id"]) if b["commit_sha"] == commits[0]][0]
-        return {"build": build, "version": self.published_by_hash(algo["id"]).get(commits[0])}
+        return resolution.build_at_commit(self.builds, algo, git_hash, self.published_versions(algo["id"]))
 
     def publish(self, caller: Caller, algo: dict, body: dict) -> dict:
         self.authorize(caller, algo)
@@ -299,7 +294,7 @@ class AlgorithmBackend:
                                                                                        "private")
         if callability not in ("public", "private"):
             raise BadRequest(f"settings.algorithm_callability must be public or private (got {callability!r}).")
-        build = self._build_to_publish(algo, version_info.get("git_hash"))
+        build = resolution.build_to_publish(self.builds, algo, version_info.get("git_hash"))
         details = self._normalize_details(body.get("details"), algo["details"])
         settings = dict(algo["settings"], algorithm_callability=callability)
         with self.db.transaction() as conn:
@@ -330,17 +325,3 @@ class AlgorithmBackend:
             conn.execute("UPDATE algorithms SET settings = ?, details = ?, updated_at = ? WHERE id = ?",
                          (json.dumps(settings), json.dumps(details), time.time(), algo["id"]))
         return {"build": build, "version": self.published_by_hash(algo["id"])[build["commit_sha"]]}
-
-    def _build_to_publish(self, algo: dict, git_hash: str | None) -> dict:
-        label = f"{algo['owner']}/{algo['name']}"
-        if git_hash:
-            commits = self.commits_matching(algo, str(git_hash))
-            builds = [b for b in self.builds.list(algo["id"], status=SUCCEEDED) if b["commit_sha"] in commits[:1]]
-            if len(commits) != 1 or not builds:
-                raise BadRequest(f"No successful build of {label} at commit {git_hash} to publish: compile it first.")
-            return builds[0]
-        build = self.builds.latest(algo["id"], status=SUCCEEDED)
-        if build is None:
-            raise BadRequest(f"{label} has no successful build to publish: push to master or compile first, "
-                             "and fix the build if it failed (see its logs).")
-        return build

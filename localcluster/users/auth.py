@@ -1,4 +1,4 @@
-"""Who is calling: the FastAPI dependencies every router uses.
+"""Who is calling: the FastAPI dependencies every router uses, and the users backend's accessor.
 
 Accepted forms of the ``Authorization`` header, as real clusters accept them:
 ``Simple <key>`` (the REST docs), a bare key (what the official Python client sends) and
@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from localcluster.errors import Forbidden, Unauthorized
-from localcluster.users.models import Caller
+from localcluster.users.backend import Caller, UserBackend
 
 
 def key_from_authorization(header: str | None) -> str | None:
@@ -35,18 +35,25 @@ def key_from_authorization(header: str | None) -> str | None:
     return None
 
 
-def optional_caller(request: Request) -> Caller | None:
+async def user_backend(request: Request) -> UserBackend:
+    """The cluster's ``UserBackend``, as a FastAPI dependency. Async on purpose: FastAPI runs a sync
+    dependency in its thread pool, a hop that buys nothing for reading ``app.state``. (Every
+    backend accessor of localcluster is async for the same reason.)"""
+    return request.app.state.users
+
+
+def optional_caller(request: Request, users: UserBackend) -> Caller | None:
     key = key_from_authorization(request.headers.get("authorization"))
     if key is None:
         return None
-    caller = request.app.state.users.authenticate(key)
+    caller = users.authenticate(key)
     if caller is not None:
         request.state.caller = caller  # for the request log
     return caller
 
 
-def require_caller(request: Request) -> Caller:
-    caller = optional_caller(request)
+def require_caller(request: Request, users: UserBackend = Depends(user_backend)) -> Caller:
+    caller = optional_caller(request, users)
     if caller is None:
         if request.headers.get("authorization"):
             raise Unauthorized("Unknown or invalid API key. Check the key and that it belongs to this cluster.")
@@ -54,8 +61,8 @@ def require_caller(request: Request) -> Caller:
     return caller
 
 
-def require_admin(request: Request) -> Caller:
-    caller = require_caller(request)
+def require_admin(request: Request, users: UserBackend = Depends(user_backend)) -> Caller:
+    caller = require_caller(request, users)
     if not caller.is_admin:
         raise Forbidden("This endpoint needs an admin API key.")
     return caller

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-from localcluster.builds import IN_PROGRESS, SUCCEEDED
+from localcluster.builds.backend import IN_PROGRESS, SUCCEEDED
+from localcluster.timestamps import api_timestamp
 
 INTERNAL_SCM = {"id": "internal", "provider": "internal", "default": True, "enabled": True}
 
 
 def iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    moment = datetime.fromtimestamp(ts, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return None if ts is None else api_timestamp(ts)
 
 
 def build_view(build: dict, version: dict | None = None) -> dict:

@@ -30,10 +30,11 @@ from pathlib import Path
 
 from localcluster.data import acl
 from localcluster.data.paths import DataPath, InvalidPath, resolve
-from localcluster.data.storage import DiskStore, Upload, decode_marker, encode_marker, format_last_modified
+from localcluster.data.storage import DiskStore, Upload, decode_marker, encode_marker
 from localcluster.db import Database
 from localcluster.errors import BadRequest, Conflict, Forbidden, NotFound
-from localcluster.users.models import Caller, UserBackend
+from localcluster.timestamps import api_timestamp
+from localcluster.users.backend import Caller, UserBackend
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS data_collections (
@@ -111,7 +112,7 @@ class DataBackend:
         page = entries[start:start + limit]
         listing: dict = {}
         folders = [{"name": e.name} for e in page if e.is_dir]
-        files = [{"filename": e.name, "size": e.size, "last_modified": format_last_modified(e.mtime)}
+        files = [{"filename": e.name, "size": e.size, "last_modified": api_timestamp(e.mtime)}
                  for e in page if not e.is_dir]
         if folders:
             listing["folders"] = folders

@@ -67,6 +67,11 @@ class Caller:
     algorithm: tuple[str, str] | None = None
     session_id: str | None = None
 
+    def may_manage(self, owner: str) -> bool:
+        """What ``owner`` owns (its user record, its algorithms and their repositories and
+        unpublished builds) is managed by ``owner`` and by admins."""
+        return self.is_admin or self.username == owner
+
 
 @dataclass(frozen=True)
 class _SessionKey:

@@ -1,9 +1,9 @@
 """What a build leaves on disk, and what execution needs to run it.
 
-This is the one interface between the build side (``localcluster.algorithms`` /
-``localcluster.builds``) and the execution side (``localcluster.execution``):
+This is the one interface between the build side (``localcluster.builds``, driven by
+``localcluster.algorithms``) and the execution side (``localcluster.execution``):
 
-    DATA/repos/<owner>/<name>.git     the algorithm's bare git repository
+    DATA/repos/<owner>/<name>.git     the algorithm's bare git repository (gitserver.repos.repo_path)
     DATA/builds/<build_id>/           one build of one commit
         src/                          the commit's tree (requirements.txt, src/<Name>.py, ...)
         venv/                         its own virtual environment, requirements installed
@@ -12,6 +12,9 @@ This is the one interface between the build side (``localcluster.algorithms`` /
 
 A build directory is written under a temporary name and renamed into place when complete,
 so a crash mid-build never leaves a half-built directory that looks finished.
+
+Both sides run a build with ``RUNNER`` (stdlib only, so any venv's python runs it): the build's
+load check as ``RUNNER --check``, a worker as ``RUNNER`` serving calls.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+RUNNER = Path(__file__).resolve().parent.parent / "execution" / "runner.py"
 
 # The two algorithm styles a build may contain.
 STYLE_CLASSIC = "classic"  # src/<Name>.py defines apply(input) (and optionally load())
@@ -59,10 +64,6 @@ class Runnable:
         data["module_file"] = Path(data["module_file"])
         data["python"] = Path(data["python"])
         return cls(**data)
-
-
-def repo_path(data_dir: Path, owner: str, name: str) -> Path:
-    return Path(data_dir) / "repos" / owner / f"{name}.git"
 
 
 def build_path(data_dir: Path, build_id: str) -> Path:
