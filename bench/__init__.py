@@ -1,0 +1,12 @@
+"""The speed of this project's own code, for its developers: ``make bench`` (``bench.run_all``).
+
+Each benchmark prints figures measured side by side with a reference in the same run (ratios are
+the figures to read) and peak memory; none is a pass/fail test. Not to be confused with
+``algo_benchmark``, the product's benchmark of a cluster (``plugins/module_utils/benchmark.py``).
+
+    localcluster_calls.py          a warm echo algorithm on localcluster vs a plain uvicorn endpoint;
+                                   a build with cached requirements; server + workers peak RSS
+    localcluster_build_cache.py    a build with a cold and with a warm package cache
+    data_sync_vs_seed.py           algo_data_sync vs the original tool's getFile + putFile
+    load.py, hello_app.py          the load generator and the reference endpoint they share
+"""

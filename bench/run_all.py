@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("bench.bench_execution", "bench.build_cache", "bench.bench_data_sync")
+BENCHMARKS = ("bench.localcluster_calls", "bench.localcluster_build_cache", "bench.data_sync_vs_seed")
 
 
 def main() -> int:

@@ -2,7 +2,7 @@
 
 The cold build gets an empty private uv cache (UV_CACHE_DIR in a temporary directory), so it
 downloads everything from the package index; the warm build is the next commit with the same
-requirements, served offline from that cache. Run: ``.venv/bin/python -m bench.build_cache``.
+requirements, served offline from that cache. Run: ``.venv/bin/python -m bench.localcluster_build_cache``.
 """
 
 from __future__ import annotations

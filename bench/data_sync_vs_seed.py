@@ -13,7 +13,7 @@ process (so each peak RSS is its own):
 Prints seconds and peak RSS of both, for a first copy and for a second, unchanged run, and
 the ratios (the figures to read: absolute numbers depend on the machine).
 
-    .venv/bin/python -m bench.bench_data_sync [--mib 48]
+    .venv/bin/python -m bench.data_sync_vs_seed [--mib 48]
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ in this run, and their ratio (the figure to read: absolute numbers depend on the
 and the load generator shares its cores). Also the time of a build whose requirements are
 already cached, and the peak memory (RSS) of the server with its workers.
 
-    .venv/bin/python -m bench.bench_execution [--calls 300]
+    .venv/bin/python -m bench.localcluster_calls [--calls 300]
 """
 
 from __future__ import annotations
