@@ -101,5 +101,8 @@ class ClusterModule:
         result.update(facts)
         self.ansible.fail_json(msg=self.redact(msg), **self.redact(result))
 
+    def warn(self, text):
+        self.ansible.warn(self.redact(text))
+
     def exit_json(self, **result):
         self.ansible.exit_json(**result)

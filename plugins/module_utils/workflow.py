@@ -21,7 +21,8 @@ import os
 import re
 import traceback
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME
+from ansible_collections.algorithmia.testbench.plugins.module_utils.environments import SHORTHANDS
+from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME, DATA_URI
 from ansible_collections.algorithmia.testbench.plugins.module_utils.workflow_template import (
     data_file_plan,
     render,
@@ -48,6 +49,8 @@ ENVIRONMENT_FIELDS = {
     "environment_id": "environment_id",
 }
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The Data API's connectors (data, and s3/azureblob/dropbox/gs with an optional +label).
+CONNECTOR = re.compile(r"^(data|(s3|azureblob|dropbox|gs)(\+[A-Za-z0-9_-]+)?)$")
 
 
 class Problem:
@@ -235,6 +238,8 @@ def rule_problems(document, algorithms_dir=None):
         problems.extend(_environment_problems(index, algorithm, run_only))
         problems.extend(_code_problems(index, algorithm, run_only, algorithms_dir))
         problems.extend(_data_file_problems(index, algorithm))
+    problems.extend(_address_problems(document))
+    problems.extend(_uri_segment_problems(document))
     if algorithms_dir:
         dependency_problems, dependency_warnings = _dependency_problems(algorithms, first_index, algorithms_dir)
         problems.extend(dependency_problems)
@@ -263,6 +268,14 @@ def _environment_problems(index, algorithm, run_only):
                         "names hardware, but in a workflow environment is the language shorthand",
                         'use "language": "python3" (or the environment your algorithm needs)',
                         algorithm["environment"])]
+    if given and given[0] in ("language", "environment") and isinstance(algorithm[given[0]], str) \
+            and algorithm[given[0]] not in SHORTHANDS:
+        close = suggest(algorithm[given[0]], SHORTHANDS)
+        return [Problem(json_path(["algorithms", index, given[0]]),
+                        "is not one of the language shorthands ({0})".format(", ".join(sorted(SHORTHANDS))),
+                        ("use {0}, or ".format(json.dumps(close)) if close else "use one of those, or ")
+                        + "name the environment by environment_name (its display name, e.g. \"Python 3.8\") "
+                          "or environment_id", algorithm[given[0]])]
     return []
 
 
@@ -300,6 +313,67 @@ def _data_file_problems(index, algorithm):
                 "data://<owner>/{1}/{2}".format(seen[filename], algorithm["name"], filename),
                 "rename one of the files on the source cluster, so each file name is used once", uri))
         seen.setdefault(filename, position)
+    return problems
+
+
+def _address_problems(document):
+    """The client adds ``/v1`` to every path itself: an address that ends with it is a mistake."""
+    address = (document.get("source_info") or {}).get("cluster_address") \
+        if isinstance(document.get("source_info"), dict) else None
+    if isinstance(address, str) and re.search(r"/v1/*$", address):
+        return [Problem(json_path(["source_info", "cluster_address"]), "ends with /v1",
+                        "give the API base URL without /v1, such as {0}".format(
+                            json.dumps(re.sub(r"/v1/*$", "", address))), address)]
+    return []
+
+
+def uri_segment_problem(uri):
+    """What is wrong with the path segments of a data URI of a Data API connector, or ``None``.
+
+    An empty, ``.`` or ``..`` segment would make the Data API resolve a path the workflow does
+    not name (``data://.my/../other/x`` is another user's file). Strings with another scheme
+    (``https://...`` in a payload) are not data URIs; where a field must be one, the schema
+    refuses other schemes.
+    """
+    match = DATA_URI.match(uri)
+    if match is None or not CONNECTOR.match(match.group("connector")):
+        return None
+    # One trailing slash names a folder; anything else empty, . or .. is refused.
+    path = match.group("path")
+    for segment in (path[:-1] if path.endswith("/") else path).split("/"):
+        if segment in ("", ".", ".."):
+            return "has an empty, . or .. segment ({0!r}), so it would name another path".format(segment)
+    return None
+
+
+def _uri_segment_problems(document):
+    """Data URIs in data_files, code_path / code, and strings of payloads that are data URIs."""
+    problems = []
+    fix = "give the file's full path without empty, . or .. segments, such as data://.my/collection/file.ext"
+
+    def check(path, value):
+        if isinstance(value, str):
+            message = uri_segment_problem(value)
+            if message:
+                problems.append(Problem(json_path(path), message, fix, value))
+        elif isinstance(value, list):
+            for position, item in enumerate(value):
+                check(path + [position], item)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                check(path + [key], item)
+
+    for index, algorithm in _algorithms(document):
+        for field in ("data_files", "code_path", "code", "test_payload"):
+            if field in algorithm:
+                check(["algorithms", index, field], algorithm[field])
+    test_info = document.get("test_info")
+    if isinstance(test_info, dict) and isinstance(test_info.get("tests"), list):
+        for index, test in enumerate(test_info["tests"]):
+            if isinstance(test, dict):
+                for field in ("payload", "expected_output"):
+                    if field in test:
+                        check(["test_info", "tests", index, field], test[field])
     return problems
 
 
@@ -395,6 +469,7 @@ def normalise(document, name, user=None, source_user=None, algorithms_dir=None, 
     address = source_info.get("cluster_address")
     return {
         "name": name,
+        "algorithm_owner": document.get("algorithm_owner"),
         "source_api_address": address.rstrip("/") if address else None,
         "run_only": bool(document.get("run_only", False)),
         "algorithms": algorithms,

@@ -96,8 +96,10 @@ attributes:
   check_mode:
     support: full
     details:
-      - Calls do not change the algorithm, so in check mode the tests run as usual; only the report
-        files are not written. An algorithm that itself writes data (to its temp collection) still does.
+      - In check mode no call is made (an algorithm may write data when called) and no report is
+        written; the version that would be called is resolved and each test is returned with
+        C(skipped) set. An algorithm that does not exist yet (a check run before the one that creates
+        it) is reported with a warning, not as a failure.
   diff_mode:
     support: none
   idempotent:
@@ -144,7 +146,7 @@ git_hash:
   returned: success
   type: str
 passed:
-  description: Whether every test passed.
+  description: Whether every test passed (null in check mode, where no test runs).
   returned: success
   type: bool
 tests:
@@ -157,8 +159,12 @@ tests:
       description: The test's name.
       type: str
     passed:
-      description: Whether all the test's gates held.
+      description: Whether all the test's gates held (null for a test skipped in check mode).
       type: bool
+    skipped:
+      description: Why the test did not run (check mode).
+      type: str
+      returned: in check mode
     failures:
       description: Why the test failed, one sentence per broken gate.
       type: list
@@ -232,9 +238,16 @@ class Benchmark:
         try:
             record = algorithm.read()
         except NotFound as exc:
+            if self.module.check_mode:
+                # A check run ahead of the run that creates and publishes it: nothing to resolve yet.
+                self.module.warn("{0} does not exist on cluster {1} yet; a real run calls the version it "
+                                 "publishes.".format(algorithm.label, algorithm.client.cluster))
+                return None, None
             exc.hint = "create, build and publish the algorithm first (algo_build_publish)."
             raise
         info = (record or {}).get("version_info") or {}
+        if not info.get("semantic_version") and self.module.check_mode:
+            return None, None
         if not info.get("semantic_version"):
             raise TaskFailed(
                 "Failed to benchmark {0} on cluster {1}: it has no published version. Fix: publish one "
@@ -248,6 +261,9 @@ class Benchmark:
         version, git_hash = self.resolve_version(algorithm)
         self.result.update(version=version, git_hash=git_hash)
         started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        if self.module.check_mode:
+            self.result.update(passed=None, tests=[skipped_test(test) for test in tests])
+            return self.result
 
         def call(payload, timeout):
             return algorithm.call(version, payload, timeout)
@@ -273,6 +289,13 @@ class Benchmark:
                                         " | ".join(failure_summary(results)),
                                         " and the reports" if self.result.get("reports") else ""))
         return self.result
+
+
+def skipped_test(test):
+    """A test's result in check mode: what would run, nothing measured."""
+    return {"name": test["name"], "passed": None, "skipped": "check mode: no call made", "calls": 0,
+            "errors": 0, "error_rate": None, "p50_ms": None, "p95_ms": None, "latency_ms": {}, "durations_ms": [],
+            "failures": [], "last_error": None, "result": None}
 
 
 def main():

@@ -97,7 +97,10 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Fetches the repository and says what would be pushed and published; pushes, builds and calls nothing.
+    details:
+      - Fetches the repository and says what would be pushed and published; pushes, builds and calls nothing.
+      - An algorithm that does not exist yet (a check run of a first deployment) is reported as a push
+        and publication of the whole source, with a warning.
   diff_mode:
     support: full
     details: The diff lists the files whose content differs between the repository's master and the templated source.
@@ -207,7 +210,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms i
 from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_module import ClusterModule
 from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_options import source_argument_spec
 from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import DataFiles, key_owner
-from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import BadRequest, TaskFailed
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import BadRequest, NotFound, TaskFailed
 from ansible_collections.algorithmia.testbench.plugins.module_utils.gitpush import (
     DULWICH_IMPORT_ERROR,
     HAS_DULWICH,
@@ -297,7 +300,12 @@ class BuildPublisher:
         tree = self.templated_tree(owner)
         remote = GitRemote(params["git_address"] or client.api_address, owner, params["name"], owner,
                            params["api_key"], verify=client.verify, timeout=client.timeout, redact=client.redact)
-        plan = remote.plan(tree)
+        try:
+            plan = remote.plan(tree)
+        except NotFound:
+            if not self.module.check_mode:
+                raise
+            return self._predict_new(tree)
         self.result["changed_files"] = plan.changed_files
         self.result["pushed"] = not plan.up_to_date
         if self.module.diff_mode:
@@ -332,6 +340,19 @@ class BuildPublisher:
             self.result["version"] = algorithm.published_version(plan.master_sha)
             self.result["published"] = self.params["publish"] and self.result["version"] is None
         self.result["changed"] = self.result["pushed"] or self.result["published"]
+        return self.result
+
+    def _predict_new(self, tree):
+        """Check mode before the algorithm exists (the check run of a first deployment): all of
+        the source would be pushed, built, tested and published."""
+        self.module.warn("{0} does not exist on this cluster yet (algo_create creates it first in a real run); "
+                         "reporting what would be pushed and published.".format(self.params["name"]))
+        self.result.update(changed_files=sorted(tree), pushed=True, published=self.params["publish"],
+                           changed=True, git_hash=None)
+        if self.module.diff_mode:
+            self.result["diff"] = {"before_header": "{0} (does not exist yet)".format(self.params["name"]),
+                                   "after_header": "templated source", "before": "",
+                                   "after": "".join(path + " (new)\n" for path in sorted(tree))}
         return self.result
 
     def _diff(self, plan, tree):

@@ -107,15 +107,19 @@ def test_failures_name_the_test_and_the_error(published, run_playbook, tmp_path)
     assert failed == ["wrong greeting", "too slow", "latency gate"]
 
 
-def test_explicit_version_and_check_mode_writes_no_report(published, run_playbook, tmp_path):
+def test_check_mode_calls_nothing_and_writes_no_report(cluster, published, run_playbook, tmp_path):
+    """An algorithm may write data when it is called, so check mode makes no call at all."""
     report_dir = tmp_path / "reports"
+    calls_before = len([e for e in cluster.request_log() if e["path"].startswith("/v1/algo/")])
     run = run_playbook(playbook(bench_task("Benchmark", GOOD_TESTS[:1], version=published["git_hash"],
                                            report_dir=str(report_dir)), check=True), extra_vars=published)
     result = run.task("Benchmark")
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is False and result["version"] == published["git_hash"]
-    assert result["tests"][0]["result"] == "hello Algorithmia"
+    assert result["passed"] is None
+    assert result["tests"][0]["skipped"] == "check mode: no call made" and result["tests"][0]["calls"] == 0
     assert "reports" not in result and not report_dir.exists()
+    assert len([e for e in cluster.request_log() if e["path"].startswith("/v1/algo/")]) == calls_before
 
 
 def test_bad_tests_are_refused_before_any_call(cluster, published, run_playbook):

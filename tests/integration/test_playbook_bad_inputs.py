@@ -61,6 +61,8 @@ BAD_VARIABLES = [
      ["testbench_api_address", "found: api.example.com", "Fix:", "https://api.example.com"]),
     ("address_with_credentials", {"testbench_api_address": "https://user:pw@api.example.com"},
      ["testbench_api_address", "no credentials"]),
+    ("address_with_v1", {"testbench_api_address": "https://api.example.com/v1/"},
+     ["testbench_api_address", "found: https://api.example.com/v1/", "without /v1"]),
     ("key_missing", {"testbench_api_key": None}, ["testbench_api_key", "is not set", "Fix: put", "vault"]),
     ("key_with_spaces", {"testbench_api_key": "sim key with spaces"},
      ["testbench_api_key", "not a single word", "Fix:"]),
@@ -86,6 +88,9 @@ BAD_VARIABLES = [
      ["image_benchmark", "testbench_source_api_key, which is not set", "Fix: put testbench_source_api_key"]),
     ("source_address_not_http", {"testbench_workflows": ["image_benchmark"], "testbench_source_api_address": "ftp://x"},
      ["image_benchmark", "testbench_source_api_address", "Fix:"]),
+    ("source_address_with_v1", {"testbench_workflows": ["image_benchmark"],
+                                "testbench_source_api_address": "https://api.example.com/v1"},
+     ["image_benchmark", "testbench_source_api_address", "without /v1"]),
 ]
 
 

@@ -203,3 +203,12 @@ def test_without_an_algorithms_dir_the_template_checks_are_skipped():
     document = {"algorithms": [{"name": "Beta", "language": "python3"}, {"name": "Alpha", "language": "python3"}]}
     workflow = validate_workflow(document, SCHEMA, "inline")
     assert workflow["algorithms"][0]["template_dir"] is None
+
+
+def test_algorithm_owner_is_kept_and_other_schemes_in_payloads_are_not_data_uris():
+    """The seed's algorithm_owner is accepted (preflight compares it with the key's user); an
+    https URL with .. in a payload is no data URI, and a folder URI may end with one slash."""
+    workflow = load(FIXTURES / "good" / "seed_algorithm_owner.json")
+    assert workflow["algorithm_owner"] == "quality"
+    assert workflow["tests"][0]["payload"]["page"] == "https://example.com/a/../b"
+    assert load(FIXTURES / "good" / "minimal.json")["algorithm_owner"] is None
