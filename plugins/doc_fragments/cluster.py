@@ -7,9 +7,9 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """The connection options of every module that talks to a cluster (``DOCUMENTATION``), and
-    the source cluster's options of the modules that also read from one (``SOURCE``, used as
-    ``algorithmia.testbench.cluster.source``).
+    """The connection options of every module that talks to a cluster (``DOCUMENTATION``), the
+    source cluster's options of the modules that also read from one (``SOURCE``, used as
+    ``algorithmia.testbench.cluster.source``), and the run record's (``RECORD``).
 
     Keep in step with ``module_utils/cluster_options.py``.
     """
@@ -90,4 +90,20 @@ options:
       - Seconds to wait for a connection and for each answer from the source cluster.
     type: float
     default: 60
+"""
+
+    RECORD = r"""
+options:
+  record_file:
+    description:
+      - JSON-lines file of this run's record for this cluster, appended to (created 0600). Before each
+        change the task makes, it writes what it is about to create and, after it, what it created, so
+        that cleanup removes exactly what this collection made, even after a crash.
+      - Things that existed before (a file written over, an algorithm pushed to) are recorded as such and
+        never deleted by cleanup. Not set means no record.
+    type: path
+  run_id:
+    description:
+      - Identifier of the run, written into each record line.
+    type: str
 """

@@ -34,6 +34,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_opti
     cluster_argument_spec,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import ClusterError, TaskFailed
+from ansible_collections.algorithmia.testbench.plugins.module_utils.run_record import open_record
 
 
 class ClusterModule:
@@ -50,17 +51,22 @@ class ClusterModule:
         self.diff_mode = self.ansible._diff
         self._clients = []
 
-    def connect(self, prefix=""):
-        """A client for the cluster the options describe (``prefix="source_"``: the source cluster's).
+    def connect(self, prefix="", options=None):
+        """A client for the cluster the options describe (``prefix="source_"``: the source cluster's;
+        ``options``: other values than the module's parameters, such as another source address).
 
         Unusable values raise ``ClientConfigError`` before anything is sent. The client is
         closed, and its key masked in every failure, by the ``reporting()`` block around this call.
         """
         if not HAS_REQUESTS:
             raise TaskFailed(missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-        client = client_from_options(self.params, prefix=prefix)
+        client = client_from_options(self.params if options is None else options, prefix=prefix)
         self._clients.append(client)
         return client
+
+    def record(self, client, owner):
+        """The run record this task appends to for ``client``'s cluster (``record_file``), or one that writes nothing."""
+        return open_record(self.params.get("record_file"), self.params.get("run_id"), client.api_address, owner)
 
     def redact(self, value):
         """``value`` (a text, or a dict or list holding texts) with the key of every client masked."""

@@ -61,6 +61,14 @@ def source_argument_spec(required=False):
     )
 
 
+def record_argument_spec():
+    """The options of the modules that keep a run record (``run_record.py``)."""
+    return dict(
+        record_file=dict(type="path"),
+        run_id=dict(type="str"),
+    )
+
+
 def client_from_options(options, prefix=""):
     """An ``AlgorithmiaClient`` from option values (``prefix="source_"`` reads ``source_api_key``...).
 

@@ -92,6 +92,7 @@ options:
 extends_documentation_fragment:
   - algorithmia.testbench.cluster
   - algorithmia.testbench.cluster.source
+  - algorithmia.testbench.cluster.record
   - algorithmia.testbench.attributes
   - algorithmia.testbench.attributes.actiongroup_cluster
 attributes:
@@ -208,7 +209,10 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms i
     Algorithm,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_module import ClusterModule
-from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_options import source_argument_spec
+from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_options import (
+    record_argument_spec,
+    source_argument_spec,
+)
 from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import DataFiles, key_owner
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import BadRequest, NotFound, TaskFailed
 from ansible_collections.algorithmia.testbench.plugins.module_utils.gitpush import (
@@ -327,7 +331,10 @@ class BuildPublisher:
             self._test(algorithm, commit)
         self.result["version"] = algorithm.published_version(commit)
         if params["publish"] and self.result["version"] is None:
+            record = self.module.record(client, owner)
+            record.intent("version", name=algorithm.name, git_hash=commit)
             self.result["version"] = algorithm.publish(commit, params["version_type"], algorithm.read())
+            record.done("version", name=algorithm.name, git_hash=commit, version=self.result["version"])
             self.result["published"] = True
             self.result["changed"] = True
         return self.result
@@ -428,6 +435,7 @@ def validate(params):
 def main():
     argument_spec = dict(
         source_argument_spec(),
+        **record_argument_spec(),
         name=dict(type="str", required=True),
         owner=dict(type="str"),
         template_dir=dict(type="path"),

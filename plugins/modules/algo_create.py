@@ -21,6 +21,7 @@ description:
     including its environment (which the algorithm API allows; the next build uses it).
 extends_documentation_fragment:
   - algorithmia.testbench.cluster
+  - algorithmia.testbench.cluster.record
   - algorithmia.testbench.attributes
   - algorithmia.testbench.attributes.actiongroup_cluster
 attributes:
@@ -236,6 +237,7 @@ owner:
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import Algorithm
 from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_module import ClusterModule
+from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_options import record_argument_spec
 from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import key_owner
 from ansible_collections.algorithmia.testbench.plugins.module_utils.environments import (
     ClusterEnvironments,
@@ -264,6 +266,7 @@ class AlgorithmState:
         owner = self.params["owner"] or key_owner(client)
         self.result["owner"] = owner
         self.algorithm = Algorithm(client, owner, self.params["name"])
+        self.record = self.module.record(client, owner)
         return self.present() if self.params["state"] == "present" else self.absent()
 
     def wanted(self, environment):
@@ -310,7 +313,11 @@ class AlgorithmState:
         settings = dict(wanted["settings"], algorithm_environment=wanted["environment_id"])
         details = dict(wanted["details"])
         details.setdefault("label", self.algorithm.name)
-        return self.algorithm.create(details, settings)
+        # Recorded before the request: after a crash, cleanup knows this collection made it.
+        self.record.intent("algorithm", name=self.algorithm.name)
+        created = self.algorithm.create(details, settings)
+        self.record.done("algorithm", name=self.algorithm.name, id=(created or {}).get("id"))
+        return created
 
     def update(self, current, before, wanted):
         current_settings = current.get("settings") or {}
@@ -350,6 +357,7 @@ class AlgorithmState:
 def main():
     module = ClusterModule(
         argument_spec=dict(
+            record_argument_spec(),
             name=dict(type="str", required=True),
             owner=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),

@@ -40,6 +40,7 @@ description:
 extends_documentation_fragment:
   - algorithmia.testbench.cluster
   - algorithmia.testbench.cluster.source
+  - algorithmia.testbench.cluster.record
   - algorithmia.testbench.attributes
   - algorithmia.testbench.attributes.actiongroup_cluster
 attributes:
@@ -179,7 +180,10 @@ files:
 """
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_module import ClusterModule
-from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_options import source_argument_spec
+from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_options import (
+    record_argument_spec,
+    source_argument_spec,
+)
 from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import DataFiles, key_owner
 from ansible_collections.algorithmia.testbench.plugins.module_utils.datasync import (
     COMPARE,
@@ -207,6 +211,7 @@ class DataSync:
         self.source = DataFiles(source_client, "source")
         self.destination = DataFiles(destination_client, "destination")
         owner = self.params["owner"] or key_owner(destination_client, "destination")
+        self.record = self.module.record(destination_client, owner)
         source_user = key_owner(source_client, "source")
         algorithm = self.params["algorithm"]
         collection = "data://{0}/{1}".format(owner, algorithm)
@@ -221,12 +226,15 @@ class DataSync:
 
         if not self.module.check_mode:
             if listing is None and plans:
+                self.record.intent("collection", uri=collection)
                 self.destination.create_collection(owner, algorithm)
+                self.record.done("collection", uri=collection)
                 self.changed = True
             for plan, source, result in zip(plans, sources, results):
                 if result["action"] == "copied":
-                    self.copy(plan, source, result)
-            self.record(collection, plans, sources, results, manifest)
+                    self.copy(plan, source, result, existed=plan["filename"] in (listing or {}))
+            self.write_manifest(collection, plans, sources, results, manifest,
+                                existed=MANIFEST_NAME in (listing or {}))
         else:
             would_create = listing is None and len(plans) > 0
             self.changed = would_create or any(r["action"] == "copied" for r in results)
@@ -236,6 +244,7 @@ class DataSync:
         """Delete the copies of ``files`` and their manifest entries; the collection once empty."""
         self.destination = DataFiles(destination_client, "destination")
         owner = self.params["owner"] or key_owner(destination_client, "destination")
+        self.record = self.module.record(destination_client, owner)
         algorithm = self.params["algorithm"]
         collection = "data://{0}/{1}".format(owner, algorithm)
         plans = plan_files(self.params["files"], algorithm, None, owner)  # names only: the source is not read
@@ -260,15 +269,19 @@ class DataSync:
         for entry in files:
             if entry["action"] == "deleted":
                 self.destination.delete(entry["destination"])
+                self.record.deleted("file", uri=entry["destination"])
                 self.changed = True
         if kept_manifest != manifest:
             if kept_manifest:
                 self.destination.upload(collection + "/" + MANIFEST_NAME, lambda: [manifest_bytes(kept_manifest)])
             else:
                 self.destination.delete(collection + "/" + MANIFEST_NAME)
+                self.record.deleted("file", uri=collection + "/" + MANIFEST_NAME)
         if not others and not kept_manifest:
             # Without force: the cluster refuses if anything (a folder, a file written meanwhile) is left.
             result["collection_removed"] = self.destination.delete_collection(collection)
+            if result["collection_removed"]:
+                self.record.deleted("collection", uri=collection)
         result["changed"] = self.changed or result["collection_removed"]
         return result
 
@@ -290,7 +303,8 @@ class DataSync:
             result["sha256"] = recorded.get("sha256")
         return result
 
-    def copy(self, plan, source, result):
+    def copy(self, plan, source, result, existed):
+        self.record.intent("file", uri=plan["destination"], existed=existed)
         sent = copy_file(self.source, self.destination, plan)
         self.changed = True
         result.update(sha256=sent.hexdigest(), size=sent.size, transfer=dict(
@@ -309,8 +323,9 @@ class DataSync:
                     "{4} bytes with SHA-256 {5} were sent. The copy was deleted. Fix: run again; if it persists, check "
                     "the cluster's storage.".format(plan["destination"], self.destination.client.cluster, stored_size,
                                                     stored_sha, sent.size, sent.hexdigest()))
+        self.record.done("file", uri=plan["destination"], existed=existed, sha256=sent.hexdigest(), size=sent.size)
 
-    def record(self, collection, plans, sources, results, manifest):
+    def write_manifest(self, collection, plans, sources, results, manifest, existed):
         """Write the manifest when an entry is new or changed, with the destination's state after the writes."""
         if not plans:
             return
@@ -325,13 +340,17 @@ class DataSync:
             entries[plan["filename"]] = manifest_entry(source, stored, result["sha256"])
         if entries != manifest:
             # Bookkeeping, not a change of the data: it does not make the task "changed" by itself.
-            self.destination.upload(collection + "/" + MANIFEST_NAME, lambda: [manifest_bytes(entries)])
+            uri = collection + "/" + MANIFEST_NAME
+            self.record.intent("file", uri=uri, existed=existed)
+            self.destination.upload(uri, lambda: [manifest_bytes(entries)])
+            self.record.done("file", uri=uri, existed=existed)
 
 
 def main():
     module = ClusterModule(
         argument_spec=dict(
             source_argument_spec(),
+            **record_argument_spec(),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             algorithm=dict(type="str", required=True),
             owner=dict(type="str"),
