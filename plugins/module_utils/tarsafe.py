@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import posixpath
 import tarfile
+import tempfile
 
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import TaskFailed
+from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import UriError
+
+MAX_ARCHIVE_BYTES = 256 * 1024 * 1024
 MAX_MEMBERS = 5000
 MAX_FILE_BYTES = 100 * 1024 * 1024
 MAX_TOTAL_BYTES = 256 * 1024 * 1024
@@ -113,9 +118,10 @@ def read_archive(source, **limits):
     else:
         opened = tarfile.open(source, mode="r:gz")
     with opened as tar:
-        # getmembers() reads the whole index first, so a bad member anywhere refuses the archive
-        # before a single file is used.
-        files = check_members(tar.getmembers(), **limits)
+        # Members are checked as the index is read, before the data of the next one is skipped:
+        # a huge or bad member (a decompression bomb) is refused without inflating it, and a bad
+        # member anywhere refuses the archive before a single file is used.
+        files = check_members(tar, **limits)
         top = strip_single_top_dir([p for p, _m in files])
         result = {}
         for member_path, member in files:
@@ -129,3 +135,34 @@ def read_archive(source, **limits):
                 raise UnsafeArchive("member {0!r} is truncated".format(member.name))
             result[member_path] = (0o100755 if member.mode & 0o111 else 0o100644, data)
     return result
+
+
+def fetch_code_archive(files, code_path):
+    """The checked ``{path: (mode, bytes)}`` of the .tar.gz at ``code_path`` on a cluster
+    (``files``: a ``data_api.DataFiles``), spooled to a private temporary file; ``TaskFailed``
+    naming the archive, the cluster and the fix when it cannot be used."""
+    cluster = files.client.cluster
+    try:
+        stream = files.download(code_path, action="download the code archive " + code_path)
+    except UriError as exc:
+        raise TaskFailed("code_path {0}: {1}".format(code_path, exc)) from None
+    with tempfile.TemporaryFile() as spool:
+        size = 0
+        for chunk in stream:
+            size += len(chunk)
+            if size > MAX_ARCHIVE_BYTES:
+                stream.close()
+                raise TaskFailed("Refused the code archive {0} from cluster {1}: it is larger than {2} bytes. Fix: "
+                                 "an algorithm's source is small; leave models and data out of it (data_files)".format(
+                                     code_path, cluster, MAX_ARCHIVE_BYTES))
+            spool.write(chunk)
+        spool.seek(0)
+        try:
+            return read_archive(spool)
+        except UnsafeArchive as exc:
+            raise TaskFailed("Refused the code archive {0} from cluster {1}: {2}. Nothing was "
+                             "pushed. Fix: rebuild the archive with only regular files "
+                             "(requirements.txt and src/)".format(code_path, cluster, exc)) from None
+        except (OSError, EOFError, ValueError, tarfile.TarError) as exc:
+            raise TaskFailed("code archive {0} from cluster {1} is not a readable .tar.gz ({2}). "
+                             "Fix: upload a gzip-compressed tar".format(code_path, cluster, exc)) from None

@@ -41,6 +41,10 @@ else:
     JSONSCHEMA_IMPORT_ERROR = None
 
 DEFAULT_TEST_TIMEOUT = 300  # what the API applies when a call gives none
+# A workflow describes work; its inputs are small. A payload is sent with every call and kept in
+# memory by every fork: large inputs belong in data files.
+MAX_WORKFLOW_BYTES = 8 * 1024 * 1024
+MAX_PAYLOAD_BYTES = 1024 * 1024
 # The spellings of "which environment", and the tag each becomes in the normalised form.
 ENVIRONMENT_FIELDS = {
     "language": "language",
@@ -240,6 +244,7 @@ def rule_problems(document, algorithms_dir=None):
         problems.extend(_data_file_problems(index, algorithm))
     problems.extend(_address_problems(document))
     problems.extend(_uri_segment_problems(document))
+    problems.extend(_payload_size_problems(document))
     if algorithms_dir:
         dependency_problems, dependency_warnings = _dependency_problems(algorithms, first_index, algorithms_dir)
         problems.extend(dependency_problems)
@@ -377,6 +382,25 @@ def _uri_segment_problems(document):
     return problems
 
 
+def _payload_size_problems(document):
+    """Payloads above ``MAX_PAYLOAD_BYTES`` (as JSON): each call would carry them."""
+    places = [(["algorithms", index, "test_payload"], algorithm["test_payload"])
+              for index, algorithm in _algorithms(document) if "test_payload" in algorithm]
+    test_info = document.get("test_info")
+    if isinstance(test_info, dict) and isinstance(test_info.get("tests"), list):
+        places += [(["test_info", "tests", index, "payload"], test["payload"])
+                   for index, test in enumerate(test_info["tests"]) if isinstance(test, dict) and "payload" in test]
+    problems = []
+    for path, payload in places:
+        size = len(json.dumps(payload).encode("utf-8"))
+        if size > MAX_PAYLOAD_BYTES:
+            problems.append(Problem(json_path(path), "is {0:.1f} MiB; at most {1} MiB is sent as a payload".format(
+                size / (1024.0 * 1024.0), MAX_PAYLOAD_BYTES // (1024 * 1024)),
+                "put the input in a data file (data_files) and give its data://.my/<algo>/<file> URI in the payload",
+                show_value=False))
+    return problems
+
+
 def _dependency_problems(algorithms, first_index, algorithms_dir):
     """An algorithm that calls ``algo://.my/X`` must come after X, so X is built when it runs."""
     problems, warnings = [], []
@@ -500,8 +524,21 @@ def load_workflow(path, schema, user=None, source_user=None, algorithms_dir=None
     """
     if algorithms_dir is None:
         algorithms_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(path))), "algorithms")
-    with open(path, "r", encoding="utf-8") as stream:
-        document = parse(stream.read(), path)
+    with open(path, "rb") as stream:
+        raw = stream.read(MAX_WORKFLOW_BYTES + 1)
+    if len(raw) > MAX_WORKFLOW_BYTES:
+        raise WorkflowError(path, [Problem(
+            "$", "the file is larger than {0} MiB".format(MAX_WORKFLOW_BYTES // (1024 * 1024)),
+            "keep large inputs out of the workflow: put them in a data file (data_files) and refer to it "
+            "with data://.my/<algo>/<file> in the payload", show_value=False)])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WorkflowError(path, [Problem(
+            "$", "is not UTF-8 text (binary data at byte {0})".format(exc.start),
+            "save the workflow as UTF-8 JSON; binary inputs belong in a data file (data_files)",
+            show_value=False)]) from None
+    document = parse(text, path)
     name = os.path.splitext(os.path.basename(path))[0]
     return validate_workflow(document, schema, name, user=user, source_user=source_user,
                              algorithms_dir=algorithms_dir, source=path)

@@ -198,7 +198,6 @@ rebuilt:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -226,15 +225,9 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.source_tree 
     render_value,
     template_tree,
 )
-from ansible_collections.algorithmia.testbench.plugins.module_utils.tarsafe import UnsafeArchive, read_archive
-from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import (
-    ALGORITHM_NAME,
-    UriError,
-    data_uri_basename,
-)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.tarsafe import fetch_code_archive
+from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME, data_uri_basename
 from ansible_collections.algorithmia.testbench.plugins.module_utils.waiting import Deadline
-
-MAX_ARCHIVE_BYTES = 256 * 1024 * 1024
 
 
 def archive_template_name(code_path):
@@ -255,30 +248,7 @@ class BuildPublisher:
     # ---- the source ------------------------------------------------------------------------
 
     def _archive_tree(self, code_path):
-        source = DataFiles(self.module.connect(prefix="source_"), "source")
-        try:
-            stream = source.download(code_path, action="download the code archive " + code_path)
-        except UriError as exc:
-            raise TaskFailed("code_path {0}: {1}".format(code_path, exc)) from None
-        with tempfile.TemporaryFile() as spool:
-            size = 0
-            for chunk in stream:
-                size += len(chunk)
-                if size > MAX_ARCHIVE_BYTES:
-                    stream.close()
-                    raise TaskFailed("code archive {0} is larger than {1} bytes".format(code_path, MAX_ARCHIVE_BYTES))
-                spool.write(chunk)
-            spool.seek(0)
-            try:
-                return read_archive(spool)
-            except UnsafeArchive as exc:
-                raise TaskFailed("Refused the code archive {0} from cluster {1}: {2}. Nothing was "
-                                 "pushed. Fix: rebuild the archive with only regular files "
-                                 "(requirements.txt and src/)".format(code_path, source.client.cluster, exc)) from None
-            except (OSError, EOFError, ValueError) as exc:
-                raise TaskFailed("code archive {0} from cluster {1} is not a readable .tar.gz ({2}). "
-                                 "Fix: upload a gzip-compressed tar".format(code_path, source.client.cluster,
-                                                                            exc)) from None
+        return fetch_code_archive(DataFiles(self.module.connect(prefix="source_"), "source"), code_path)
 
     def templated_tree(self, owner):
         params = self.params

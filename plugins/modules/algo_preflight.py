@@ -19,7 +19,9 @@ description:
   - The destination key is valid and its user known, and equal to the workflow's C(algorithm_owner) when set.
   - Each algorithm's environment is installed on the destination, or offered by its AEMS master when
     O(sync_environment) is set (listing the master needs an admin key).
-  - Each C(code_path) archive and data file exists on the source cluster, with a known size.
+  - Each C(code_path) archive and data file exists on the source cluster, with a known size; each
+    archive is read and checked in full (no member outside the archive, no links or devices, bounded
+    count and sizes), so that a bad archive stops the run before any algorithm is created.
   - Each algorithm of a C(run_only) workflow exists on the destination with a published version.
   - No algorithm of a full run exists already unless a run record under O(records_dir) says this collection
     created it (or adopted it); O(adopt_existing) lets a run push over algorithms it did not create.
@@ -152,6 +154,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.errors impor
     TLSError,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.run_record import Ownership, read_records
+from ansible_collections.algorithmia.testbench.plugins.module_utils.tarsafe import fetch_code_archive
 from ansible_collections.algorithmia.testbench.plugins.module_utils.workflow_template import render_text
 
 # What the operator sets, by the client's option: messages name the inventory variable.
@@ -292,17 +295,17 @@ class Preflight:
         for index, algorithm, field, uri in wanted:
             self.checked["source_files"] += 1
             subject = "workflow {0}, $.algorithms[{1}].{2}".format(workflow.get("name"), index, field)
+            uri = render_text(uri, algorithm["name"], user)
             try:
-                found = files.stat(render_text(uri, algorithm["name"], user))
-            except TaskFailed as exc:
+                found = files.stat(uri)
+                if found.get("size") is None:
+                    self.problem(subject, "the source cluster lists {0} without a size. Fix: check the file on the "
+                                          "source cluster.".format(uri))
+                elif field == "code_path":
+                    # Read and checked in full now, so a bad archive stops the run before any change.
+                    fetch_code_archive(files, uri)
+            except (TaskFailed, ClusterError) as exc:
                 self.problem(subject, str(exc))
-                continue
-            except ClusterError as exc:
-                self.problem(subject, str(exc))
-                continue
-            if found.get("size") is None:
-                self.problem(subject, "the source cluster lists {0} without a size. Fix: check the file on the source "
-                                      "cluster.".format(uri))
 
 
 class EnvironmentCheck:

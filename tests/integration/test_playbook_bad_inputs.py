@@ -1,14 +1,20 @@
-"""Bad input stops the playbook before any request: malformed workflows (the unit corpus in
-tests/unit/workflows/bad, each with the error text it must produce in ``x-expect``) and bad
-variables. Each error names the field and the fix, and neither cluster's request log grows."""
+"""Bad input stops the playbook before any change: malformed workflows (the unit corpus in
+tests/unit/workflows/bad, each with the error text it must produce in ``x-expect``, and workflows
+too big or not text, written at test time), bad variables, and what only the clusters can tell
+(bad code archives, missing source files, CA certificates that do not fit, owners, run_only
+targets, environments), which the preflight catches. Each error names the field and the fix;
+validation sends no request at all, and the preflight no mutating one."""
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import running_cluster
 from tests.integration.playbook import ROOT, run_playbook
 from tests.integration.testbench_support import PLAYBOOK, explain, failure_messages, write_inventory
 
@@ -119,3 +125,196 @@ def test_a_bad_variable_is_named_with_its_fix_and_nothing_is_sent(cluster, sourc
     assert after == before, f"{case}: a request reached a cluster\n{explain(run)}"
     assert not failure_messages(run, "good")
     assert not Path(tmp_path / "reports").exists()
+
+
+# ---- what only the clusters can tell: caught by the preflight, before any change ---------------
+
+GOOD_MEMBERS = [("requirements.txt", b"algorithmia>=2.0,<3\n"), ("src/__init__.py", b""),
+                ("src/Alpha.py", b"def apply(input):\n    return input\n")]
+
+
+def archive(extra: list[tuple[str, str, object]]) -> bytes:
+    """A .tar.gz of a good source plus ``extra`` members: (name, kind, payload)."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for name, data in GOOD_MEMBERS:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for name, kind, payload in extra:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                info.size = len(payload)
+                tar.addfile(info, io.BytesIO(payload))
+                continue
+            if kind == "zeros":  # a decompression bomb: a few hundred KiB that inflate to payload bytes
+                info.size = payload
+                tar.addfile(info, io.BytesIO(bytes(payload)))
+                continue
+            info.type, info.linkname = {"symlink": (tarfile.SYMTYPE, str(payload)),
+                                        "hardlink": (tarfile.LNKTYPE, str(payload)),
+                                        "device": (tarfile.CHRTYPE, "")}[kind]
+            tar.addfile(info)
+    return out.getvalue()
+
+
+BAD_ARCHIVES = {
+    "archive_climbs_out": ([("../evil.py", "file", b"x")], "climbs out of the archive with '..'"),
+    "archive_absolute_path": ([("/etc/cron.d/evil", "file", b"x")], "has an absolute path"),
+    "archive_symlink": ([("src/passwd", "symlink", "/etc/passwd")], "is a symbolic link"),
+    "archive_hardlink": ([("src/again.py", "hardlink", "src/Alpha.py")], "is a hard link"),
+    "archive_device": ([("src/tty", "device", None)], "is a device"),
+    "archive_20000_entries": ([(f"src/f{i}.py", "file", b"") for i in range(20000)], "more than 5000 members"),
+    "archive_decompression_bomb": ([("src/model.bin", "zeros", 160 * 1024 * 1024)], "more than the limit"),
+}
+
+
+def ca_pem(expired: bool) -> str:
+    """A CA certificate that did not sign the cluster's certificate; expired ten years ago if asked."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "old testbench CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start, end = (now - datetime.timedelta(days=3650), now - datetime.timedelta(days=3000)) if expired \
+        else (now - datetime.timedelta(days=1), now + datetime.timedelta(days=30))
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+@pytest.fixture(scope="module")
+def tls_cluster(tmp_path_factory):
+    with running_cluster(tmp_path_factory, "tls", tls=True) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def preflight_cases(cluster, source_cluster, tls_cluster, tmp_path_factory):
+    """One host per case, all in one run: the preflight reports every case's problem at once."""
+    tmp = tmp_path_factory.mktemp("preflight_cases")
+    source = source_cluster.client()
+    source.dir("data://.my/bad_archives").create()
+    workflows = tmp / "workflows"
+    workflows.mkdir()
+    (tmp / "algorithms").symlink_to(ROOT / "algorithms")  # hello_world's template, beside workflows/
+    base = {"testbench_api_address": cluster.url, "testbench_api_key": cluster.key,
+            "testbench_source_api_address": source_cluster.url, "testbench_source_api_key": source_cluster.key}
+    hosts, expected = {}, {}
+
+    def workflow(case: str, document: dict) -> list[str]:
+        path = workflows / f"{case}.json"
+        path.write_text(json.dumps(document))
+        return [str(path)]
+
+    for case, (members, words) in BAD_ARCHIVES.items():
+        source.file(f"data://.my/bad_archives/{case}.tar.gz").put(archive(members))
+        hosts[case] = dict(base, testbench_workflows=workflow(case, {"algorithms": [
+            {"name": "Alpha", "language": "python3", "code_path": f"data://.my/bad_archives/{case}.tar.gz"}]}))
+        expected[case] = ["$.algorithms[0].code_path", "Refused the code archive", words, "Fix:"]
+    hosts["source_file_missing"] = dict(base, testbench_workflows=workflow("source_file_missing", {"algorithms": [
+        {"name": "hello_world", "language": "python3", "data_files": ["data://.my/bad_archives/no_such.bin"]}]}))
+    expected["source_file_missing"] = ["$.algorithms[0].data_files[0]", "no such file", "Fix: check the files entry"]
+    hosts["code_path_missing"] = dict(base, testbench_workflows=workflow("code_path_missing", {"algorithms": [
+        {"name": "Alpha", "language": "python3", "code_path": "data://.my/nowhere/Alpha.tar.gz"}]}))
+    expected["code_path_missing"] = ["$.algorithms[0].code_path", "does not exist", "Fix:"]
+    hosts["algorithm_owner_mismatch"] = dict(base, testbench_workflows=workflow("algorithm_owner_mismatch", {
+        "algorithm_owner": "quality", "algorithms": [{"name": "hello_world", "language": "python3"}]}))
+    expected["algorithm_owner_mismatch"] = ["$.algorithm_owner", "belong to quality", "Fix: use an API key of quality"]
+    hosts["run_only_target_missing"] = dict(base, testbench_workflows=workflow("run_only_target_missing", {
+        "run_only": True, "algorithms": [{"name": "NeverDeployed", "test_payload": 1}]}))
+    expected["run_only_target_missing"] = ["NeverDeployed", "does not exist on this cluster", "Fix: deploy it first"]
+    hosts["environment_missing_no_sync"] = dict(base, testbench_sync_environment=False, testbench_workflows=workflow(
+        "environment_missing_no_sync", {"algorithms": [{"name": "hello_world", "environment_name": "Python 3.99"}]}))
+    expected["environment_missing_no_sync"] = ["environment_name='Python 3.99'", "is not installed",
+                                               "Fix: pick one of those"]
+    hosts["source_key_refused"] = dict(base, testbench_source_api_key="sim" + "W" * 25, testbench_workflows=workflow(
+        "source_key_refused", {"algorithms": [{"name": "hello_world", "language": "python3",
+                                               "data_files": ["data://.my/bad_archives/archive_device.tar.gz"]}]}))
+    expected["source_key_refused"] = ["testbench_source_api_key", "refused it (401", "Fix:"]
+    tls = {"testbench_api_address": tls_cluster.url, "testbench_api_key": tls_cluster.key,
+           "testbench_workflows": ["hello_world"]}
+    hosts["ca_cert_wrong_ca"] = dict(tls, testbench_ca_cert=ca_pem(expired=False))
+    expected["ca_cert_wrong_ca"] = ["testbench_ca_cert", "TLS handshake", "Fix: set testbench_ca_cert to the CA"]
+    hosts["ca_cert_expired"] = dict(tls, testbench_ca_cert=ca_pem(expired=True))
+    expected["ca_cert_expired"] = ["testbench_ca_cert", "TLS handshake", "Fix: set testbench_ca_cert to the CA"]
+    hosts["ca_cert_missing_for_tls"] = dict(tls)
+    expected["ca_cert_missing_for_tls"] = ["testbench_ca_cert", "TLS handshake", "Fix:"]
+
+    inventory = write_inventory(tmp / "inventory.yml", hosts, {"testbench_report_dir": str(tmp / "reports")})
+    clusters = (cluster, source_cluster, tls_cluster)
+    before = [len(c.request_log()) for c in clusters]
+    run = run_playbook(PLAYBOOK, tmp / "run", inventory=inventory, args=["--forks", "10"])
+    seen = [c.request_log()[start:] for c, start in zip(clusters, before)]
+    return run, seen, expected
+
+
+PREFLIGHT_CASES = list(BAD_ARCHIVES) + ["source_file_missing", "code_path_missing", "algorithm_owner_mismatch",
+                                        "run_only_target_missing", "environment_missing_no_sync",
+                                        "source_key_refused", "ca_cert_wrong_ca", "ca_cert_expired",
+                                        "ca_cert_missing_for_tls"]
+
+
+@pytest.mark.parametrize("case", PREFLIGHT_CASES)
+def test_the_preflight_names_each_clusters_problem_with_its_fix(preflight_cases, case):
+    run, _seen, expected = preflight_cases
+    assert run.rc != 0, explain(run)
+    # The run stops once for all hosts, with every host's problems in one message.
+    messages = "\n".join(message for host in PREFLIGHT_CASES for message in failure_messages(run, host))
+    assert "nothing was changed on any cluster" in messages, explain(run)
+    line = next((text for text in messages.split("\n- ") if text.startswith(case + " (")), None)
+    assert line is not None, messages
+    for words in expected[case]:
+        assert words in line, line
+
+
+def test_the_preflight_cases_change_nothing_anywhere(preflight_cases):
+    run, seen, _expected = preflight_cases
+    for requests_seen in seen:
+        writes = [e for e in requests_seen if e["method"] in ("POST", "PUT", "PATCH", "DELETE")
+                  and not e["path"].endswith("/git-upload-pack")]
+        assert writes == [], explain(run)
+    assert not any(e["path"].startswith("/v1/algo/") for requests_seen in seen for e in requests_seen)
+
+
+# ---- workflows too big or not text, written at test time -------------------------------------------
+
+GENERATED_WORKFLOWS = {
+    "payload_50_mib": (lambda: json.dumps({"algorithms": [{"name": "Alpha", "language": "python3"}],
+                                           "test_info": {"entrypoint": "Alpha",
+                                                         "tests": [{"name": "big", "payload": "x" * (50 << 20)}]}}
+                                          ).encode(),
+                       ["$: the file is larger than 8 MiB", "Fix: keep large inputs out of the workflow"]),
+    "payload_3_mib": (lambda: json.dumps({"algorithms": [{"name": "Alpha", "language": "python3",
+                                                          "test_payload": {"pixels": [255] * (700 * 1024)}}]}).encode(),
+                      ["$.algorithms[0].test_payload: is 3.4 MiB; at most 1 MiB is sent as a payload",
+                       "Fix: put the input in a data file"]),
+    "payload_binary": (lambda: b'{"algorithms": [{"name": "Alpha", "language": "python3", "test_payload": "\x89PNG\r\n\x1a\n\xff"}]}',
+                       ["$: is not UTF-8 text (binary data at byte", "Fix: save the workflow as UTF-8 JSON"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GENERATED_WORKFLOWS))
+def test_a_generated_bad_workflow_is_refused_before_any_request(cluster, tmp_path, case):
+    make, expected = GENERATED_WORKFLOWS[case]
+    path = tmp_path / f"{case}.json"
+    path.write_bytes(make())
+    host = {"testbench_api_address": cluster.url, "testbench_api_key": cluster.key,
+            "testbench_workflows": [str(path)], "testbench_report_dir": str(tmp_path / "reports")}
+    before = len(cluster.request_log())
+    run = run_playbook(PLAYBOOK, tmp_path / "run", inventory=write_inventory(tmp_path / "inventory.yml", {case: host}))
+    assert run.rc != 0 and len(cluster.request_log()) == before, explain(run)
+    messages = "\n".join(failure_messages(run, case))
+    for words in expected:
+        assert words in messages, messages
+
+
+def test_the_whole_corpus_has_at_least_80_cases():
+    assert len(BAD_WORKFLOWS) + len(BAD_VARIABLES) + len(PREFLIGHT_CASES) + len(GENERATED_WORKFLOWS) >= 80
