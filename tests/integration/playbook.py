@@ -71,11 +71,12 @@ class PlaybookRun:
 
 def run_playbook(playbook: str | Path, tmp_path: Path, *, extra_vars: dict | None = None,
                  inventory: str | Path | None = None, args: list[str] | None = None,
-                 env: dict | None = None, timeout: float = 1200) -> PlaybookRun:
+                 env: dict | None = None, timeout: float = 1200, while_running=None) -> PlaybookRun:
     """Run a playbook (a path, or YAML text written to tmp_path) and collect its results.
 
     stdout is ansible's usual output; the structured results come from the test-only
-    ``record_results`` callback.
+    ``record_results`` callback. ``while_running`` is called once the playbook has started and
+    may act on the clusters meanwhile (a crash test kills one); the run is awaited after it returns.
     """
     ensure_collection_link()
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -104,7 +105,17 @@ def run_playbook(playbook: str | Path, tmp_path: Path, *, extra_vars: dict | Non
         "TESTBENCH_RESULTS_FILE": str(results_file),
     }
     extra_env.update(env or {})
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=ansible_env(extra_env),
-                          timeout=timeout, check=False)
+    # Output goes to files, not pipes: a full pipe would stall the playbook while while_running waits.
+    out_path, err_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with open(out_path, "w", encoding="utf-8") as out, open(err_path, "w", encoding="utf-8") as err:
+        with subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, text=True, env=ansible_env(extra_env)) as proc:
+            try:
+                if while_running is not None:
+                    while_running()
+                proc.wait(timeout=timeout)
+            except BaseException:
+                proc.kill()
+                raise
     result = json.loads(results_file.read_text()) if results_file.exists() else {}
-    return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, result)
+    return PlaybookRun(proc.returncode, out_path.read_text(encoding="utf-8", errors="replace"),
+                       err_path.read_text(encoding="utf-8", errors="replace"), result)
