@@ -17,7 +17,15 @@ import pytest
 
 from tests.conftest import RunningCluster
 from tests.integration.playbook import ROOT, run_playbook
-from tests.integration.testbench_support import PLAYBOOK, api, explain, summary, write_inventory
+from tests.integration.testbench_support import (
+    PLAYBOOK,
+    api,
+    cluster_logs,
+    explain,
+    key_material_in,
+    summary,
+    write_inventory,
+)
 from localcluster.process import LocalClusterProcess
 
 BIG = 96 * 1024 * 1024
@@ -72,6 +80,16 @@ def project(tmp_path, source, workflow: dict, template: dict | None = None):
     return str(tmp_path / "workflows" / "crash.json")
 
 
+def assert_no_key_material(runs, tmp_path, clusters):
+    places = {f"run {i} {stream}": text for i, run in enumerate(runs)
+              for stream, text in (("stdout", run.stdout), ("stderr", run.stderr))}
+    places.update({str(p): p.read_text(errors="replace") for p in (tmp_path / "reports").rglob("*") if p.is_file()})
+    for cluster in clusters:
+        places.update(cluster_logs(cluster))
+    keys = [key for cluster in clusters for key in (cluster.key, cluster.admin_key)]
+    assert key_material_in(places, keys) == []
+
+
 def versions(cluster, name):
     response = api(cluster, "GET", f"/v1/algorithms/{cluster.user}/{name}/versions")
     return [v["version_info"]["semantic_version"] for v in response.json()["results"]]
@@ -108,6 +126,7 @@ def test_a_kill_during_a_large_data_sync_heals_on_the_next_run(destination_proce
     assert hashlib.sha256(stored).hexdigest() == source_sha
     assert versions(dest, "hello_world") == ["0.1.0"]
     assert summary(tmp_path / "reports")["passed"] is True
+    assert_no_key_material([crashed, healed], tmp_path, [dest, source])
 
 
 def test_a_kill_during_a_build_heals_and_the_verdict_says_rebuilt(destination_process, tmp_path):
@@ -136,4 +155,5 @@ def test_a_kill_during_a_build_heals_and_the_verdict_says_rebuilt(destination_pr
     if crashed.rc != 0:
         assert "Slow: already there; no data files; rebuilt " in healed.stdout, explain(healed)
     assert "slow 1" in str(dest.client().algo(f"{dest.user}/Slow").pipe(1).result)
+    assert_no_key_material([crashed, healed], tmp_path, [dest])
     assert os.listdir(dest.data_dir / "data" / ".uploads") == [] if (dest.data_dir / "data" / ".uploads").exists() else True

@@ -138,3 +138,23 @@ def failure_messages(run: PlaybookRun, host: str) -> list[str]:
             messages.append(str(result.get("msg", "")))
             messages.extend(str(item.get("msg", "")) for item in result.get("results", []) if item.get("failed"))
     return messages
+
+
+def key_slices(keys, width: int = 8) -> set[str]:
+    """Every ``width``-character slice of every key: a key cut short or wrapped still leaks."""
+    return {key[i:i + width] for key in keys if key for i in range(max(1, len(key) - width + 1))}
+
+
+def key_material_in(places: dict[str, str], keys) -> list[str]:
+    """``"<where>: <slice>"`` for each place that holds a key or any 8-character slice of one."""
+    slices = key_slices(keys)
+    return [f"{where}: {piece}" for where, text in places.items() for piece in sorted(slices) if piece in text]
+
+
+def cluster_logs(cluster) -> dict[str, str]:
+    """What a localcluster wrote that a person reads: its server output, request log, build logs,
+    and the git config of every repository it holds."""
+    root = cluster.data_dir
+    paths = [root / "server.log", root / "requests.log"]
+    paths += list((root / "builds").glob("*/build.log")) + list((root / "repos").glob("*/*.git/config"))
+    return {f"{root.name}/{path.relative_to(root)}": path.read_text(errors="replace") for path in paths if path.is_file()}
