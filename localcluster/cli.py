@@ -27,7 +27,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from localcluster.app import create_app
-    from localcluster.hooks.connection import FaultableHTTPProtocol
+    from localcluster.protocol import ClusterHTTPProtocol
 
     settings = Settings.from_environment(data_dir=args.data_dir, host=args.host, port=args.port, tls=args.tls,
                                          python=sys.executable)
@@ -44,9 +44,9 @@ def serve(args: argparse.Namespace) -> int:
         certfile, keyfile = prepare_tls(settings)
         ssl_kwargs = {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)}
     app = create_app(settings)
-    # uvicorn's own HTTP protocol, which also hands each request its connection: the fault hooks
-    # reset connections and cut streams with it (localcluster.hooks.connection).
-    config = uvicorn.Config(app, http=FaultableHTTPProtocol, log_level=args.log_level, access_log=False,
+    # uvicorn's own HTTP protocol, which also hands each request its connection (for the fault
+    # hooks) and stops idle TLS connections at once (localcluster.protocol).
+    config = uvicorn.Config(app, http=ClusterHTTPProtocol, log_level=args.log_level, access_log=False,
                             timeout_graceful_shutdown=5, server_header=False, **ssl_kwargs)
     print(f"localcluster serving {settings.public_url} (data dir {settings.data_dir})", file=sys.stderr,
           flush=True)

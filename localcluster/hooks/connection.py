@@ -5,11 +5,10 @@ without a response gets a 500 from uvicorn, and one that raises after its header
 connection closed after those headers went out (a HEAD client never notices). A cluster behind
 a load balancer loses connections at any point, so the fault hooks need the transport itself.
 
-``FaultableHTTPProtocol`` is uvicorn's own HTTP/1.1 protocol (whichever ``http="auto"`` picks)
-with one addition: each request's scope carries the connection's ``ConnectionControl`` under
-``scope["extensions"][EXTENSION]``. ``cli.serve`` configures uvicorn with it. Both methods wait
-until uvicorn has seen the connection go (``connection_lost``), so when the app returns uvicorn
-knows the client is gone and neither sends a 500 nor logs an error.
+The server's HTTP protocol (``localcluster.protocol``) puts each connection's ``ConnectionControl``
+into the scope of every request that arrives on it, under ``scope["extensions"][EXTENSION]``.
+Both methods wait until uvicorn has seen the connection go (``connection_lost``), so when the app
+returns uvicorn knows the client is gone and neither sends a 500 nor logs an error.
 """
 
 from __future__ import annotations
@@ -17,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-
-from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 EXTENSION = "localcluster.connection"
 # How long close() lets a client take to read what was sent before the connection is reset anyway.
@@ -61,30 +58,5 @@ class ConnectionControl:
 
 
 def connection_control(scope) -> ConnectionControl | None:
-    """The request's connection, when it came through ``FaultableHTTPProtocol``."""
+    """The request's connection, when the server's protocol (``localcluster.protocol``) handed it over."""
     return (scope.get("extensions") or {}).get(EXTENSION)
-
-
-class FaultableHTTPProtocol(AutoHTTPProtocol):
-    """uvicorn's HTTP protocol; every request's scope also gets the connection's ``ConnectionControl``."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.localcluster_control: ConnectionControl | None = None
-
-    def connection_made(self, transport) -> None:
-        super().connection_made(transport)
-        control = self.localcluster_control = ConnectionControl(transport)
-        app = self.app  # uvicorn reads self.app for every request of this connection
-
-        async def app_with_control(scope, receive, send):
-            extensions = scope.get("extensions")
-            scope["extensions"] = dict(extensions or {}, **{EXTENSION: control})
-            await app(scope, receive, send)
-
-        self.app = app_with_control
-
-    def connection_lost(self, exc) -> None:
-        super().connection_lost(exc)  # first: uvicorn marks the request disconnected
-        if self.localcluster_control is not None:
-            self.localcluster_control.lost()

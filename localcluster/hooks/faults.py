@@ -302,7 +302,7 @@ def _connection(scope) -> ConnectionControl:
     connection = connection_control(scope)
     if connection is None:
         raise RuntimeError("drop and lost_reply faults need the connection: serve the app with "
-                           "localcluster.hooks.connection.FaultableHTTPProtocol (python -m localcluster serve does)")
+                           "localcluster.protocol.ClusterHTTPProtocol (python -m localcluster serve does)")
     return connection
 
 
