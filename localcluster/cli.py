@@ -6,6 +6,7 @@ import argparse
 import socket
 import sys
 
+from localcluster.keys import RedactingStream
 from localcluster.settings import Settings
 
 
@@ -29,6 +30,8 @@ def serve(args: argparse.Namespace) -> int:
     from localcluster.app import create_app
     from localcluster.protocol import ClusterHTTPProtocol
 
+    # Before uvicorn sets up logging, so its handlers write through these too.
+    sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
     settings = Settings.from_environment(data_dir=args.data_dir, host=args.host, port=args.port, tls=args.tls,
                                          python=sys.executable)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

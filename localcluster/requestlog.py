@@ -1,8 +1,9 @@
 """The request log: one JSON line per request under the data dir.
 
 It records time, user, method, path, status and duration; never a header, a query string
-(which could carry anything) or a body, so no key or data can reach it. Tests read it, e.g.
-to prove that validation stopped a run before any request reached the cluster.
+(which could carry anything) or a body, and anything of a key's shape in a path is redacted
+(``localcluster.keys``), so no key or data can reach it. Tests read it, e.g. to prove that
+validation stopped a run before any request reached the cluster.
 
 ``status`` is the answer the request got: the app's status, or an injected error's. A request
 a fault hook (``localcluster.hooks.faults``) acted on has one or two more fields: ``fault``, the
@@ -19,6 +20,8 @@ import json
 import threading
 import time
 from pathlib import Path
+
+from localcluster.keys import redact
 
 # Where a request's RequestRecord sits in its ASGI scope, for the fault hooks.
 SCOPE_KEY = "localcluster.request_record"
@@ -73,7 +76,7 @@ class RequestRecord:
         if self.latency_ms is not None:
             extra["latency_ms"] = self.latency_ms
         self.log.write(user=getattr(caller, "username", None), method=self.scope["method"],
-                       path=self.scope["path"], status=self.status, duration=time.perf_counter() - self.started,
+                       path=redact(self.scope["path"]), status=self.status, duration=time.perf_counter() - self.started,
                        **extra)
 
 
