@@ -16,6 +16,7 @@ from pathlib import Path
 
 from localcluster import tmpdirs
 
+
 class BuildCancelled(Exception):
     """The build was stopped from outside (shutdown, algorithm deleted)."""
 
