@@ -52,9 +52,9 @@ def create_app(settings: Settings) -> FastAPI:
     data = DataBackend(db, users, settings.subdir("data"))
     environments = EnvironmentBackend(db, settings.python)
     builds = BuildBackend(db, settings.data_dir, settings.python, check_env=api_access_for_checks(settings, users),
-                          timeout=settings.build_timeout)
+                          timeout=settings.build_timeout, tmp_root=settings.tmp_dir / "builds")
     algorithms = AlgorithmBackend(db, settings.data_dir, users, environments, builds)
-    pool = WorkerPool(settings.subdir("workers"), per_version=settings.workers_per_version,
+    pool = WorkerPool(settings.subdir("workers"), settings.tmp_dir / "workers", per_version=settings.workers_per_version,
                       global_cap=settings.workers_max, hard_cap=settings.workers_hard_max,
                       idle_seconds=settings.worker_idle_seconds)
     execution = ExecutionBackend(settings, users, pool, resolve=algorithms.resolve_runnable)

@@ -6,6 +6,7 @@ import argparse
 import socket
 import sys
 
+from localcluster.keys import RedactingStream
 from localcluster.settings import Settings
 
 
@@ -27,7 +28,10 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from localcluster.app import create_app
+    from localcluster.protocol import ClusterHTTPProtocol
 
+    # Before uvicorn sets up logging, so its handlers write through these too.
+    sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
     settings = Settings.from_environment(data_dir=args.data_dir, host=args.host, port=args.port, tls=args.tls,
                                          python=sys.executable)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -43,8 +47,10 @@ def serve(args: argparse.Namespace) -> int:
         certfile, keyfile = prepare_tls(settings)
         ssl_kwargs = {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)}
     app = create_app(settings)
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, timeout_graceful_shutdown=5,
-                            server_header=False, **ssl_kwargs)
+    # uvicorn's own HTTP protocol, which also hands each request its connection (for the fault
+    # hooks) and stops idle TLS connections at once (localcluster.protocol).
+    config = uvicorn.Config(app, http=ClusterHTTPProtocol, log_level=args.log_level, access_log=False,
+                            timeout_graceful_shutdown=5, server_header=False, **ssl_kwargs)
     print(f"localcluster serving {settings.public_url} (data dir {settings.data_dir})", file=sys.stderr,
           flush=True)
     uvicorn.Server(config).run(sockets=[sock])

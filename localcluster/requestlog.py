@@ -1,8 +1,17 @@
 """The request log: one JSON line per request under the data dir.
 
 It records time, user, method, path, status and duration; never a header, a query string
-(which could carry anything) or a body, so no key or data can reach it. Tests read it, e.g.
-to prove that validation stopped a run before any request reached the cluster.
+(which could carry anything) or a body, and anything of a key's shape in a path is redacted
+(``localcluster.keys``), so no key or data can reach it. Tests read it, e.g. to prove that
+validation stopped a run before any request reached the cluster.
+
+``status`` is the answer the request got: the app's status, or an injected error's. A request
+a fault hook (``localcluster.hooks.faults``) acted on has one or two more fields: ``fault``, the
+kind that decided what the client saw (``error``, ``drop``, ``lost_reply``, or ``latency`` when
+latency was all), and ``latency_ms`` when latency was added. A ``drop`` that cut the connection
+before the request ran or while its body arrived has ``"status": null`` (no answer existed); a
+``drop`` that cut a download and a ``lost_reply`` keep the app's status (the client saw the
+stream break, or nothing at all). Lines of requests no fault touched are as they always were.
 """
 
 from __future__ import annotations
@@ -12,6 +21,13 @@ import threading
 import time
 from pathlib import Path
 
+from localcluster.keys import redact
+
+# Where a request's RequestRecord sits in its ASGI scope, for the fault hooks.
+SCOPE_KEY = "localcluster.request_record"
+# The status of a request whose app ended without starting a response (Starlette answers 500).
+NO_RESPONSE_STARTED = 500
+
 
 class RequestLog:
     def __init__(self, path: Path) -> None:
@@ -19,15 +35,57 @@ class RequestLog:
         self._lock = threading.Lock()
         self._file = open(path, "a", encoding="utf-8", buffering=1)  # line-buffered
 
-    def write(self, *, user: str | None, method: str, path: str, status: int, duration: float) -> None:
-        line = json.dumps({"time": round(time.time(), 6), "user": user, "method": method, "path": path,
-                           "status": status, "duration_ms": round(duration * 1000, 3)})
+    def write(self, *, user: str | None, method: str, path: str, status: int | None, duration: float,
+              **fault_fields) -> None:
+        entry = {"time": round(time.time(), 6), "user": user, "method": method, "path": path,
+                 "status": status, "duration_ms": round(duration * 1000, 3)}
+        entry.update(fault_fields)
+        line = json.dumps(entry)
         with self._lock:
             self._file.write(line + "\n")
 
     def close(self) -> None:
         with self._lock:
             self._file.close()
+
+
+class RequestRecord:
+    """One request's line, filled in while the request runs and written once.
+
+    The log middleware writes it when the response ends; a fault hook that cuts a connection
+    writes it first (``write``), so a client that saw the cut finds the line already there.
+    """
+
+    def __init__(self, log: RequestLog | None, scope) -> None:
+        self.log = log
+        self.scope = scope
+        self.started = time.perf_counter()
+        self.status: int | None = NO_RESPONSE_STARTED
+        self.fault: str | None = None
+        self.latency_ms: int | None = None
+        self.written = False
+
+    def write(self) -> None:
+        if self.written or self.log is None:
+            return
+        self.written = True
+        caller = self.scope.get("state", {}).get("caller")
+        extra: dict = {}
+        if self.fault is not None:
+            extra["fault"] = self.fault
+        if self.latency_ms is not None:
+            extra["latency_ms"] = self.latency_ms
+        self.log.write(user=getattr(caller, "username", None), method=self.scope["method"],
+                       path=redact(self.scope["path"]), status=self.status, duration=time.perf_counter() - self.started,
+                       **extra)
+
+
+def request_record(scope) -> RequestRecord:
+    """The request's record; a detached one (never written) when the log middleware is not in front."""
+    record = scope.get(SCOPE_KEY)
+    if record is None:
+        record = scope[SCOPE_KEY] = RequestRecord(None, scope)
+    return record
 
 
 class RequestLogMiddleware:
@@ -41,32 +99,21 @@ class RequestLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        status = {"code": 500}
-        logged = False
-
-        def note() -> None:
-            nonlocal logged
-            if not logged:
-                logged = True
-                caller = scope.get("state", {}).get("caller")
-                self.log.write(user=getattr(caller, "username", None), method=scope["method"],
-                               path=scope["path"], status=status["code"],
-                               duration=time.perf_counter() - started)
+        record = scope[SCOPE_KEY] = RequestRecord(self.log, scope)
 
         async def send_and_note(message):
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+                record.status = message["status"]
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 # Logged before the last byte leaves: a client that has read a whole response
                 # finds its line (a test reading the log right after a call must not race it).
-                note()
+                record.write()
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            note()  # a request that ended without a complete response
+            record.write()  # a request that ended without a complete response
 
 
 def read_request_log(data_dir: Path) -> list[dict]:

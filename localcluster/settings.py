@@ -81,11 +81,16 @@ class Settings:
         return self.data_dir / "requests.log"
 
     @property
+    def tmp_dir(self) -> Path:
+        """Where the processes the cluster starts keep their temporary files (``localcluster.tmpdirs``)."""
+        return self.data_dir / "tmp"
+
+    @property
     def ca_cert_path(self) -> Path:
         return self.data_dir / "ca.pem"
 
     def subdir(self, name: str) -> Path:
-        """A directory of the data dir, created on first use (data, repos, builds, tmp ...)."""
+        """A directory of the data dir, created on first use (data, repos, builds ...)."""
         path = self.data_dir / name
         path.mkdir(parents=True, exist_ok=True)
         return path

@@ -5,7 +5,9 @@ import); the rest wait in a FIFO queue with status ``in-progress``, as a queued 
 reported on real clusters. Each build has a deadline (``timeout`` seconds:
 ``Settings.build_timeout``, set by ``LOCALCLUSTER_BUILD_TIMEOUT``). ``stop()`` (a shutdown hook)
 kills running builds and fails queued ones, and a build found ``in-progress`` at start-up (the
-server died under it) is failed with a note, so nothing is left hanging.
+server died under it) is failed with a note, so nothing is left hanging. Each build's commands
+share a private temporary directory under ``tmp_root``, removed when the build ends
+(``localcluster.tmpdirs``); start-up empties ``tmp_root``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
+from localcluster import tmpdirs
 from localcluster.builds.artifacts import build_path
 from localcluster.builds.check import CHECK_TIMEOUT_SECONDS
 from localcluster.builds.pipeline import BuildFailed, BuildJob, run_build
@@ -72,9 +75,10 @@ def api_access_for_checks(settings: Settings, users: UserBackend) -> CheckEnvFac
 
 class BuildBackend:
     def __init__(self, db: Database, data_dir: Path, python: str, check_env: CheckEnvFactory | None = None,
-                 timeout: float = Settings.build_timeout) -> None:
+                 timeout: float = Settings.build_timeout, tmp_root: Path | None = None) -> None:
         self.db = db
         self.data_dir = Path(data_dir)
+        self.tmp_root = Path(tmp_root) if tmp_root is not None else self.data_dir / "tmp" / "builds"
         self.python = python
         self.check_env = check_env or (lambda job: {})
         self.timeout = timeout
@@ -98,6 +102,7 @@ class BuildBackend:
         self._kill_orphaned_processes()
         for leftover in (self.data_dir / "builds").glob(".tmp-*"):
             shutil.rmtree(leftover, ignore_errors=True)
+        tmpdirs.fresh_root(self.tmp_root)
 
     def _kill_orphaned_processes(self) -> None:
         """Kill build commands a killed server left running.
@@ -190,7 +195,8 @@ class BuildBackend:
 
     def _run(self, job: BuildJob) -> None:
         log = BuildLog()
-        runner = ProcessRunner(log, deadline=time.monotonic() + self.timeout)
+        tmp_dir = tmpdirs.private_dir(self.tmp_root, f"{job.build_id[:8]}-")
+        runner = ProcessRunner(log, deadline=time.monotonic() + self.timeout, tmp_dir=tmp_dir)
         with self._lock:
             self._running[job.build_id] = runner
         status, style, module_file = FAILED, None, None
@@ -207,6 +213,7 @@ class BuildBackend:
         except Exception as exc:  # a bug or a broken commit must fail the build, not kill the worker
             log.line(f"Build failed: {type(exc).__name__}: {exc}")
         finally:
+            tmpdirs.remove(tmp_dir)  # every command of the build has ended: run() waits for them
             with self._lock:
                 self._running.pop(job.build_id, None)
             self._finish(job.build_id, status, log.text(), style, module_file)

@@ -2,6 +2,7 @@
 
 Each command runs in its own process group so a timeout or a shutdown kills everything it
 started (pip/uv children, an algorithm's import spawning helpers), not just the top process.
+With a ``tmp_dir``, every command gets it as its temporary directory (``localcluster.tmpdirs``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+
+from localcluster import tmpdirs
 
 
 class BuildCancelled(Exception):
@@ -44,9 +47,10 @@ class BuildLog:
 class ProcessRunner:
     """Runs one build's commands, one at a time, until ``deadline`` (a time.monotonic() value)."""
 
-    def __init__(self, log: BuildLog, deadline: float) -> None:
+    def __init__(self, log: BuildLog, deadline: float, tmp_dir: Path | None = None) -> None:
         self.log = log
         self.deadline = deadline
+        self.tmp_dir = tmp_dir
         self._proc: subprocess.Popen | None = None
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
@@ -71,6 +75,8 @@ class ProcessRunner:
             limit = min(limit, timeout)
         if limit <= 0:
             raise BuildTimedOut()
+        if self.tmp_dir is not None:
+            env = tmpdirs.with_tmp(os.environ if env is None else env, self.tmp_dir)
         with self._lock:
             self._proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -112,8 +112,9 @@ class ExecutionBackend:
             try:
                 outcome = await self.run(call, content_type, body, False)
                 if not outcome.ok:
+                    # The kind only: the message is the algorithm's text, and may carry its input.
                     log.warning("void call %s to %s/%s failed: %s", call.request_id, call.runnable.owner,
-                                call.runnable.name, (outcome.error or {}).get("message"))
+                                call.runnable.name, (outcome.error or {}).get("error_type") or outcome.failure)
             finally:
                 self.finish_later(call)
 

@@ -11,6 +11,11 @@ Sizing, and why:
   while every worker is busy in an A). They only stop at this cap, against runaway recursion.
 - ``idle_seconds`` (300): a worker unused for that long is stopped by the reaper.
 
+Each worker has a private temporary directory under ``tmp_root`` (``localcluster.tmpdirs``),
+removed as soon as its process has ended (a call's timeout, a crash, the reaper, eviction);
+``stop_all`` removes every one at shutdown, and a new pool empties ``tmp_root`` of what a killed
+server left.
+
 Everything here runs on the server's event loop, so the counters need no locks.
 """
 
@@ -24,6 +29,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
+from localcluster import tmpdirs
 from localcluster.builds.artifacts import Runnable
 from localcluster.execution.worker import Worker
 
@@ -33,9 +39,10 @@ class PoolTimeout(Exception):
 
 
 class WorkerPool:
-    def __init__(self, log_dir: Path, *, per_version: int = 4, global_cap: int = 16, hard_cap: int = 64,
-                 idle_seconds: float = 300.0) -> None:
+    def __init__(self, log_dir: Path, tmp_root: Path, *, per_version: int = 4, global_cap: int = 16,
+                 hard_cap: int = 64, idle_seconds: float = 300.0) -> None:
         self.log_dir = log_dir
+        self.tmp_root = tmpdirs.fresh_root(tmp_root)
         self.per_version = per_version
         self.global_cap = global_cap
         self.hard_cap = max(hard_cap, global_cap)
@@ -46,6 +53,7 @@ class WorkerPool:
         self._total = 0
         self._changed: asyncio.Event | None = None
         self._reaper: asyncio.Task | None = None
+        self._tmp_removals: dict[asyncio.Task, Worker] = {}   # until each worker's process has ended
 
     # -- taking and returning workers --------------------------------------------------------
 
@@ -94,13 +102,16 @@ class WorkerPool:
         self._count[key] = self._count.get(key, 0) + 1
         self._total += 1
         try:
-            worker = await Worker.spawn(runnable, env, self.log_dir / f"{key}.log")
+            worker = await Worker.spawn(runnable, env, self.log_dir / f"{key}.log", self.tmp_root)
         except BaseException:
             self._count[key] -= 1
             self._total -= 1
             self._notify()
             raise
         self._all.add(worker)
+        removal = asyncio.get_running_loop().create_task(worker.remove_tmp_when_ended())
+        self._tmp_removals[removal] = worker
+        removal.add_done_callback(self._tmp_removals.pop)
         return worker
 
     def _release(self, worker: Worker) -> None:
@@ -166,10 +177,14 @@ class WorkerPool:
         }
 
     def stop_all(self) -> None:
-        """Shutdown hook: SIGKILL every worker group now (they hold no state worth a goodbye)."""
+        """Shutdown hook: SIGKILL every worker group now (they hold no state worth a goodbye), then
+        remove their temporary directories."""
         if self._reaper is not None:
             self._reaper.cancel()
-        for worker in list(self._all):
+        ending = set(self._all) | set(self._tmp_removals.values())  # stopped ones may still be exiting
+        for removal in list(self._tmp_removals):
+            removal.cancel()  # the loop stops with the server: done below instead
+        for worker in ending:
             worker.dead = True
             try:
                 os.killpg(worker.pid, signal.SIGKILL)
@@ -179,7 +194,29 @@ class WorkerPool:
             transport = getattr(worker.proc, "_transport", None)
             if transport is not None:
                 transport.close()
+        _wait_until_ended([worker.pid for worker in ending], timeout=5.0)
+        for leftover in self.tmp_root.iterdir():
+            tmpdirs.remove(leftover)
         self._all.clear()
         self._idle.clear()
         self._count.clear()
         self._total = 0
+
+
+def _wait_until_ended(pids: list[int], timeout: float) -> None:
+    """Until none of ``pids`` runs (reaped, or a zombie: a SIGKILLed process writes nothing more)."""
+    deadline = time.monotonic() + timeout
+    running = list(pids)
+    while running and time.monotonic() < deadline:
+        running = [pid for pid in running if _runs(pid)]
+        if running:
+            time.sleep(0.01)
+
+
+def _runs(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rpartition(b")")[2].split()[0]
+    except (OSError, IndexError):
+        return False  # gone (or no /proc: then there is nothing to wait with)
+    return state not in (b"Z", b"X")

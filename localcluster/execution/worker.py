@@ -2,6 +2,8 @@
 
 The event loop awaits the pipes (asyncio subprocess), so a call in flight holds no thread.
 See runner.py for the frame format. A worker serves one call at a time; the pool hands it out.
+Each worker has a private temporary directory (``localcluster.tmpdirs``) that ``remove_tmp_when_ended``
+removes once the process is gone.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import struct
 import time
 from pathlib import Path
 
+from localcluster import tmpdirs
 from localcluster.builds.artifacts import RUNNER, Runnable
 
 HEADER = struct.Struct(">II")
@@ -28,30 +31,36 @@ class WorkerDied(Exception):
 
 
 class Worker:
-    def __init__(self, runnable: Runnable, proc: asyncio.subprocess.Process) -> None:
+    def __init__(self, runnable: Runnable, proc: asyncio.subprocess.Process, tmp_dir: Path) -> None:
         self.runnable = runnable
         self.proc = proc
         self.pid = proc.pid
+        self.tmp_dir = tmp_dir
         self.loaded = False      # the runner reports "ready" after load(), inside the first call
         self.dead = False
         self.last_used = time.monotonic()
         self.calls = 0
 
     @classmethod
-    async def spawn(cls, runnable: Runnable, env: dict, log_path: Path) -> "Worker":
+    async def spawn(cls, runnable: Runnable, env: dict, log_path: Path, tmp_root: Path) -> "Worker":
+        """Start a worker of ``runnable``, with a private temporary directory under ``tmp_root``."""
+        tmp_dir = tmpdirs.private_dir(tmp_root, f"{runnable.build_id[:8]}-")
         log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             proc = await asyncio.create_subprocess_exec(
                 str(runnable.python), str(RUNNER), "--style", runnable.style,
                 "--module-file", str(runnable.module_file), "--parent-pid", str(os.getpid()),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log_fd,
-                cwd=str(runnable.src_dir), env=env,
+                cwd=str(runnable.src_dir), env=tmpdirs.with_tmp(env, tmp_dir),
                 # Its own process group: a timeout kills the algorithm's children too, and a
                 # Ctrl-C meant for the server does not reach it (the runner dies with the server).
                 process_group=0)
+        except BaseException:
+            tmpdirs.remove(tmp_dir)
+            raise
         finally:
             os.close(log_fd)
-        return cls(runnable, proc)
+        return cls(runnable, proc, tmp_dir)
 
     @property
     def alive(self) -> bool:
@@ -107,6 +116,11 @@ class Worker:
             how = "stopped answering"
         return (f"The algorithm's worker process {how} while running the call "
                 f"({self.runnable.owner}/{self.runnable.name}/{self.runnable.git_hash}).")
+
+    async def remove_tmp_when_ended(self) -> None:
+        """Remove the worker's temporary directory once its process has ended, however it ended."""
+        await self.proc.wait()
+        await asyncio.get_running_loop().run_in_executor(None, tmpdirs.remove, self.tmp_dir)
 
     def kill(self) -> None:
         """SIGKILL the worker's process group; the event loop's child watcher reaps it."""

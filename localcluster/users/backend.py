@@ -1,8 +1,7 @@
 """Users and API keys.
 
-Keys look like real cluster keys, ``sim`` + 25 letters and digits (about 148 bits of entropy;
-the official ``algo auth`` accepts only that shape); only their SHA-256 is stored. A slow password hash buys nothing for keys of that entropy and would cost
-every request. Session keys are short-lived keys minted for one algorithm call: they act as
+Keys look like real cluster keys (``localcluster.keys``); only their SHA-256 is stored. A slow
+password hash buys nothing for keys of that entropy and would cost every request. Session keys are short-lived keys minted for one algorithm call: they act as
 the calling user, carry the running algorithm (for ``data://.algo`` and the "my algorithms"
 ACL) and the session id (for ``data://.session``).
 
@@ -15,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
-import string
 import threading
 import time
 import uuid
@@ -24,6 +21,7 @@ from dataclasses import dataclass
 
 from localcluster.db import Database
 from localcluster.errors import BadRequest, Conflict, NotFound
+from localcluster.keys import new_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -48,13 +46,6 @@ USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{1,63}$")
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-KEY_ALPHABET = string.ascii_letters + string.digits
-
-
-def new_key() -> str:
-    return "sim" + "".join(secrets.choice(KEY_ALPHABET) for _position in range(25))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The cluster's core: CLI, auth forms, error envelope, TLS, request log, faults, persistence."""
+"""The cluster's core: CLI, auth forms, error envelope, TLS, request log, persistence (faults: test_faults.py)."""
 
 from __future__ import annotations
 
@@ -112,70 +112,6 @@ def test_users_and_keys_survive_sigkill(fresh_cluster):
     fresh_cluster.proc.kill()
     fresh_cluster.proc.start()
     assert _get(fresh_cluster, "/v1/users/survivor", key=key).status_code == 200
-
-
-class TestFaults:
-    def _set(self, cluster, rules, seed=None):
-        body = {"rules": rules}
-        if seed is not None:
-            body["seed"] = seed
-        response = requests.put(cluster.url + "/localcluster/faults", json=body, timeout=10,
-                                headers={"Authorization": f"Simple {cluster.admin_key}"})
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    @pytest.fixture(autouse=True)
-    def _clear(self, cluster):
-        yield
-        requests.delete(cluster.url + "/localcluster/faults", timeout=10,
-                        headers={"Authorization": f"Simple {cluster.admin_key}"})
-
-    def test_faults_need_an_admin_key(self, cluster):
-        response = requests.put(cluster.url + "/localcluster/faults", json={"rules": []}, timeout=10,
-                                headers={"Authorization": f"Simple {cluster.key}"})
-        assert response.status_code == 403
-
-    def test_bad_rules_are_refused_with_the_field(self, cluster):
-        response = requests.put(cluster.url + "/localcluster/faults", timeout=10,
-                                json={"rules": [{"kind": "explode"}]},
-                                headers={"Authorization": f"Simple {cluster.admin_key}"})
-        assert response.status_code == 400
-        assert "rules[0].kind" in response.json()["error"]["message"]
-
-    def test_error_fault_fires_the_given_times_on_its_prefix_only(self, cluster):
-        self._set(cluster, [{"kind": "error", "path_prefix": "/v1/users/alice", "status": 502, "times": 2}])
-        assert _get(cluster, "/localcluster/health").status_code == 200  # other paths untouched
-        codes = [_get(cluster, "/v1/users/alice", key=cluster.key).status_code for _call in range(3)]
-        assert codes == [502, 502, 200]
-
-    def test_error_fault_body_is_in_the_envelope(self, cluster):
-        self._set(cluster, [{"kind": "error", "path_prefix": "/v1/users", "status": 500, "times": 1}])
-        response = _get(cluster, "/v1/users/alice", key=cluster.key)
-        assert response.status_code == 500
-        assert "Injected fault" in response.json()["error"]["message"]
-
-    def test_rate_is_a_probability(self, cluster):
-        self._set(cluster, [{"kind": "error", "path_prefix": "/v1/users/alice", "rate": 0.5}], seed=7)
-        codes = [_get(cluster, "/v1/users/alice", key=cluster.key).status_code for _call in range(40)]
-        assert 0 < codes.count(503) < 40
-
-    def test_latency_fault_delays_past_a_client_timeout(self, cluster):
-        self._set(cluster, [{"kind": "latency", "path_prefix": "/v1/users/alice", "latency_ms": 3000,
-                             "times": 1}])
-        with pytest.raises(requests.exceptions.ReadTimeout):
-            requests.get(cluster.url + "/v1/users/alice", timeout=(5, 0.5),
-                         headers={"Authorization": f"Simple {cluster.key}"})
-
-    def test_drop_fault_breaks_the_connection(self, cluster):
-        self._set(cluster, [{"kind": "drop", "path_prefix": "/v1/users/alice", "times": 1}])
-        with pytest.raises((requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
-            _get(cluster, "/v1/users/alice", key=cluster.key)
-        assert _get(cluster, "/v1/users/alice", key=cluster.key).status_code == 200
-
-    def test_fault_hooks_are_never_faulted(self, cluster):
-        self._set(cluster, [{"kind": "error", "path_prefix": "/", "status": 503}])
-        assert _get(cluster, "/localcluster/health").status_code == 200
-        assert _get(cluster, "/v1/users/alice", key=cluster.key).status_code == 503
 
 
 def test_listening_socket_is_tcp_so_asyncio_disables_nagle():
