@@ -113,14 +113,15 @@ def test_a_kill_during_a_large_data_sync_heals_on_the_next_run(destination_proce
         wait_for(growing, what="the upload of weights.bin to be under way")
         crash_and_restart(dest.proc)
 
-    crashed = run_playbook(PLAYBOOK, tmp_path / "crashed", inventory=inventory, while_running=kill_mid_upload)
+    crashed = run_playbook(PLAYBOOK, tmp_path / "crashed", inventory=inventory, while_running=kill_mid_upload,
+                           args=["-vvvv"])
     listing = api(dest, "GET", f"/v1/connector/data/{dest.user}/hello_world")
     names = [f["filename"] for f in listing.json().get("files", [])] if listing.status_code == 200 else []
     if crashed.rc != 0:  # the sync may also have survived the restart through its retries
         assert "weights.bin" not in names or api(dest, "HEAD", f"/v1/data/{dest.user}/hello_world/weights.bin") \
             .headers.get("Content-Length") == str(BIG), "a partial file is visible"
 
-    healed = run_playbook(PLAYBOOK, tmp_path / "healed", inventory=inventory)
+    healed = run_playbook(PLAYBOOK, tmp_path / "healed", inventory=inventory, args=["-vvvv"])
     assert healed.rc == 0, explain(healed)
     stored = api(dest, "GET", f"/v1/data/{dest.user}/hello_world/weights.bin").content
     assert hashlib.sha256(stored).hexdigest() == source_sha
@@ -146,10 +147,11 @@ def test_a_kill_during_a_build_heals_and_the_verdict_says_rebuilt(destination_pr
         wait_for(building, what="the build of Slow to be under way")
         crash_and_restart(dest.proc)
 
-    crashed = run_playbook(PLAYBOOK, tmp_path / "crashed", inventory=inventory, while_running=kill_mid_build)
+    crashed = run_playbook(PLAYBOOK, tmp_path / "crashed", inventory=inventory, while_running=kill_mid_build,
+                           args=["-vvvv"])
     assert versions(dest, "Slow") == [] or crashed.rc == 0, explain(crashed)
 
-    healed = run_playbook(PLAYBOOK, tmp_path / "healed", inventory=inventory)
+    healed = run_playbook(PLAYBOOK, tmp_path / "healed", inventory=inventory, args=["-vvvv"])
     assert healed.rc == 0, explain(healed)
     assert versions(dest, "Slow") == ["0.1.0"]
     if crashed.rc != 0:
