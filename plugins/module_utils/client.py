@@ -28,6 +28,7 @@ import traceback
 from urllib.parse import urlsplit
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import (
+    ANSWER_LOST,
     BROKEN_ANSWER,
     CONNECT_TIMEOUT,
     OTHER,
@@ -259,12 +260,10 @@ def failure_detail(failure, cause, why, where, timeouts, sent=None, received=Non
         return "the connection was reset after {0} bytes of the answer ({1})".format(
             received if received is not None else "some", why)
     if failure == RESET:
+        after = " after {0} bytes of the request were sent".format(sent) if sent else ""
         if isinstance(cause, http.client.RemoteDisconnected):
-            return "the cluster closed the connection without answering (the request may have been applied)"
-        if sent:
-            return "the connection was reset after {0} bytes of the request were sent, before an answer ({1})".format(
-                sent, why)
-        return "the connection was reset before an answer ({0})".format(why)
+            return "the cluster closed the connection{0} without answering".format(after)
+        return "the connection was reset{0}, before an answer ({1})".format(after, why)
     return why
 
 
@@ -461,7 +460,9 @@ class AlgorithmiaClient:
                             detail="the TLS handshake with {0} failed: {1}".format(urlsplit(url).netloc, why))
         detail = failure_detail(failure, cause, why, urlsplit(url).netloc, self._timeouts(timeout), sent,
                                 _received(cause, received))
-        if not retry and failure in TRANSIENT_FAILURES:
+        if not retry and failure in ANSWER_LOST:
+            detail += "; not repeated: the request may have been applied, and this call is not safe to repeat"
+        elif not retry and failure in TRANSIENT_FAILURES:
             detail += "; not repeated: this call is not safe to repeat"
         error_class = ClusterTimeout if failure in (CONNECT_TIMEOUT, READ_TIMEOUT) else ClusterConnectionError
         return error_class(action, self.cluster, failure=failure, detail=detail)

@@ -148,27 +148,27 @@ class PushPlan:
 
 
 class _AnswerLog:
-    """The pool dulwich sends through, noting the last answer that was not a 200.
+    """The pool dulwich sends through, noting the last answer.
 
-    dulwich turns such an answer into ``GitProtocolError("unexpected http resp 503 ...")``, its
-    status only in the text; the answer noted here gives the status, the server's message and
-    Retry-After instead.
+    dulwich turns an answer other than 200 into ``GitProtocolError("unexpected http resp 503 ...")``,
+    its status only in the text, and refuses an answer of the wrong content type before reading its
+    body; the answer noted here gives the status, the server's message and Retry-After, or shows
+    that the body broke off.
     """
 
     def __init__(self, pool):
         self._pool = pool
         self.headers = pool.headers
-        self.rejected = None
+        self.last = None
 
     def request(self, method, url, *args, **kwargs):
-        self.rejected = None
-        response = self._pool.request(method, url, *args, **kwargs)
-        if response.status != 200:
-            self.rejected = response
-        return response
+        self.last = None
+        self.last = self._pool.request(method, url, *args, **kwargs)
+        return self.last
 
-    def clear(self):
-        self.rejected = None
+    def take(self):
+        last, self.last = self.last, None
+        return last
 
 
 class GitRemote:
@@ -199,9 +199,9 @@ class GitRemote:
         """The ``ClusterError`` for a failed git exchange: the HTTP status the cluster answered, or
         what happened to the connection."""
         action = action + " " + self.url
-        rejected, self._answers.rejected = self._answers.rejected, None
-        if rejected is not None:
-            return self._status_error(action, rejected)
+        answer = self._answers.take()
+        if answer is not None and answer.status != 200:
+            return self._status_error(action, answer)
         if isinstance(exc, HTTPUnauthorized):
             return AuthError(action, self.cluster, status=401, reason="Unauthorized", hint=GIT_HINTS[401])
         if isinstance(exc, NotGitRepository):
@@ -215,13 +215,30 @@ class GitRemote:
             return TLSError(action, self.cluster, certificate=isinstance(cause, ssl.SSLCertVerificationError),
                             detail="the TLS handshake failed: " + why)
         if failure == OTHER:
-            return ClusterConnectionError(
-                action, self.cluster, failure=OTHER, detail=self._redact(describe(exc)),
-                hint="check that the cluster serves git over HTTP at this address (git_address).")
+            return self._unexpected_answer(action, exc, answer)
         where = urlsplit(self.url).netloc
         detail = failure_detail(failure, cause, why, where, (self.timeout, self.timeout))
         error_class = ClusterTimeout if failure in (CONNECT_TIMEOUT, READ_TIMEOUT) else ClusterConnectionError
         return error_class(action, self.cluster, failure=failure, detail=detail)
+
+    def _unexpected_answer(self, action, exc, answer):
+        """A git exchange dulwich could not follow: an answer broken off mid-body (a transient fault),
+        or one that is whole but no git (a web page: the address is wrong)."""
+        start = b""
+        if answer is not None:
+            try:
+                start = answer.read(ERROR_BODY_LIMIT)
+            except GIT_ERRORS as broken:
+                failure, cause = connection_failure(broken, during_answer=True)
+                return ClusterConnectionError(action, self.cluster, failure=failure, detail=failure_detail(
+                    failure, cause, self._redact(describe(cause)), urlsplit(self.url).netloc,
+                    (self.timeout, self.timeout)))
+            finally:
+                answer.release_conn()
+        shown, _code, _error_id = parse_error_body(start)
+        detail = self._redact(describe(exc)) + ("; it answered: " + self._redact(shown) if shown else "")
+        return ClusterConnectionError(action, self.cluster, failure=OTHER, detail=detail,
+                                      hint="check that the cluster serves git over HTTP at this address (git_address).")
 
     def _status_error(self, action, response):
         try:
