@@ -657,7 +657,9 @@ class ByteStream:
         self.headers = response.headers
         self.size = _length(response.headers)
         self._version = _validator(response.headers)
-        self._ranges = response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
+        # Ranges count the bytes sent; with a Content-Encoding they are not the bytes delivered.
+        self._ranges = (response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
+                        and response.headers.get("Content-Encoding", "identity").strip().lower() in ("", "identity"))
 
     def __iter__(self):
         try:
@@ -694,8 +696,8 @@ class ByteStream:
         self._resumed_at = offset
         self._attempts.failed(error)  # raises when no attempt is left; else waits the pause
         ranged = bool(offset and self._ranges and self._version)
-        response = self._attempts.run(lambda _attempts: self._reopen(offset if ranged else 0,
-                                                                      self._version if ranged else None))
+        start, version = (offset, self._version) if ranged else (0, None)
+        response = self._attempts.run(lambda _attempts: self._reopen(start, version))
         self.restarts += 1
         if not offset:
             self._adopt(response)

@@ -152,7 +152,7 @@ class FaultProxy:
             header = reader.readline(MAX_LINE)
             if header in (b"\r\n", b"\n", b""):
                 break
-            name, _, value = header.decode("latin-1").partition(":")
+            name, _colon, value = header.decode("latin-1").partition(":")
             headers.append((name.strip(), value.strip()))
         lookup = {name.lower(): value for name, value in headers}
         path = urlsplit(target).path
