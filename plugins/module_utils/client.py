@@ -15,6 +15,12 @@ themselves use, and what tests use to check that the collection's work is visibl
 Shape (after community.docker's API client): verb helpers take a path template plus
 arguments and quote the arguments themselves; a failure becomes a typed ``ClusterError``
 whose text says which call, on which cluster, what came back and what to do.
+
+Repeats: which calls, on what failures, with which pauses and deadline is ``retries.py``
+(the classification table). Here each request carries its class (``retry=``), ``_send`` makes
+one attempt, ``connection_failure`` tells from the exception chain what happened to the
+connection (a TLS handshake refused, or a reset after it, or an answer broken off mid-body),
+and ``ByteStream`` resumes a download that broke off.
 """
 
 from __future__ import annotations
@@ -145,13 +151,6 @@ def root_reason(exc):
             break
         reason = inner
     return reason
-
-
-def short_cause(exc):
-    """The root reason of a requests/urllib3 exception, without pool and object noise."""
-    reason = root_reason(exc)
-    text = reason.args[0] if reason.args and isinstance(reason.args[0], str) else str(reason)
-    return _OBJECT_AT.sub("", text)[:300]
 
 
 def exception_chain(exc, limit=16):
