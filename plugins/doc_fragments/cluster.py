@@ -54,10 +54,19 @@ options:
     type: float
     default: 60
 notes:
-  - Reads, and calls that cannot act twice, are retried on connection errors and on
-    HTTP 429, 502, 503 and 504 up to four times - at once, then with jittered exponential
-    backoff (about 1, 2 and 4 seconds).
-  - Connection failures before a request was sent are retried for every call.
+  - Every call is classified once as safe to repeat or not. Safe calls are reads and downloads,
+    whole-file uploads, creating a data collection, deleting what may already be gone, updating an
+    algorithm's settings, git fetch, the O(algorithmia.testbench.algo_build_publish#module:test_payload)
+    call, and - each checked first before a repeat - creating an algorithm, publishing a version
+    (never twice) and git push (never twice).
+  - Safe calls are repeated on HTTP 429, 502, 503 and 504, on refused, reset or broken
+    connections (a download that breaks off resumes where it stopped) and on timeouts, up to four
+    times, with jittered exponential backoff (a random pause under half a second, then about 1, 2
+    and 4 seconds) or the server's C(Retry-After) (at most 60 seconds), and no repeat starts later than
+    five times O(timeout) after the call's first failure. A failure says after how many attempts.
+  - Never repeated - a failed TLS handshake (unknown CA, wrong host name, no common protocol), and
+    calls that would act twice - starting a build (compile), starting an environment sync, and every call of
+    M(algorithmia.testbench.algo_benchmark), which counts each failure.
 requirements:
   - requests >= 2.32
   - urllib3 >= 2.2

@@ -13,6 +13,11 @@ community.docker's ``get_container``/``get_network`` on its client base), so a m
                log_tail                              .../compile
     versions   published_version / publish           /v1/algorithms/<owner>/<name>/versions[/<hash>]
     calls      call                                  /v1/algo/<owner>/<name>[/<version>]
+
+Each call states its class (``retries``): reads, ``update`` and ``delete`` are safe to repeat;
+``create`` and ``publish`` are guarded (a repeat first checks whether a lost attempt did the
+work); ``compile`` is never repeated; ``call`` is repeated only when its caller says so (the
+test_payload check), never in a benchmark.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import time
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import (
     ClusterError,
     ClusterTimeout,
+    Conflict,
     InvalidResponse,
     NotFound,
 )
@@ -50,9 +56,9 @@ class Algorithm:
 
     # ---- the record ----------------------------------------------------------------------
 
-    def read(self):
+    def read(self, retry=True):
         """The algorithm as the cluster returns it; ``NotFound`` when it does not exist."""
-        return self.client.get_json("/v1/algorithms/{0}/{1}", self.owner, self.name,
+        return self.client.get_json("/v1/algorithms/{0}/{1}", self.owner, self.name, retry=retry,
                                     action="read algorithm " + self.label)
 
     def get(self):
@@ -63,20 +69,32 @@ class Algorithm:
             return None
 
     def create(self, details, settings):
-        return self.client.post_json("/v1/algorithms/{0}", self.owner,
-                                     body={"name": self.name, "details": details, "settings": settings},
-                                     action="create algorithm " + self.label)
+        """Create it; the algorithm as created. Guarded: a 409 after an attempt whose answer was lost
+        is that attempt's work, read back; a 409 on the first attempt is someone else's (``Conflict``)."""
+        action = "create algorithm " + self.label
+
+        def attempt(attempts):
+            try:
+                return self.client.post_json("/v1/algorithms/{0}", self.owner, retry=False, action=action,
+                                             body={"name": self.name, "details": details, "settings": settings})
+            except Conflict:
+                if not attempts.answer_lost:
+                    raise
+                return self.read(retry=False)
+
+        return self.client.retrying(attempt)
 
     def update(self, settings, details=None):
+        """Replace its settings (and details): safe to repeat, the same values again change nothing."""
         body = {"settings": settings}
         if details:
             body["details"] = details
-        return self.client.put_json("/v1/algorithms/{0}/{1}", self.owner, self.name, body=body,
+        return self.client.put_json("/v1/algorithms/{0}/{1}", self.owner, self.name, body=body, retry=True,
                                     action="update algorithm " + self.label)
 
     def delete(self):
-        """Delete it with its versions and builds; ``False`` when it was already gone."""
-        return self.client.delete("/v1/algorithms/{0}/{1}", self.owner, self.name, missing_ok=True,
+        """Delete it with its versions and builds; ``False`` when it was already gone. Safe to repeat."""
+        return self.client.delete("/v1/algorithms/{0}/{1}", self.owner, self.name, missing_ok=True, retry=True,
                                   action="delete algorithm " + self.label)
 
     # ---- builds --------------------------------------------------------------------------
@@ -89,7 +107,7 @@ class Algorithm:
             if marker:
                 params["marker"] = marker
             page = self.client.get_json("/v1/algorithms/{0}/{1}/builds", self.owner, self.name, params=params,
-                                        action="list the builds of " + self.label) or {}
+                                        retry=True, action="list the builds of " + self.label) or {}
             for build in page.get("results") or []:
                 if build.get("commit_sha") == commit:
                     return build
@@ -111,31 +129,36 @@ class Algorithm:
         return build
 
     def compile(self, timeout):
-        """Build master again (after a failed build of an unchanged commit); the build record."""
-        answer = self.client.post_json("/v1/algorithms/{0}/{1}/compile", self.owner, self.name,
+        """Build master again (after a failed build of an unchanged commit); the build record.
+        Never repeated: each call starts another build (the caller checks the commit's build first)."""
+        answer = self.client.post_json("/v1/algorithms/{0}/{1}/compile", self.owner, self.name, retry=False,
                                        action="compile " + self.label, timeout=timeout) or {}
         return answer.get("build") or {}
 
     def log_tail(self, build_id, lines=LOG_TAIL_LINES):
         answer = self.client.get_json("/v1/algorithms/{0}/{1}/builds/{2}/logs", self.owner, self.name, build_id,
-                                      action="read the log of build {0} of {1}".format(build_id, self.label)) or {}
+                                      retry=True, action="read the log of build {0} of {1}".format(build_id, self.label)) or {}
         text = str(answer.get("logs") or "").rstrip()
         return "\n".join(text.splitlines()[-lines:])
 
     # ---- versions ------------------------------------------------------------------------
 
-    def published_version(self, commit):
+    def published_version(self, commit, retry=True):
         """The semantic version ``commit`` is published as, or ``None``."""
         try:
             version = self.client.get_json("/v1/algorithms/{0}/{1}/versions/{2}", self.owner, self.name, commit,
-                                           action="read version {0} of {1}".format(commit, self.label))
+                                           retry=retry, action="read version {0} of {1}".format(commit, self.label))
         except NotFound:
             return None
         return ((version or {}).get("version_info") or {}).get("semantic_version")
 
     def publish(self, commit, version_type, algorithm):
         """Publish ``commit``; the new semantic version. Callability and label are the
-        algorithm's own (the API requires both)."""
+        algorithm's own (the API requires both).
+
+        Guarded: before each repeat, ``published_version(commit)``; an attempt whose answer was lost
+        may have published it, and then that version is the answer. Never published twice.
+        """
         settings = (algorithm or {}).get("settings") or {}
         details = (algorithm or {}).get("details") or {}
         body = {
@@ -144,17 +167,29 @@ class Algorithm:
             "version_info": {"version_type": version_type, "git_hash": commit,
                              "release_notes": "Published by algorithmia.testbench"},
         }
-        answer = self.client.post_json("/v1/algorithms/{0}/{1}/versions", self.owner, self.name, body=body,
-                                       action="publish {0} at {1}".format(self.label, commit)) or {}
-        return (answer.get("version_info") or {}).get("semantic_version")
+        action = "publish {0} at {1}".format(self.label, commit)
+
+        def attempt(attempts):
+            if attempts.repeated:
+                published = self.published_version(commit, retry=False)
+                if published is not None:
+                    return published
+            answer = self.client.post_json("/v1/algorithms/{0}/{1}/versions", self.owner, self.name, body=body,
+                                           retry=False, action=action) or {}
+            return (answer.get("version_info") or {}).get("semantic_version")
+
+        return self.client.retrying(attempt)
 
     # ---- calls ---------------------------------------------------------------------------
 
-    def call(self, version, payload, timeout, clock=time.monotonic):
-        """Call the algorithm (at ``version``: a semantic version or git hash, else the latest) once.
+    def call(self, version, payload, timeout, clock=time.monotonic, *, retry=False):
+        """Call the algorithm (at ``version``: a semantic version or git hash, else the latest).
 
         Returns a ``CallOutcome`` and never raises for a failed call: an error answer, a refusal
-        or a timeout is an outcome with ``ok`` false. Never retried: a benchmark counts every failure.
+        or a timeout is an outcome with ``ok`` false. Sent once unless ``retry``: a benchmark counts
+        every failure (and its duration is one request's). ``retry=True`` is for a check whose answer
+        alone counts (algo_build_publish's test_payload call): repeated on 429/502/503/504 and broken
+        connections; ``duration_ms`` then spans every attempt.
         """
         data, content_type = request_body(payload)
         template = "/v1/algo/{0}/{1}/{2}" if version else "/v1/algo/{0}/{1}"
@@ -163,7 +198,7 @@ class Algorithm:
         started = clock()
         try:
             response = self.client.request("POST", template, *args, action=action, params={"timeout": int(timeout)},
-                                           data=data, headers={"Content-Type": content_type},
+                                           data=data, headers={"Content-Type": content_type}, retry=retry,
                                            timeout=timeout + READ_TIMEOUT_MARGIN)
             body = response.content
         except ClusterError as exc:

@@ -15,24 +15,50 @@ themselves use, and what tests use to check that the collection's work is visibl
 Shape (after community.docker's API client): verb helpers take a path template plus
 arguments and quote the arguments themselves; a failure becomes a typed ``ClusterError``
 whose text says which call, on which cluster, what came back and what to do.
+
+Repeats: which calls, on what failures, with which pauses and deadline is ``retries.py``
+(the classification table). Here each request carries its class (``retry=``), ``_send`` makes
+one attempt, ``connection_failure`` tells from the exception chain what happened to the
+connection (a TLS handshake refused, or a reset after it, or an answer broken off mid-body),
+and ``ByteStream`` resumes a download that broke off.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
+import socket
+import ssl
 import traceback
+from urllib.parse import urlsplit
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import (
+    ANSWER_LOST,
+    BROKEN_ANSWER,
+    CONNECT_TIMEOUT,
+    OTHER,
+    READ_TIMEOUT,
+    REFUSED,
+    RESET,
+    TLS_HANDSHAKE,
+    UNREACHABLE,
+    UNRESOLVED,
     ClientConfigError,
     ClusterConnectionError,
     ClusterTimeout,
     InvalidResponse,
-    ServerError,
     TLSError,
-    TooManyRequests,
     error_class_for_status,
     redact,
+)
+from ansible_collections.algorithmia.testbench.plugins.module_utils.retries import (
+    DEFAULT_BACKOFF_FACTOR,
+    DEFAULT_BACKOFF_MAX,
+    DEFAULT_RETRIES,
+    TRANSIENT_FAILURES,
+    RetryPolicy,
+    retry_after_seconds,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.tls import CACertificate
 from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import (
@@ -45,8 +71,8 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import 
 try:
     import requests
     from requests.adapters import HTTPAdapter
-    from urllib3.exceptions import MaxRetryError, NewConnectionError
-    from urllib3.exceptions import TimeoutError as Urllib3Timeout
+    from urllib3.exceptions import ConnectTimeoutError, IncompleteRead, LocationValueError
+    from urllib3.exceptions import NewConnectionError, ProtocolError, ReadTimeoutError
     from urllib3.util.retry import Retry
 except ImportError:
     HAS_REQUESTS = False
@@ -56,55 +82,17 @@ else:
     REQUESTS_IMPORT_ERROR = None
 
 DEFAULT_TIMEOUT = 60.0
-DEFAULT_RETRIES = 4
-# urllib3 retries the first failure at once, then sleeps about 1, 2, 4 s (factor * 2**(n-1)),
-# each plus up to 0.5 s of jitter so that many forks hitting one recovering cluster do not
-# retry in lock-step.
-DEFAULT_BACKOFF_FACTOR = 0.5
-DEFAULT_BACKOFF_MAX = 20.0
-# Worth another try: rate limiting and a proxy or load balancer between restarts. A 500 is
-# usually a real failure of this very request, so it is reported at once.
-RETRY_STATUSES = frozenset((429, 502, 503, 504))
-# A server may ask for a pause with Retry-After; more than this is treated as "fail now".
-RETRY_AFTER_MAX = 60
 DEFAULT_CHUNK_SIZE = 1024 * 1024
 ERROR_BODY_LIMIT = 64 * 1024
 USER_AGENT = "algorithmia.testbench (ansible collection)"
 
 _NO_BODY = object()
 _OBJECT_AT = re.compile(r"<[^<>]* object at 0x[0-9a-f]+>:?\s*")
+_SSL_PLACE = re.compile(r"\s*\(_ssl\.c:\d+\)")
 _SUCCESS = range(200, 300)
-
-
-def retry_policy(retries=DEFAULT_RETRIES, retry_responses=False,
-                 backoff_factor=DEFAULT_BACKOFF_FACTOR, backoff_max=DEFAULT_BACKOFF_MAX):
-    """The urllib3 ``Retry`` for one kind of call.
-
-    Connection errors are retried for every call: urllib3 counts as ``connect`` errors only
-    failures before the request was sent, so even a POST cannot run twice. Read errors and
-    ``RETRY_STATUSES`` are retried only for calls that opted in (``retry_responses``), because
-    the server may already have acted on the request.
-    """
-    options = dict(
-        total=retries,
-        connect=retries,
-        read=retries if retry_responses else 0,
-        status=retries if retry_responses else 0,
-        other=0,
-        status_forcelist=RETRY_STATUSES if retry_responses else None,
-        # The caller opted in for this very call, whatever its verb.
-        allowed_methods=None,
-        backoff_factor=backoff_factor,
-        backoff_max=backoff_max,
-        backoff_jitter=backoff_factor,
-        respect_retry_after_header=True,
-        # The last answer is returned, so it becomes a ClusterError with the server's message.
-        raise_on_status=False,
-    )
-    try:
-        return Retry(retry_after_max=RETRY_AFTER_MAX, **options)
-    except TypeError:  # urllib3 < 2.4 has no cap on Retry-After
-        return Retry(**options)
+# The connection went away (a reset, a close without TLS close_notify) rather than TLS refusing us.
+_CONNECTION_GONE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, ssl.SSLEOFError,
+                    ssl.SSLZeroReturnError, ssl.SSLSyscallError, http.client.RemoteDisconnected)
 
 
 class _SimpleKeyAuth:
@@ -165,11 +153,130 @@ def root_reason(exc):
     return reason
 
 
-def short_cause(exc):
-    """The root reason of a requests/urllib3 exception, without pool and object noise."""
-    reason = root_reason(exc)
-    text = reason.args[0] if reason.args and isinstance(reason.args[0], str) else str(reason)
-    return _OBJECT_AT.sub("", text)[:300]
+def exception_chain(exc, limit=16):
+    """``exc`` and the exceptions behind it, breadth first: causes, contexts, and what requests and
+    urllib3 wrap (``reason``, exception arguments)."""
+    chain = []
+    pending = [exc]
+    while pending and len(chain) < limit:
+        current = pending.pop(0)
+        if not isinstance(current, BaseException) or any(current is seen for seen in chain):
+            continue
+        chain.append(current)
+        pending.extend(getattr(current, name, None) for name in ("reason", "original_error"))
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        pending.extend((current.__cause__, current.__context__))
+    return chain
+
+
+def connection_failure(exc, during_answer=False):
+    """``(failure, cause)``: what happened to a connection (a failure kind of ``errors``) and the
+    exception of the chain that tells it.
+
+    Told apart by the exception types in the chain, not by their text: a certificate the CA does not
+    vouch for (``ssl.SSLCertVerificationError``) or a TLS alert during the handshake (an
+    ``ssl.SSLError`` of its own) is a handshake failure; a connection that went away after it (a
+    reset, a broken pipe, EOF without close_notify, an incomplete body) is a reset, or a broken
+    answer once the answer's headers had arrived (``during_answer``).
+    """
+    chain = exception_chain(exc)
+
+    def first(*types):
+        return next((item for item in chain if isinstance(item, types)), None)
+
+    found = first(ssl.SSLCertVerificationError)
+    if found is not None:
+        return TLS_HANDSHAKE, found
+    if during_answer:
+        found = first(ReadTimeoutError, socket.timeout)
+        if found is not None:
+            return READ_TIMEOUT, found
+        return BROKEN_ANSWER, first(IncompleteRead, http.client.IncompleteRead, *_CONNECTION_GONE) or chain[-1]
+    for failure, types in ((UNRESOLVED, (socket.gaierror,)), (REFUSED, (ConnectionRefusedError,))):
+        found = first(*types)
+        if found is not None:
+            return failure, found
+    found = first(ConnectTimeoutError)
+    if found is not None:
+        return (UNREACHABLE if isinstance(found, NewConnectionError) else CONNECT_TIMEOUT), found
+    found = first(ReadTimeoutError, socket.timeout)
+    if found is not None:
+        return READ_TIMEOUT, found
+    found = first(IncompleteRead, http.client.IncompleteRead)
+    if found is not None:
+        return BROKEN_ANSWER, found
+    found = first(*_CONNECTION_GONE)
+    if found is not None:
+        return RESET, found
+    found = first(ssl.SSLError)
+    if found is not None:
+        return TLS_HANDSHAKE, found
+    found = first(ProtocolError, requests.exceptions.ChunkedEncodingError)
+    if found is not None:
+        return RESET, found
+    return OTHER, root_reason(exc)
+
+
+def describe(exc):
+    """An exception's own text, without object addresses and OpenSSL source places."""
+    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+        return "certificate verify failed: " + exc.verify_message
+    text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    return _SSL_PLACE.sub("", _OBJECT_AT.sub("", text or type(exc).__name__))[:300]
+
+
+def _received(cause, received):
+    """Bytes of the answer that arrived: counted by the caller, or told by an ``IncompleteRead``."""
+    if received is not None:
+        return received
+    partial = getattr(cause, "partial", None)
+    if isinstance(partial, int):
+        return partial
+    return len(partial) if isinstance(partial, (bytes, bytearray)) else None
+
+
+def failure_detail(failure, cause, why, where, timeouts, sent=None, received=None):
+    """What happened to a connection to ``where``, in words, for a failure kind other than TLS_HANDSHAKE.
+
+    ``why`` is the cause's own text (redacted); ``timeouts`` the (connect, read) seconds; ``sent``
+    and ``received`` the bytes of the request and of the answer that got through, when counted.
+    """
+    if failure == REFUSED:
+        return "nothing accepts connections at {0} (connection refused)".format(where)
+    if failure == UNRESOLVED:
+        return "the host name of {0} does not resolve ({1})".format(where, why)
+    if failure == UNREACHABLE:
+        return "could not connect to {0}: {1}".format(where, why)
+    if failure == CONNECT_TIMEOUT:
+        return "no connection to {0} within {1:g} s".format(where, timeouts[0])
+    if failure == READ_TIMEOUT:
+        if received:
+            return "the answer stalled for {0:g} s after {1} bytes".format(timeouts[1], received)
+        return "no answer within {0:g} s".format(timeouts[1])
+    if failure == BROKEN_ANSWER:
+        return "the connection was reset after {0} bytes of the answer ({1})".format(
+            received if received is not None else "some", why)
+    if failure == RESET:
+        after = " after {0} bytes of the request were sent".format(sent) if sent else ""
+        if isinstance(cause, http.client.RemoteDisconnected):
+            return "the cluster closed the connection{0} without answering".format(after)
+        return "the connection was reset{0}, before an answer ({1})".format(after, why)
+    return why
+
+
+class _Counted:
+    """A request body iterated as it is sent, counting the bytes handed to the connection."""
+
+    def __init__(self, chunks):
+        self._chunks = chunks
+        self.sent = 0
+
+    def __iter__(self):
+        for chunk in self._chunks:
+            yield chunk
+            self.sent += len(chunk)
 
 
 class AlgorithmiaClient:
@@ -177,12 +284,14 @@ class AlgorithmiaClient:
 
     ``api_address`` is the API base URL (``https://api.example.com``); ``ca_cert`` a PEM file
     path or PEM text; ``timeout`` (s) bounds connecting and every wait for data on every call.
+    ``retries``, ``backoff_factor``, ``backoff_max`` and ``retry_deadline`` make its ``retry_policy``
+    (see ``retries``), which also serves the git remote of this cluster.
     Use as a context manager, or call ``close()``: it removes a temporary CA file.
     """
 
     def __init__(self, api_address, api_key, ca_cert=None, validate_certs=True,
                  timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES,
-                 backoff_factor=DEFAULT_BACKOFF_FACTOR, backoff_max=DEFAULT_BACKOFF_MAX):
+                 backoff_factor=DEFAULT_BACKOFF_FACTOR, backoff_max=DEFAULT_BACKOFF_MAX, retry_deadline=None):
         if not HAS_REQUESTS:
             raise ClientConfigError(
                 "set up the HTTP client", None, detail="the Python library requests is not installed",
@@ -213,25 +322,26 @@ class AlgorithmiaClient:
             raise ClientConfigError("set up the HTTP client", self.cluster,
                                     detail="timeout {0!r} is not a positive number of seconds".format(timeout),
                                     hint="set timeout to the seconds to wait for the cluster, e.g. 60.")
+        try:
+            self.retry_policy = RetryPolicy(retries, backoff_factor, backoff_max, retry_deadline)
+        except ValueError as exc:
+            raise ClientConfigError("set up the HTTP client", self.cluster, detail=str(exc),
+                                    hint="set retries to 0 or more and the retry deadline to a positive number "
+                                         "of seconds.") from None
         self._ca = CACertificate(ca_cert, validate_certs, self.cluster)
         self.verify = self._ca.verify
-        self._retries = retries
-        self._backoff = (backoff_factor, backoff_max)
-        auth = _SimpleKeyAuth(key)
-        self._sessions = {
-            opted_in: self._new_session(auth, retry_policy(retries, opted_in, backoff_factor, backoff_max))
-            for opted_in in (False, True)
-        }
+        self._session = self._new_session(_SimpleKeyAuth(key))
 
-    def _new_session(self, auth, policy):
+    def _new_session(self, auth):
         session = requests.Session()
         session.auth = auth
         session.headers["User-Agent"] = USER_AGENT
         session.headers["Accept"] = "application/json"
         # Only a default: requests lets REQUESTS_CA_BUNDLE override a session's verify, so
-        # every request passes verify= explicitly as well (see request()).
+        # every request passes verify= explicitly as well (see _send()).
         session.verify = self.verify
-        adapter = HTTPAdapter(max_retries=policy)
+        # urllib3 repeats nothing: every repeat is decided by the call's class (retries.py).
+        adapter = HTTPAdapter(max_retries=Retry(0, read=False))
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         return session
@@ -240,8 +350,7 @@ class AlgorithmiaClient:
         return "AlgorithmiaClient({0})".format(getattr(self, "api_address", "not set up"))
 
     def close(self):
-        for session in self._sessions.values():
-            session.close()
+        self._session.close()
         self._ca.close()
 
     def __enter__(self):
@@ -275,48 +384,61 @@ class AlgorithmiaClient:
                                         detail="the API key would appear in the URL",
                                         hint="pass the key only as api_key; never in a path or query.")
 
+    def _prepare(self, method, template, args, action, params):
+        url = self.url(template, *args)
+        self._refuse_secret_in_url(url, params)
+        return url, action or "{0} {1}".format(method, url[len(self.api_address):])
+
     def redact(self, text):
         return redact(text, self._secrets)
+
+    # ---- attempts ------------------------------------------------------------------------
+
+    def attempts(self, timeout=None):
+        """A fresh ``retries.Attempts`` for one call whose answer may take ``timeout`` s."""
+        return self.retry_policy.attempts(self._timeouts(timeout)[1])
+
+    def retrying(self, attempt, timeout=None):
+        """Run a guarded operation: ``attempt(attempts)`` until it succeeds, repeated on transient
+        failures under this client's policy. ``attempts.repeated`` / ``attempts.answer_lost`` tell
+        the attempt to check first whether an earlier one did the work."""
+        return self.attempts(timeout).run(attempt)
 
     # ---- the one request path --------------------------------------------------------------
 
     def request(self, method, template, *args, action=None, params=None, body=_NO_BODY, data=None,
                 headers=None, stream=False, timeout=None, retry=False, hints=None, ok=_SUCCESS):
-        """Send one request; return the ``requests.Response`` or raise a ``ClusterError``.
+        """Send a request; return the ``requests.Response`` or raise a ``ClusterError``.
 
         ``body`` is sent as JSON (``None`` too, as ``null``); ``data`` as is (bytes, a file, or
-        an iterable of bytes, streamed). ``retry=True`` opts this call into retries of read
-        errors and of 429/502/503/504; connection errors are always retried. ``hints`` maps a
-        status (int) to a call-specific "what to do" for the error text.
+        an iterable of bytes, streamed). ``retry`` is the call's class (see ``retries``): ``True``
+        for a call that is safe to repeat, then repeated on transient failures; ``False`` for one
+        sent exactly once. ``hints`` maps a status (int) to a call-specific "what to do".
         """
-        url = self.url(template, *args)
-        action = action or "{0} {1}".format(method, url[len(self.api_address):])
-        self._refuse_secret_in_url(url, params)
+        url, action = self._prepare(method, template, args, action, params)
         headers = dict(headers or {})
         if body is not _NO_BODY:
             data = json.dumps(body).encode("utf-8")
             headers.setdefault("Content-Type", "application/json")
-        session = self._sessions[bool(retry)]
-        # urllib3 retries only until the headers arrive; a body that breaks off after them is
-        # retried here, for opted-in calls whose body can be sent again.
-        replayable = data is None or isinstance(data, (bytes, bytearray))
-        policy = retry_policy(self._retries, True, *self._backoff) if retry and replayable and not stream else None
-        while True:
-            try:
-                response = session.request(method, url, params=params, data=data, headers=headers, stream=stream,
-                                           timeout=self._timeouts(timeout), verify=self.verify)
-            except requests.exceptions.ChunkedEncodingError as exc:
-                if policy is None:
-                    raise self._transport_error(action, exc, timeout) from None
-                try:
-                    policy = policy.increment(method=method, url=url)
-                except MaxRetryError:
-                    raise self._transport_error(action, exc, timeout) from None
-                policy.sleep()
-                continue
-            except requests.exceptions.RequestException as exc:
-                raise self._transport_error(action, exc, timeout) from None
-            break
+        if not retry:
+            return self._send(method, url, action, params, data, headers, stream, timeout, hints, ok, retry)
+        if not (data is None or isinstance(data, (bytes, bytearray))):
+            raise ValueError("request(retry=True) needs a body that can be sent again (bytes); "
+                             "stream a body with upload(chunks=<callable>)")
+        return self.attempts(timeout).run(
+            lambda _attempts: self._send(method, url, action, params, data, headers, stream, timeout, hints, ok, retry))
+
+    def _send(self, method, url, action, params, data, headers, stream, timeout, hints, ok, retry):
+        """One attempt: the response, or a ``ClusterError`` saying what happened."""
+        counted = None
+        if data is not None and not isinstance(data, (bytes, bytearray)) and not hasattr(data, "read"):
+            data = counted = _Counted(data)
+        try:
+            response = self._session.request(method, url, params=params, data=data, headers=headers, stream=stream,
+                                             timeout=self._timeouts(timeout), verify=self.verify)
+        except requests.exceptions.RequestException as exc:
+            raise self.transport_error(action, exc, url, timeout, retry=retry,
+                                       sent=counted.sent if counted is not None else None) from None
         if response.status_code not in ok:
             try:
                 raise self._status_error(action, response, hints, stream)
@@ -324,43 +446,44 @@ class AlgorithmiaClient:
                 response.close()
         return response
 
-    def _transport_error(self, action, exc, timeout):
-        cause = self.redact(short_cause(exc))
-        reason = root_reason(exc)
-        if isinstance(exc, requests.exceptions.SSLError):
-            return TLSError(action, self.cluster, detail="TLS failed: " + cause)
-        if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-            return ClusterConnectionError(
-                action, self.cluster, detail="the answer broke off: " + cause,
-                hint="retry; if it keeps happening, check the cluster's load and any proxy in between.")
-        # NewConnectionError is a ConnectTimeoutError to urllib3, but "refused" is no timeout.
-        timed_out = isinstance(reason, Urllib3Timeout) and not isinstance(reason, NewConnectionError)
-        if isinstance(exc, requests.exceptions.Timeout) or timed_out:
-            waited = self._timeouts(timeout)[1]
-            return ClusterTimeout(action, self.cluster,
-                                  detail="no answer within {0:g} s ({1})".format(waited, cause))
+    def transport_error(self, action, exc, url, timeout=None, retry=False, sent=None, received=None,
+                        during_answer=False):
+        """The ``ClusterError`` for an exception of requests or urllib3: what happened, in words."""
         if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                            requests.exceptions.InvalidSchema)):
-            return ClientConfigError(action, self.cluster, detail=cause)
-        return ClusterConnectionError(action, self.cluster, detail=cause)
+                            requests.exceptions.InvalidSchema, LocationValueError)):
+            return ClientConfigError(action, self.cluster, detail=self.redact(describe(root_reason(exc))))
+        failure, cause = connection_failure(exc, during_answer)
+        why = self.redact(describe(cause))
+        if failure == TLS_HANDSHAKE:
+            return TLSError(action, self.cluster, certificate=isinstance(cause, ssl.SSLCertVerificationError),
+                            detail="the TLS handshake with {0} failed: {1}".format(urlsplit(url).netloc, why))
+        detail = failure_detail(failure, cause, why, urlsplit(url).netloc, self._timeouts(timeout), sent,
+                                _received(cause, received))
+        if not retry and failure in ANSWER_LOST:
+            detail += "; not repeated: the request may have been applied, and this call is not safe to repeat"
+        elif not retry and failure in TRANSIENT_FAILURES:
+            detail += "; not repeated: this call is not safe to repeat"
+        error_class = ClusterTimeout if failure in (CONNECT_TIMEOUT, READ_TIMEOUT) else ClusterConnectionError
+        return error_class(action, self.cluster, failure=failure, detail=detail)
 
     def _status_error(self, action, response, hints, stream):
-        if stream:
-            # Only the start of a streamed error body: it could be a huge file after all.
-            body = next(response.iter_content(ERROR_BODY_LIMIT), b"")
-        else:
-            body = (response.content or b"")[:ERROR_BODY_LIMIT]
+        try:
+            if stream:
+                # Only the start of a streamed error body: it could be a huge file after all.
+                body = next(response.iter_content(ERROR_BODY_LIMIT), b"")
+            else:
+                body = (response.content or b"")[:ERROR_BODY_LIMIT]
+        except requests.exceptions.RequestException:
+            body = b""  # the error's body broke off: its status still says what happened
         message, code, error_id = parse_error_body(body)
         if not message:
             # A HEAD answer has no body; clusters put the reason into this header instead.
             message = response.headers.get("X-Error-Message")
-        retries = getattr(response.raw, "retries", None)
-        attempts = len(retries.history) + 1 if retries is not None and retries.history else None
         hint = (hints or {}).get(response.status_code)
         error_class = error_class_for_status(response.status_code)
         return error_class(action, self.cluster, status=response.status_code, reason=response.reason,
                            server_message=self.redact(message), server_code=code, error_id=error_id,
-                           hint=hint, attempts=attempts)
+                           hint=hint, retry_after=retry_after_seconds(response.headers.get("Retry-After")))
 
     def _json(self, response, action):
         """The answer's JSON (``None`` for an empty body)."""
@@ -379,15 +502,15 @@ class AlgorithmiaClient:
     # ---- verb helpers --------------------------------------------------------------------
 
     def get_json(self, template, *args, action=None, params=None, retry=True, timeout=None, hints=None):
-        """GET and decode JSON. Reads retry by default: they change nothing."""
+        """GET and decode JSON. Reads are safe to repeat."""
         response = self.request("GET", template, *args, action=action, params=params, retry=retry,
                                 timeout=timeout, hints=hints)
         return self._json(response, action)
 
     def post_json(self, template, *args, body=None, action=None, params=None, retry=False,
                   timeout=None, hints=None):
-        """POST ``body`` as JSON and decode the JSON answer. No response retries unless asked:
-        a POST usually creates or runs something."""
+        """POST ``body`` as JSON and decode the JSON answer. Sent once unless the caller classified
+        the call as safe to repeat: a POST usually creates or runs something."""
         response = self.request("POST", template, *args, body=body, action=action, params=params,
                                 retry=retry, timeout=timeout, hints=hints)
         return self._json(response, action)
@@ -406,13 +529,22 @@ class AlgorithmiaClient:
 
     def delete(self, template, *args, action=None, params=None, retry=False, missing_ok=False,
                timeout=None, hints=None):
-        """DELETE; ``True`` when something was deleted, ``False`` when it was already gone
-        (``missing_ok``), which is what an idempotent ``state: absent`` needs."""
+        """DELETE; ``True`` when it was deleted, ``False`` when it was already gone (``missing_ok``),
+        which is what an idempotent ``state: absent`` needs.
+
+        With ``retry``, a 404 after an attempt whose answer was lost means that attempt deleted it: ``True``.
+        """
+        url, action = self._prepare("DELETE", template, args, action, params)
         ok = set(_SUCCESS) | ({404} if missing_ok else set())
-        response = self.request("DELETE", template, *args, action=action, params=params, retry=retry,
-                                timeout=timeout, hints=hints, ok=ok)
-        response.close()
-        return response.status_code != 404
+
+        def attempt(attempts):
+            response = self._send("DELETE", url, action, params, None, {}, False, timeout, hints, ok, retry)
+            response.close()
+            if response.status_code == 404:
+                return attempts is not None and attempts.answer_lost
+            return True
+
+        return self.attempts(timeout).run(attempt) if retry else attempt(None)
 
     def head(self, template, *args, action=None, retry=True, missing_ok=False, timeout=None, hints=None):
         """HEAD; the response headers (case-insensitive), or ``None`` when missing and ``missing_ok``."""
@@ -425,43 +557,52 @@ class AlgorithmiaClient:
     def download(self, template, *args, action=None, params=None, retry=True, timeout=None,
                  chunk_size=DEFAULT_CHUNK_SIZE, hints=None):
         """GET a body as a ``ByteStream``: the request is made now (errors raise here), the
-        body is read chunk by chunk as the caller iterates, so memory stays constant."""
-        response = self.request("GET", template, *args, action=action, params=params, retry=retry,
-                                timeout=timeout, hints=hints, stream=True,
-                                headers={"Accept": "*/*"})
-        return ByteStream(self, response, action or "download " + response.url, chunk_size)
+        body is read chunk by chunk as the caller iterates, so memory stays constant.
+
+        With ``retry``, a body that breaks off is resumed where it stopped (see ``ByteStream``),
+        within the same attempts and deadline as the first request.
+        """
+        url, action = self._prepare("GET", template, args, action or "download " + template.format(*args), params)
+
+        def open_from(offset, validator):
+            headers = {"Accept": "*/*"}
+            if offset:
+                headers["Range"] = "bytes={0}-".format(offset)
+                headers["If-Range"] = validator
+            return self._send("GET", url, action, params, None, headers, True, timeout, hints, _SUCCESS, retry)
+
+        if not retry:
+            return ByteStream(self, open_from(0, None), action, url, chunk_size)
+        attempts = self.attempts(timeout)
+        response = attempts.run(lambda _attempts: open_from(0, None))
+        return ByteStream(self, response, action, url, chunk_size, reopen=open_from, attempts=attempts, timeout=timeout)
 
     def upload(self, template, *args, chunks, action=None, params=None, retry=False, timeout=None,
                content_type="application/octet-stream", hints=None):
         """PUT a body streamed from ``chunks`` (an iterable of bytes, e.g. a generator or a
         ``ByteStream`` of another cluster) and decode the JSON answer.
 
-        ``retry=True`` needs ``chunks`` to be a callable returning a fresh iterable: a half-sent
-        generator cannot be sent again, so the whole upload is repeated from a new one.
+        ``retry=True`` (a PUT of a whole file is safe to repeat) needs ``chunks`` to be a callable
+        returning a fresh iterable: a half-sent generator cannot be sent again, so every attempt
+        sends the whole body from a new one. A source that fails while it is sent (a download from
+        another cluster that could not be resumed) fails the attempt, and the next starts afresh.
         """
         if retry and not callable(chunks):
             raise ValueError("upload(retry=True) needs chunks to be a callable returning a fresh iterable")
-        policy = retry_policy(self._retries, True, *self._backoff) if retry else None
-        while True:
+        url, action = self._prepare("PUT", template, args, action, params)
+
+        def attempt(_attempts):
             source = chunks() if callable(chunks) else chunks
             try:
-                response = self.request("PUT", template, *args, action=action, params=params,
-                                        data=_streamable(source), timeout=timeout, hints=hints,
-                                        headers={"Content-Type": content_type})
+                response = self._send("PUT", url, action, params, _streamable(source),
+                                      {"Content-Type": content_type}, False, timeout, hints, _SUCCESS, retry)
                 return self._json(response, action)
-            except (ServerError, TooManyRequests, ClusterConnectionError) as exc:
-                retryable = not isinstance(exc, TLSError) and (exc.status is None or exc.status in RETRY_STATUSES)
-                if policy is None or not retryable:
-                    raise
-                try:
-                    policy = policy.increment(method="PUT", url=self.url(template, *args))
-                except MaxRetryError:
-                    raise exc from None
-                policy.sleep()
             finally:
                 close = getattr(source, "close", None)
                 if close is not None:
                     close()
+
+        return self.attempts(timeout).run(attempt) if retry else attempt(None)
 
 
 def _streamable(source):
@@ -472,36 +613,108 @@ def _streamable(source):
     return iter(source)
 
 
+def _validator(headers):
+    """What identifies this version of a file: its ETag, else its Last-Modified (``None``: neither)."""
+    return headers.get("ETag") or headers.get("Last-Modified")
+
+
+def _length(headers):
+    length = headers.get("Content-Length")
+    return int(length) if length and length.isdigit() else None
+
+
 class ByteStream:
     """A response body read in chunks as it is iterated; closes the connection when done.
 
     ``size`` is the Content-Length when the server sent one; ``headers`` the answer's headers.
-    A connection that breaks mid-way raises ``ClusterConnectionError`` saying how much arrived.
+    With ``reopen`` (the download was safe to repeat), a body that breaks off is resumed where it
+    stopped, invisibly to the consumer: with a Range request when the server offers ranges and
+    names the version (ETag or Last-Modified, sent as If-Range), else by reading it again and
+    skipping what was delivered, checked to be the same file (the same length and validator).
+    Each resume counts as an attempt of the download (``restarts`` says how many there were); a
+    break that cannot be resumed, or with no attempt left, raises ``ClusterConnectionError``
+    saying how much had arrived.
     """
 
-    def __init__(self, client, response, action, chunk_size=DEFAULT_CHUNK_SIZE):
+    def __init__(self, client, response, action, url, chunk_size=DEFAULT_CHUNK_SIZE, reopen=None, attempts=None,
+                 timeout=None):
         self._client = client
-        self._response = response
         self._action = action
+        self._url = url
         self._chunk_size = chunk_size
-        self.headers = response.headers
-        length = response.headers.get("Content-Length")
-        self.size = int(length) if length and length.isdigit() else None
+        self._reopen = reopen
+        self._attempts = attempts
+        self._timeout = timeout
+        self._skip = 0
+        self._resumed_at = 0
         self.bytes_read = 0
+        self.restarts = 0
+        self._adopt(response)
+
+    def _adopt(self, response):
+        self._response = response
+        self.headers = response.headers
+        self.size = _length(response.headers)
+        self._version = _validator(response.headers)
+        # Ranges count the bytes sent; with a Content-Encoding they are not the bytes delivered.
+        self._ranges = (response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
+                        and response.headers.get("Content-Encoding", "identity").strip().lower() in ("", "identity"))
 
     def __iter__(self):
         try:
-            for chunk in self._response.iter_content(self._chunk_size):
-                self.bytes_read += len(chunk)
-                yield chunk
-        except requests.exceptions.RequestException as exc:
-            raise ClusterConnectionError(
-                self._action, self._client.cluster,
-                detail="the transfer broke off after {0} bytes: {1}".format(
-                    self.bytes_read, self._client.redact(short_cause(exc))),
-                hint="retry; if it keeps breaking, check the network path and the cluster's load.") from None
+            while True:
+                try:
+                    for chunk in self._response.iter_content(self._chunk_size):
+                        if self._skip:
+                            skipped = min(self._skip, len(chunk))
+                            self._skip -= skipped
+                            chunk = chunk[skipped:]
+                            if not chunk:
+                                continue
+                        self.bytes_read += len(chunk)
+                        yield chunk
+                    return
+                except requests.exceptions.RequestException as exc:
+                    self._response.close()
+                    error = self._client.transport_error(
+                        self._action, exc, self._url, self._timeout, retry=self._reopen is not None,
+                        received=self.bytes_read, during_answer=True)
+                    if self._reopen is None:
+                        raise error from None
+                    self._resume(error)
         finally:
             self.close()
+
+    def _resume(self, error):
+        """Open the body again after ``error``, positioned at ``bytes_read``; raises when it cannot be."""
+        offset = self.bytes_read
+        if offset and self.size is None:
+            raise error.after_attempts(self._attempts.number, "not resumed: the cluster sent no Content-Length")
+        if offset > self._resumed_at:
+            self._attempts.progressed()
+        self._resumed_at = offset
+        self._attempts.failed(error)  # raises when no attempt is left; else waits the pause
+        ranged = bool(offset and self._ranges and self._version)
+        start, version = (offset, self._version) if ranged else (0, None)
+        response = self._attempts.run(lambda _attempts: self._reopen(start, version))
+        self.restarts += 1
+        if not offset:
+            self._adopt(response)
+            return
+        same = _validator(response.headers) == self._version if self._version else True
+        if response.status_code == 206 and same and _range_start(response.headers) == (offset, self.size):
+            self._skip = 0
+        elif response.status_code == 200 and same and _length(response.headers) == self.size:
+            self._skip = offset
+        else:
+            response.close()
+            raise ClusterConnectionError(
+                self._action, self._client.cluster, failure=BROKEN_ANSWER, attempts=self._attempts.number,
+                detail="the connection was reset after {0} bytes of the answer, and read again it is no longer "
+                       "the same file ({1} {2}, {3} bytes)".format(offset, response.status_code, response.reason,
+                                                                   _length(response.headers)),
+                hint="run again once the file is not being written any more.")
+        self._response = response
 
     def close(self):
         self._response.close()
@@ -511,3 +724,9 @@ class ByteStream:
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+def _range_start(headers):
+    """``(first byte, total size)`` of a ``Content-Range: bytes <first>-<last>/<total>`` answer."""
+    match = re.match(r"^\s*bytes\s+(\d+)-\d+/(\d+)\s*$", headers.get("Content-Range") or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None

@@ -7,6 +7,10 @@
 Every ``/v1/connector/...`` path the collection uses is built here (``data_path``), from a data
 URI whose segments ``uris`` has percent-encoded one by one, so a name can never add a segment
 or a query of its own.
+
+Every call here is safe to repeat (``retries``) and says so: reads; downloads, resumed where
+they broke off; whole-file uploads from a fresh source each attempt; deletes that take "gone"
+as done; a collection create that takes "exists" as done.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ def key_owner(client, role=None):
     ``role`` ("source", "destination") says which of a task's clusters it is, for the messages.
     """
     whose = "the {0} key".format(role) if role else "api_key"
-    listing = client.get_json(DATA_ROOT, action="find the user of {0} (list data://)".format(whose),
+    listing = client.get_json(DATA_ROOT, retry=True, action="find the user of {0} (list data://)".format(whose),
                               hints={401: "check {0}: it must be a valid, unrevoked API key of this cluster "
                                           "(keys are per cluster).".format(KEY_OPTIONS[role])}) or {}
     folders = listing.get("folders") if isinstance(listing, dict) else None
@@ -84,7 +88,7 @@ class DataFiles:
         while True:
             try:
                 page = self.client.get_json(data_path(directory_uri), params={"marker": marker} if marker else None,
-                                            action="list {0} on the {1} cluster".format(directory_uri, self.role)) or {}
+                                            retry=True, action="list {0} on the {1} cluster".format(directory_uri, self.role)) or {}
             except NotFound:
                 return None
             for entry in page.get("files") or []:
@@ -111,34 +115,38 @@ class DataFiles:
         return dict(files[name], uri=uri)
 
     def download(self, uri, action=None):
-        """A ``ByteStream`` of the file (the request is made now, the body read as it is iterated)."""
-        return self.client.download(data_path(uri), chunk_size=CHUNK_SIZE,
+        """A ``ByteStream`` of the file (the request is made now, the body read as it is iterated);
+        a body that breaks off is resumed where it stopped, unseen by the consumer."""
+        return self.client.download(data_path(uri), chunk_size=CHUNK_SIZE, retry=True,
                                     action=action or "download {0} from the {1} cluster".format(uri, self.role))
 
     def upload(self, uri, chunks):
-        """PUT the whole file from ``chunks``, a callable returning a fresh iterable: a broken upload is sent again."""
+        """PUT the whole file from ``chunks``, a callable returning a fresh iterable: a broken upload is
+        sent again, whole, from a new one (for a copy, a new download)."""
         return self.client.upload(data_path(uri), chunks=chunks, retry=True,
                                   action="upload {0} to the {1} cluster".format(uri, self.role))
 
     def delete(self, uri):
-        return self.client.delete(data_path(uri), missing_ok=True,
+        return self.client.delete(data_path(uri), missing_ok=True, retry=True,
                                   action="delete {0} on the {1} cluster".format(uri, self.role))
 
     def delete_collection(self, directory_uri):
         """Delete an empty folder; ``False`` when it is gone already or not empty (never forced)."""
         try:
-            return self.client.delete(data_path(directory_uri), missing_ok=True,
+            return self.client.delete(data_path(directory_uri), missing_ok=True, retry=True,
                                       action="delete the collection {0} on the {1} cluster".format(
                                           directory_uri, self.role))
         except (BadRequest, Conflict):
             return False  # not empty: what is left was not ours to delete
 
     def create_collection(self, owner, name):
+        """Create the collection; it existing already (made meanwhile, or by an attempt whose answer
+        was lost) is what was wanted, so the call is safe to repeat."""
         try:
-            self.client.post_json(DATA_ROOT + "/{0}", owner, body={"name": name},
+            self.client.post_json(DATA_ROOT + "/{0}", owner, body={"name": name}, retry=True,
                                   action="create the collection data://{0}/{1}".format(owner, name))
         except Conflict:
-            pass  # made meanwhile by someone else: what we wanted
+            pass
 
     def read_small(self, uri, limit=4 * 1024 * 1024):
         """The bytes of a small file (the manifest), ``None`` when it is missing or too large."""

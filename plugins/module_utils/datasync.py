@@ -149,7 +149,8 @@ def manifest_bytes(files):
 
 
 def sha256_of(files, uri):
-    """``(hex digest, size)`` of a file on a cluster (a ``data_api.DataFiles``), streamed."""
+    """``(hex digest, size)`` of a file on a cluster (a ``data_api.DataFiles``), streamed; a download
+    that breaks off is resumed where it stopped, so the digest is of the whole file once."""
     stream = HashingStream(files.download(uri))
     try:
         for _chunk in stream:
@@ -163,8 +164,10 @@ def copy_file(source_files, destination_files, plan):
     """Stream one file source -> destination; returns the ``HashingStream`` of the attempt that succeeded.
 
     The destination cluster stores an upload under a temporary name and renames it into place
-    when complete, so a broken transfer leaves the old file (or none). A retried upload starts
-    again from a fresh download, so every attempt sends, and hashes, the whole file.
+    when complete, so a broken transfer leaves the old file (or none). A download that breaks
+    off is resumed by the source stream itself, unseen by the upload; an upload that breaks, or
+    whose download could not be resumed, is repeated from a fresh download, so every attempt
+    sends, and hashes, the whole file.
     """
     attempts = []
 

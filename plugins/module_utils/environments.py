@@ -153,14 +153,15 @@ class ClusterEnvironments:
             if wanted.language:
                 languages = [wanted.language]
             else:
-                listed = self.client.get_json(EDGE + "/languages", action="list the cluster's algorithm languages") or []
+                listed = self.client.get_json(EDGE + "/languages", retry=True,
+                                              action="list the cluster's algorithm languages") or []
                 languages = languages_to_list(wanted, [lang.get("name") for lang in listed])
         else:
             languages = [wanted]
         found = []
         for lang in languages:
             try:
-                found.extend(self.client.get_json(EDGE + "/languages/{0}/environments", lang,
+                found.extend(self.client.get_json(EDGE + "/languages/{0}/environments", lang, retry=True,
                                                   action="list the {0} environments".format(lang)) or [])
             except NotFound:
                 continue  # a language this cluster does not offer has no environments
@@ -168,7 +169,7 @@ class ClusterEnvironments:
 
     def available(self, master):
         """What AEMS master ``master`` offers (an admin call)."""
-        return self.client.get_json(EDGE + "/environments/available", params={"master": master},
+        return self.client.get_json(EDGE + "/environments/available", params={"master": master}, retry=True,
                                     action="list the environments of AEMS master {0!r}".format(master)) or []
 
     def resolve(self, wanted, master, sync, sync_timeout, check_mode):
@@ -218,12 +219,13 @@ class ClusterEnvironments:
         """Sync ``spec`` from the AEMS master and wait until it is installed (at most ``timeout`` s)."""
         spec_id = spec["environment_specification_id"]
         label = "environment {0!r} (specification {1})".format(spec.get("display_name"), spec_id)
+        # Never repeated: each POST starts another sync (resolve() checks the installed ones first).
         response = self.client.request("POST", EDGE + "/environment-specifications/{0}/syncs", spec_id,
-                                       action="start the sync of " + label)
+                                       retry=False, action="start the sync of " + label)
         sync_id = response.text.strip().strip('"')  # the bare id, as real clusters answer
         status, message = poll(
             lambda: sync_state(self.client.get_json(EDGE + "/environment-specifications/{0}/syncs/{1}", spec_id,
-                                                    sync_id, action="read the sync of " + label)),
+                                                    sync_id, retry=True, action="read the sync of " + label)),
             lambda state: state[0] != SYNC_IN_PROGRESS, Deadline(timeout))
         if status == SYNC_IN_PROGRESS:
             raise TaskFailed("Failed to sync {0} on cluster {1}: still in progress after {2} s (sync {3}). Fix: "

@@ -13,6 +13,20 @@ before the error is built.
 
 from __future__ import annotations
 
+# What happened to a connection, as ``ClusterConnectionError.failure``: told apart by the exception
+# chain in client.py (``connection_failure``); retries.py says which are worth another attempt.
+REFUSED = "refused"              # nothing accepted the connection: the request was not sent
+UNREACHABLE = "unreachable"      # no route, network down: not sent
+UNRESOLVED = "unresolved"        # the host name did not resolve: not sent
+CONNECT_TIMEOUT = "connect-timeout"  # no connection within the timeout: not sent
+TLS_HANDSHAKE = "tls-handshake"  # the certificate or the protocol was refused: not sent, and never retried
+RESET = "reset"                  # the connection broke while the request was sent or its answer awaited
+READ_TIMEOUT = "read-timeout"    # the request was sent, no answer within the timeout
+BROKEN_ANSWER = "broken-answer"  # the answer broke off after part of its body
+OTHER = "other"                  # anything else (a protocol error, a redirect loop): not retried
+# The request may have reached the cluster and been applied, though its answer was lost.
+ANSWER_LOST = frozenset((RESET, READ_TIMEOUT, BROKEN_ANSWER))
+
 # What to do, by kind of failure. A call may pass a more precise hint of its own.
 HINTS = {
     "BadRequest": "the cluster rejected the request; check the values the server message names.",
@@ -30,9 +44,13 @@ HINTS = {
                         "is the API URL (often https://api.<domain>), not the web console."),
     "ClusterConnectionError": ("check api_address (scheme, host, port) and that the cluster is reachable "
                                "from this machine (proxy settings, firewall)."),
+    "ConnectionBroke": ("run again; if it keeps happening, check the cluster's load and any proxy or load balancer "
+                        "between this machine and the cluster."),
     "ClusterTimeout": "the cluster did not answer in time; raise timeout or check the cluster's load.",
     "TLSError": ("set ca_cert to the CA certificate that signed the cluster's certificate (a file path "
                  "or the PEM text), or validate_certs=false for a throwaway test cluster."),
+    "TLSProtocol": ("check the scheme of api_address (https only where the cluster serves TLS) and that the "
+                    "cluster accepts TLS 1.2 or newer."),
     "ClientConfigError": "fix the connection options (api_address, api_key, ca_cert, timeout).",
 }
 
@@ -41,7 +59,8 @@ class ClusterError(Exception):
     """A call to a cluster failed (or could not be made). Subclasses say why."""
 
     def __init__(self, action, cluster, status=None, reason=None, server_message=None,
-                 server_code=None, error_id=None, hint=None, detail=None, attempts=None):
+                 server_code=None, error_id=None, hint=None, detail=None, attempts=None,
+                 failure=None, retry_after=None):
         self.action = action
         self.cluster = cluster
         self.status = status
@@ -49,9 +68,17 @@ class ClusterError(Exception):
         self.server_message = server_message
         self.server_code = server_code
         self.error_id = error_id
+        # ``failure``: what happened to the connection (see the constants above), None for an answer.
+        self.failure = failure
+        # Seconds the server asked to wait (Retry-After), for the retry policy.
+        self.retry_after = retry_after
         self.hint = hint or self.default_hint()
         self.detail = detail
         self.attempts = attempts
+        self.stopped = None  # why no further attempt started, when retries were left
+        # Set when a retry loop gave up on this error: an outer loop (an upload fed by this
+        # download) must not repeat what was repeated enough already.
+        self.exhausted = False
         super().__init__(self.message())
 
     def default_hint(self):
@@ -74,10 +101,22 @@ class ClusterError(Exception):
         if self.detail:
             cause.append(self.detail)
         if self.attempts and self.attempts > 1:
-            cause.append("after {0} attempts".format(self.attempts))
+            cause.append("after {0} attempts{1}".format(
+                self.attempts, " ({0})".format(self.stopped) if self.stopped else ""))
+        elif self.stopped:
+            cause.append(self.stopped)
         where = " on cluster {0}".format(self.cluster) if self.cluster else ""
         return "Failed to {0}{1}: {2}. Fix: {3}".format(
             self.action, where, ", ".join(cause) or "no answer", self.hint)
+
+    def after_attempts(self, attempts, stopped=None):
+        """This error, its message saying how many attempts were made and, when retries were left,
+        why no other started (``stopped``)."""
+        self.attempts = max(attempts, self.attempts or 0)
+        if stopped:
+            self.stopped = stopped
+        self.args = (self.message(),)
+        return self
 
     def as_dict(self):
         """The facts of the failure, for a module's result (never holds the key)."""
@@ -90,6 +129,8 @@ class ClusterError(Exception):
             "server_code": self.server_code,
             "error_id": self.error_id,
             "hint": self.hint,
+            "failure": self.failure,
+            "attempts": self.attempts or 1,
         }
 
 
@@ -143,15 +184,34 @@ class InvalidResponse(ClusterError):
 
 
 class ClusterConnectionError(ClusterError):
-    """No usable answer: refused, reset, DNS failure, interrupted stream."""
+    """No usable answer: refused, reset, DNS failure, interrupted stream (``failure`` says which)."""
+
+    def default_hint(self):
+        if self.failure in ANSWER_LOST:
+            return HINTS["ConnectionBroke"]
+        return HINTS["ClusterConnectionError"]
 
 
 class ClusterTimeout(ClusterConnectionError):
-    """No answer within the timeout."""
+    """No connection, or no answer, within the timeout."""
+
+    def default_hint(self):
+        return HINTS["ClusterTimeout"]
 
 
 class TLSError(ClusterConnectionError):
-    """The TLS handshake failed, usually an unknown CA."""
+    """The TLS handshake failed: an unknown CA or host name, or no protocol both sides speak.
+
+    A connection that breaks after the handshake is a ``ClusterConnectionError``, not this.
+    """
+
+    def __init__(self, action, cluster, certificate=True, **kwargs):
+        self.certificate = certificate
+        kwargs.setdefault("failure", TLS_HANDSHAKE)
+        super().__init__(action, cluster, **kwargs)
+
+    def default_hint(self):
+        return HINTS["TLSError"] if self.certificate else HINTS["TLSProtocol"]
 
 
 _BY_STATUS = {400: BadRequest, 401: AuthError, 403: AuthError, 404: NotFound, 409: Conflict,

@@ -13,20 +13,45 @@ it cannot reach a log line or an error message.
 The remote master is fetched (algorithm repositories are small) so that the new commit has
 it as parent (a fast-forward, history kept) and so that an unchanged tree is noticed by
 comparing tree ids computed here: then nothing is pushed.
+
+Repeats (``retries``): a fetch only reads, so it is safe and repeated whole into a fresh
+repository. A push is guarded: before each repeat master is read again; our commit there means
+the attempt whose answer was lost did push it (done, never pushed twice), the old master means
+push again, anything else is someone else's push (``Conflict``). dulwich's pool repeats nothing
+itself, and the answers it rejects are noted, so a failure names its HTTP status and the
+server's message instead of dulwich's bare "unexpected http resp".
 """
 
 from __future__ import annotations
 
+import ssl
 import stat
 import time
 import traceback
+from urllib.parse import urlsplit
 
+from ansible_collections.algorithmia.testbench.plugins.module_utils.client import (
+    ERROR_BODY_LIMIT,
+    connection_failure,
+    describe,
+    failure_detail,
+    parse_error_body,
+)
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import (
+    CONNECT_TIMEOUT,
+    OTHER,
+    READ_TIMEOUT,
+    RESET,
+    TLS_HANDSHAKE,
     AuthError,
     ClusterConnectionError,
+    ClusterTimeout,
     Conflict,
     NotFound,
+    TLSError,
+    error_class_for_status,
 )
+from ansible_collections.algorithmia.testbench.plugins.module_utils.retries import RetryPolicy, retry_after_seconds
 
 try:
     import certifi
@@ -39,6 +64,7 @@ try:
     from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
     from dulwich.objects import Blob, Commit, Tree
     from dulwich.repo import MemoryRepo
+    from urllib3.util.retry import Retry
 except ImportError:
     HAS_DULWICH = False
     DULWICH_IMPORT_ERROR = traceback.format_exc()
@@ -50,6 +76,12 @@ MASTER = b"refs/heads/master"
 GIT_ERRORS = (GitProtocolError, HangupException, HTTPUnauthorized, NotGitRepository, OSError,
               urllib3.exceptions.HTTPError) if HAS_DULWICH else ()
 IDENTITY = b"algorithmia.testbench <testbench@algorithmia.invalid>"
+GIT_HINTS = {
+    401: "use an API key of the algorithm's owner (or an admin key) of this cluster.",
+    403: "use an API key of the algorithm's owner (or an admin key) of this cluster.",
+    404: "create the algorithm first (algo_create), and check owner and name; set git_address if the cluster "
+         "serves git at another address.",
+}
 
 
 def _write_tree(object_store, tree):
@@ -115,41 +147,132 @@ class PushPlan:
         return sorted(path for path in set(ours) | set(theirs) if ours.get(path) != theirs.get(path))
 
 
-class GitRemote:
-    """One algorithm repository: ``<git_address>/git/<owner>/<name>.git``."""
+class _AnswerLog:
+    """The pool dulwich sends through, noting the last answer.
 
-    def __init__(self, git_address, owner, name, username, api_key, verify=True, timeout=60.0, redact=None):
+    dulwich turns an answer other than 200 into ``GitProtocolError("unexpected http resp 503 ...")``,
+    its status only in the text, and refuses an answer of the wrong content type before reading its
+    body; the answer noted here gives the status, the server's message and Retry-After, or shows
+    that the body broke off.
+    """
+
+    def __init__(self, pool):
+        self._pool = pool
+        self.headers = pool.headers
+        self.last = None
+
+    def request(self, method, url, *args, **kwargs):
+        self.last = None
+        self.last = self._pool.request(method, url, *args, **kwargs)
+        return self.last
+
+    def take(self):
+        last, self.last = self.last, None
+        return last
+
+
+class GitRemote:
+    """One algorithm repository: ``<git_address>/git/<owner>/<name>.git``.
+
+    ``retry_policy`` is the cluster's (``AlgorithmiaClient.retry_policy``), else the default one.
+    """
+
+    def __init__(self, git_address, owner, name, username, api_key, verify=True, timeout=60.0, redact=None,
+                 retry_policy=None):
         self.url = "{0}/git/{1}/{2}.git".format(git_address.rstrip("/"), owner, name)
         self.cluster = git_address
+        self.timeout = timeout
         self._redact = redact or (lambda text: text)
+        self._policy = retry_policy or RetryPolicy()
+        # urllib3 repeats nothing here either: fetch and push are repeated whole, as classified.
+        options = dict(timeout=timeout, retries=Retry(0, read=False))
         if verify is False:
-            pool = urllib3.PoolManager(cert_reqs="CERT_NONE", timeout=timeout)
+            pool = urllib3.PoolManager(cert_reqs="CERT_NONE", **options)
         else:
             ca_certs = verify if isinstance(verify, str) else (certifi.where() if certifi else None)
-            pool = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca_certs, timeout=timeout)
-        self._client = HttpGitClient(self.url, pool_manager=pool, quiet=True, username=username,
+            pool = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca_certs, **options)
+        self._answers = _AnswerLog(pool)
+        self._client = HttpGitClient(self.url, pool_manager=self._answers, quiet=True, username=username,
                                      password=api_key)
 
     def _error(self, action, exc):
+        """The ``ClusterError`` for a failed git exchange: the HTTP status the cluster answered, or
+        what happened to the connection."""
         action = action + " " + self.url
+        answer = self._answers.take()
+        if answer is not None and answer.status != 200:
+            return self._status_error(action, answer)
         if isinstance(exc, HTTPUnauthorized):
-            return AuthError(action, self.cluster, status=401, reason="Unauthorized",
-                             hint="use an API key of the algorithm's owner (or an admin key) of this cluster.")
+            return AuthError(action, self.cluster, status=401, reason="Unauthorized", hint=GIT_HINTS[401])
         if isinstance(exc, NotGitRepository):
-            return NotFound(action, self.cluster, status=404, reason="Not Found",
-                            hint="create the algorithm first (algo_create), and check owner and name; set "
-                                 "git_address if the cluster serves git at another address.")
-        return ClusterConnectionError(
-            action, self.cluster, detail=self._redact(str(exc) or type(exc).__name__),
-            hint="check that the cluster serves git over HTTP at this address (git_address).")
+            return NotFound(action, self.cluster, status=404, reason="Not Found", hint=GIT_HINTS[404])
+        if isinstance(exc, HangupException):
+            return ClusterConnectionError(action, self.cluster, failure=RESET,
+                                          detail="the cluster closed the connection in the middle of the git exchange")
+        failure, cause = connection_failure(exc)
+        why = self._redact(describe(cause))
+        if failure == TLS_HANDSHAKE:
+            return TLSError(action, self.cluster, certificate=isinstance(cause, ssl.SSLCertVerificationError),
+                            detail="the TLS handshake failed: " + why)
+        if failure == OTHER:
+            return self._unexpected_answer(action, exc, answer)
+        where = urlsplit(self.url).netloc
+        detail = failure_detail(failure, cause, why, where, (self.timeout, self.timeout))
+        error_class = ClusterTimeout if failure in (CONNECT_TIMEOUT, READ_TIMEOUT) else ClusterConnectionError
+        return error_class(action, self.cluster, failure=failure, detail=detail)
+
+    def _unexpected_answer(self, action, exc, answer):
+        """A git exchange dulwich could not follow: an answer broken off mid-body (a transient fault),
+        or one that is whole but no git (a web page: the address is wrong)."""
+        start = b""
+        if answer is not None:
+            try:
+                start = answer.read(ERROR_BODY_LIMIT)
+            except GIT_ERRORS as broken:
+                failure, cause = connection_failure(broken, during_answer=True)
+                return ClusterConnectionError(action, self.cluster, failure=failure, detail=failure_detail(
+                    failure, cause, self._redact(describe(cause)), urlsplit(self.url).netloc,
+                    (self.timeout, self.timeout)))
+            finally:
+                answer.release_conn()
+        shown, _code, _error_id = parse_error_body(start)
+        detail = self._redact(describe(exc)) + ("; it answered: " + self._redact(shown) if shown else "")
+        return ClusterConnectionError(action, self.cluster, failure=OTHER, detail=detail,
+                                      hint="check that the cluster serves git over HTTP at this address (git_address).")
+
+    def _status_error(self, action, response):
+        try:
+            body = response.read(ERROR_BODY_LIMIT)
+        except GIT_ERRORS:
+            body = b""
+        finally:
+            response.release_conn()
+        message, code, error_id = parse_error_body(body)
+        return error_class_for_status(response.status)(
+            action, self.cluster, status=response.status, reason=response.reason,
+            server_message=self._redact(message), server_code=code, error_id=error_id,
+            hint=GIT_HINTS.get(response.status), retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+
+    def _retrying(self, attempt):
+        return self._policy.run(attempt, self.timeout)
+
+    def master(self):
+        """The commit id (bytes) master holds on the cluster, or ``None``; one attempt."""
+        try:
+            return self._client.get_refs("").refs.get(MASTER)
+        except GIT_ERRORS as exc:
+            raise self._error("read the refs of", exc) from None
 
     def plan(self, tree):
-        """Fetch master and compare it with ``tree``; a ``PushPlan`` (nothing is sent)."""
-        repo = MemoryRepo()
-        try:
-            fetched = self._client.fetch("", repo)
-        except GIT_ERRORS as exc:
-            raise self._error("fetch", exc) from None
+        """Fetch master and compare it with ``tree``; a ``PushPlan`` (nothing is sent). Safe to repeat."""
+        def fetch(_attempts):
+            repo = MemoryRepo()
+            try:
+                return repo, self._client.fetch("", repo)
+            except GIT_ERRORS as exc:
+                raise self._error("fetch", exc) from None
+
+        repo, fetched = self._retrying(fetch)
         master_sha = fetched.refs.get(MASTER)
         master_tree = repo[master_sha].tree.decode("ascii") if master_sha else None
         tree_sha = _write_tree(repo.object_store, tree).decode("ascii")
@@ -158,7 +281,10 @@ class GitRemote:
                         master_tree.encode("ascii") if master_tree else None)
 
     def push(self, plan, message):
-        """Commit ``plan``'s tree on top of the fetched master and push it; the new commit id."""
+        """Commit ``plan``'s tree on top of the fetched master and push it; the new commit id.
+
+        Guarded: before a repeat, master is read; the commit there already (a lost answer) is done.
+        """
         commit = Commit()
         commit.tree = plan.tree_sha
         commit.parents = [plan.master_sha.encode("ascii")] if plan.master_sha else []
@@ -177,11 +303,21 @@ class GitRemote:
                                hint="re-run the task; it builds on the new master.")
             return {MASTER: commit.id}
 
-        try:
-            result = self._client.send_pack("", update_refs, plan.repo.object_store.generate_pack_data)
-        except GIT_ERRORS as exc:
-            raise self._error("push to", exc) from None
-        status = (result.ref_status or {}).get(MASTER)
-        if status:
-            raise self._error("push to", RuntimeError("the server refused master: " + str(status)))
+        def attempt(attempts):
+            if attempts.repeated:
+                master = self.master()
+                if master == commit.id:
+                    return  # the attempt whose answer was lost pushed it
+                update_refs({MASTER: master})  # the old master: push again; else Conflict
+            try:
+                result = self._client.send_pack("", update_refs, plan.repo.object_store.generate_pack_data)
+            except GIT_ERRORS as exc:
+                raise self._error("push to", exc) from None
+            status = (result.ref_status or {}).get(MASTER)
+            if status:
+                raise Conflict("push to " + self.url, self.cluster,
+                               detail="the cluster refused to update master: " + self._redact(str(status)),
+                               hint="re-run the task; it builds on the current master.")
+
+        self._retrying(attempt)
         return commit.id.decode("ascii")

@@ -4,6 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The one way the collection waits for a cluster: poll with a deadline and a growing pause.
 
+``Deadline`` is also the total deadline of one call's attempts (``retries.Attempts``).
+
 Builds and environment syncs both take from seconds to many minutes; polling starts quickly
 (a warm build is done in under a second) and backs off to one read every 5 s, so a long wait
 costs a few reads a minute. Plain logic with an injectable clock, tested without a cluster.
@@ -30,6 +32,10 @@ class Deadline:
 
     def expired(self):
         return self._clock() >= self._end
+
+    def remaining(self):
+        """Seconds left (0 once it has passed)."""
+        return max(0.0, self._end - self._clock())
 
     def wait(self):
         remaining = self._end - self._clock()

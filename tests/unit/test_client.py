@@ -16,7 +16,6 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils import clien
 from ansible_collections.algorithmia.testbench.plugins.module_utils.client import (
     AlgorithmiaClient,
     parse_error_body,
-    retry_policy,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import (
     AuthError,
@@ -138,7 +137,7 @@ def test_unusable_keys_are_refused(key, complaint):
 
 def test_the_key_is_sent_as_simple_auth_and_shown_nowhere(client):
     prepared = requests.Request("GET", client.url("/v1/x")).prepare()
-    auth = client._sessions[False].auth  # pylint: disable=protected-access
+    auth = client._session.auth  # pylint: disable=protected-access
     auth(prepared)
     assert prepared.headers["Authorization"] == "Simple " + KEY
     assert KEY not in repr(auth)
@@ -271,43 +270,34 @@ def test_bad_timeouts_are_refused(timeout):
     assert "Fix: set timeout" in str(caught.value)
 
 
-def test_without_opt_in_only_connection_errors_are_retried():
-    policy = retry_policy(retries=4, retry_responses=False)
-    assert (policy.total, policy.connect, policy.read, policy.status) == (4, 4, 0, 0)
-    assert not policy.status_forcelist
-    assert not policy.is_retry("GET", 503)
+def test_urllib3_repeats_nothing_by_itself(client):
+    # Every repeat is decided by the call's class (retries.py), in one loop with one deadline.
+    adapter = client._session.get_adapter("https://api.example.com")  # pylint: disable=protected-access
+    assert adapter.max_retries.total == 0
+    assert client._session.verify is True  # pylint: disable=protected-access
 
 
-def test_opted_in_calls_retry_reads_and_transient_statuses():
-    policy = retry_policy(retries=4, retry_responses=True)
-    assert (policy.total, policy.connect, policy.read, policy.status) == (4, 4, 4, 4)
-    assert set(policy.status_forcelist) == {429, 502, 503, 504}
-    for method in ("GET", "POST", "PUT", "DELETE"):
-        assert policy.is_retry(method, 503)
-    assert not policy.is_retry("GET", 500)
-    assert policy.respect_retry_after_header
-    assert not policy.raise_on_status
+def test_retry_options_make_the_policy():
+    with AlgorithmiaClient("https://api.example.com", KEY, timeout=10, retries=2, backoff_factor=0.1,
+                           backoff_max=3, retry_deadline=40) as made:
+        policy = made.retry_policy
+        assert (policy.retries, policy.backoff_factor, policy.backoff_max, policy.deadline) == (2, 0.1, 3, 40)
+        assert made.attempts().seconds == 40
+    with AlgorithmiaClient("https://api.example.com", KEY, timeout=10, retries=2) as made:
+        assert made.attempts().seconds == 30  # (retries + 1) x the read timeout
+        assert made.attempts(timeout=100).seconds == 300
 
 
-def test_backoff_is_exponential_with_jitter():
-    fresh = retry_policy(retries=6, retry_responses=True, backoff_factor=0.5, backoff_max=20)
-    assert fresh.backoff_jitter == 0.5
-    assert fresh.increment(method="GET", url="/x").get_backoff_time() == 0  # the first retry is at once
-    for failures, base in [(2, 1), (3, 2), (4, 4)]:
-        policy = fresh
-        for _failure in range(failures):
-            policy = policy.increment(method="GET", url="/x")
-        waits = {policy.get_backoff_time() for _sample in range(30)}
-        assert all(base <= wait <= base + 0.5 for wait in waits)
-        assert len(waits) > 1  # jitter: not all the same
+@pytest.mark.parametrize("options", [{"retries": -1}, {"retries": 1.5}, {"retry_deadline": 0}])
+def test_bad_retry_options_are_refused(options):
+    with pytest.raises(ClientConfigError) as caught:
+        AlgorithmiaClient("https://api.example.com", KEY, **options)
+    assert "Fix: set retries" in str(caught.value)
 
 
-def test_each_kind_of_call_has_its_own_session(client):
-    sessions = client._sessions  # pylint: disable=protected-access
-    assert sessions[True].get_adapter("https://api.example.com").max_retries.status_forcelist
-    assert not sessions[False].get_adapter("https://api.example.com").max_retries.status_forcelist
-    for session in sessions.values():
-        assert session.verify is True
+def test_a_streamed_body_cannot_opt_in_to_request_retries(client):
+    with pytest.raises(ValueError):
+        client.request("PUT", "/v1/x", data=iter([b"x"]), retry=True)
 
 
 def test_upload_retry_needs_a_fresh_body_each_time(client):

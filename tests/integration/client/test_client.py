@@ -115,7 +115,8 @@ def test_tls_without_the_ca_says_to_set_ca_cert(tls_cluster):
     with AlgorithmiaClient(tls_cluster.url, tls_cluster.user_key, retries=0) as client:
         with pytest.raises(TLSError) as caught:
             client.get_json("/v1/connector/data/{0}", "tlsuser", action="list collections")
-    assert "TLS failed" in str(caught.value)
+    assert "the TLS handshake with 127.0.0.1:" in str(caught.value)
+    assert "certificate verify failed" in str(caught.value)
     assert "Fix: set ca_cert to the CA certificate" in str(caught.value)
     with AlgorithmiaClient(tls_cluster.url, tls_cluster.user_key, validate_certs=False) as client:
         assert isinstance(client.get_json("/v1/connector/data/{0}", "tlsuser"), dict)
@@ -170,5 +171,7 @@ def test_nobody_listening_is_a_connection_error():
                            backoff_factor=0.01) as client:
         with pytest.raises(ClusterConnectionError) as caught:
             client.get_json("/v1/connector/data/{0}", "x", action="list collections")
-    assert "Connection refused" in str(caught.value)
+    assert caught.value.failure == "refused"
+    assert "nothing accepts connections at 127.0.0.1:{0} (connection refused), after 2 attempts".format(port) in str(
+        caught.value)
     assert "Fix: check api_address" in str(caught.value)
