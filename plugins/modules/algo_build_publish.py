@@ -273,7 +273,8 @@ class BuildPublisher:
         self.result["owner"] = owner
         tree = self.templated_tree(owner)
         remote = GitRemote(params["git_address"] or client.api_address, owner, params["name"], owner,
-                           params["api_key"], verify=client.verify, timeout=client.timeout, redact=client.redact)
+                           params["api_key"], verify=client.verify, timeout=client.timeout, redact=client.redact,
+                           retry_policy=client.retry_policy)
         try:
             plan = remote.plan(tree)
         except NotFound:
@@ -371,7 +372,8 @@ class BuildPublisher:
     def _test(self, algorithm, commit):
         params = self.params
         payload = render_value(params["test_payload"], params["name"], algorithm.owner, params["references"])
-        outcome = algorithm.call(commit, payload, params["test_timeout"])
+        # The check call is safe to repeat (only its answer counts); the benchmark's calls never are.
+        outcome = algorithm.call(commit, payload, params["test_timeout"], retry=True)
         if not outcome.ok:
             raise TaskFailed(
                 "Failed to test {0} at commit {1} on cluster {2}: the test_payload call failed: {3}. "

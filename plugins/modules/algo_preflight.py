@@ -198,9 +198,8 @@ class Preflight:
             self.problem(names["key"], "{0} refused it ({1} {2}). Fix: use a valid, unrevoked API key of this "
                                        "cluster (keys are per cluster).".format(client.cluster, exc.status, exc.reason))
         except TLSError as exc:
-            self.problem(names["ca"], "the TLS handshake with {0} failed ({1}). Fix: set {2} to the CA certificate "
-                                      "that signed the cluster's certificate (a file path or the PEM text).".format(
-                                          client.cluster, exc.detail, names["ca"]))
+            self.problem(names["ca"], "{0}. Fix: set {1} to the CA certificate that signed the cluster's "
+                                      "certificate (a file path or the PEM text).".format(exc.detail, names["ca"]))
         except ClusterError as exc:
             self.problem(names["address"], str(exc))
         return None, None

@@ -2,7 +2,8 @@
 
 On every path the collection's client calls on either cluster (the algorithms API, the Data API,
 environments and git): 200 ms of latency on 20% of requests, 503 on 10%, a reset before any answer
-on 2%, and on 5% of mutating requests the request is applied and then its reply is lost. Calls to
+on 2%, and on 5% of mutating requests the request is applied and then its reply is lost; on the
+first run also, certainly, the reply of one create, collection, upload, push and publish each. Calls to
 algorithms (/v1/algo/...) are kept out: the benchmark counts every failure and never retries, and the
 algorithms' own calls to each other and to the Data API run inside the cluster.
 
@@ -51,6 +52,17 @@ def soak_rules() -> list[dict]:
     return rules
 
 
+def lost_replies(user: str) -> list[dict]:
+    """On the first run, each kind of change certainly applied and its reply lost once: create an
+    algorithm, create a collection, upload a file, push over git, publish."""
+    return [{"kind": "lost_reply", "methods": [method], "path_prefix": prefix, "times": 1} for method, prefix in (
+        ("POST", f"/v1/algorithms/{user}/ImageBenchmark/versions"),
+        ("POST", f"/git/{user}/BoundingBoxDrawer.git/git-receive-pack"),
+        ("PUT", f"/v1/connector/data/{user}/ImageThumbnailer/landscape.png"),
+        ("POST", f"/v1/connector/data/{user}"),
+        ("POST", f"/v1/algorithms/{user}"))]
+
+
 def set_faults(cluster, rules: list[dict], seed: int | None = None) -> None:
     body = {"rules": rules} if seed is None else {"rules": rules, "seed": seed}
     response = requests.put(f"{cluster.url}/localcluster/faults", json=body, timeout=30, verify=cluster.ca_cert,
@@ -64,6 +76,16 @@ def injected(cluster, start: int) -> dict[str, int]:
         if entry.get("fault"):
             counts[entry["fault"]] = counts.get(entry["fault"], 0) + 1
     return counts
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_machine_ca_bundle():
+    """As tests/conftest.py does per test, for this module's fixtures too: a machine-wide CA bundle
+    would replace the clusters' CA in the official client that seeds the source."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            patch.delenv(name, raising=False)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +113,8 @@ def soak_runs(tls_pair, tmp_path_factory):
     try:
         for seed in (1, 2, 3):
             starts = (len(source.request_log()), len(dest.request_log()))
-            for cluster in (source, dest):
-                set_faults(cluster, soak_rules(), seed=seed)
+            set_faults(source, soak_rules(), seed=seed)
+            set_faults(dest, (lost_replies(dest.user) if seed == 1 else []) + soak_rules(), seed=seed)
             runs.append(run_playbook(PLAYBOOK, tmp / f"run{seed}", inventory=inventory, args=["-vvvv"]))
             faults.append((injected(source, starts[0]), injected(dest, starts[1])))
     finally:
@@ -103,11 +125,12 @@ def soak_runs(tls_pair, tmp_path_factory):
 
 def test_three_runs_in_a_row_are_green_under_faults(soak_runs):
     runs, faults, _tmp = soak_runs
+    print("faults injected per run (source, destination):", faults)  # shown with pytest -rP
     for run, (on_source, on_destination) in zip(runs, faults):
         assert run.rc == 0, explain(run)
         # the faults really happened, on both clusters
         assert on_destination.get("error", 0) + on_destination.get("drop", 0) > 0, faults
-    assert sum(f[1].get("lost_reply", 0) for f in faults) > 0, faults
+    assert faults[0][1].get("lost_reply", 0) >= 5, faults  # at least the five certain ones
     assert sum(f[0].get("error", 0) + f[0].get("drop", 0) for f in faults) > 0, faults
 
 
