@@ -165,7 +165,7 @@ def test_a_300_mib_file_cut_on_its_upload_and_on_its_read_back_arrives_whole(tls
     content_seed = random.Random(300)
 
     def chunks():
-        for _ in range(BIG // MIB):
+        for _chunk in range(BIG // MIB):
             yield content_seed.randbytes(MIB)
 
     digest = hashlib.sha256()
