@@ -14,7 +14,6 @@ read-back are both cut mid-stream arrives whole."""
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 
 import pytest
@@ -22,7 +21,7 @@ import requests
 
 from tests.conftest import running_cluster
 from tests.integration.modules_support import play, task
-from tests.integration.playbook import ROOT, run_playbook
+from tests.integration.playbook import run_playbook
 from tests.integration.testbench_support import (
     PLAYBOOK,
     api,
@@ -30,10 +29,10 @@ from tests.integration.testbench_support import (
     destination,
     explain,
     key_material_in,
+    pipeline_project,
     summary,
     write_inventory,
 )
-from tools.demo import seed_source
 
 CLIENT_PATHS = ("/v1/algorithms", "/v1/connector", "/v1/algorithm-environments", "/git")
 PIPELINE = ("ImageThumbnailer", "BoundingBoxDrawer", "ImageBenchmark")
@@ -99,15 +98,10 @@ def tls_pair(tmp_path_factory):
 def soak_runs(tls_pair, tmp_path_factory):
     source, dest = tls_pair
     tmp = tmp_path_factory.mktemp("soak")
-    seed_source(source.url, source.key, source.ca_cert)
-    (tmp / "workflows").mkdir()
-    workflow = json.loads((ROOT / "workflows" / "image_benchmark.json").read_text())
-    workflow["source_info"]["cluster_address"] = source.url
-    (tmp / "workflows" / "pipeline.json").write_text(json.dumps(workflow))
-    (tmp / "algorithms").symlink_to(ROOT / "algorithms")
+    pipeline = pipeline_project(tmp, source)
     inventory = write_inventory(tmp / "inventory.yml", {"dest": destination(
         dest, testbench_source_api_key=source.key, testbench_source_ca_cert=source.ca_cert,
-        testbench_workflows=[str(tmp / "workflows" / "pipeline.json")],
+        testbench_workflows=[str(pipeline)],
         testbench_report_dir=str(tmp / "reports"))})
     runs, faults = [], []
     try:

@@ -4,15 +4,18 @@ Then a real run, and ``--check`` again on the deployed cluster: still no write, 
 
 from __future__ import annotations
 
-import json
-import os
-
 import pytest
 
 from tests.integration.modules_support import MUTATING
-from tests.integration.playbook import ROOT, run_playbook
-from tests.integration.testbench_support import PLAYBOOK, algorithm_exists, destination, explain, write_inventory
-from tools.demo import seed_source
+from tests.integration.playbook import run_playbook
+from tests.integration.testbench_support import (
+    PLAYBOOK,
+    algorithm_exists,
+    destination,
+    explain,
+    pipeline_project,
+    write_inventory,
+)
 
 
 def writes_and_calls(entries: list[dict]) -> list[dict]:
@@ -26,13 +29,7 @@ def writes_and_calls(entries: list[dict]) -> list[dict]:
 def pipeline(cluster, source_cluster, tmp_path_factory):
     """The image pipeline workflow, reading its code archive and data file from the source cluster."""
     tmp = tmp_path_factory.mktemp("check_mode")
-    seed_source(source_cluster.url, source_cluster.key)
-    workflow = json.loads((ROOT / "workflows" / "image_benchmark.json").read_text())
-    workflow["source_info"]["cluster_address"] = source_cluster.url
-    (tmp / "workflows").mkdir()
-    path = tmp / "workflows" / "pipeline.json"  # the templates are looked up beside workflows/
-    path.write_text(json.dumps(workflow))
-    os.symlink(ROOT / "algorithms", tmp / "algorithms")
+    path = pipeline_project(tmp, source_cluster)
     host = destination(cluster, testbench_source_api_key=source_cluster.key, testbench_workflows=[str(path)],
                        testbench_report_dir=str(tmp / "reports"))
     return tmp, write_inventory(tmp / "inventory.yml", {"fresh": host})

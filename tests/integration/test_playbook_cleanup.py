@@ -7,13 +7,10 @@ that is byte-for-byte as before, and everything the run created is gone."""
 
 from __future__ import annotations
 
-import json
-import os
-
 import pytest
 
 from tests.integration.modules_support import MUTATING
-from tests.integration.playbook import ROOT, run_playbook
+from tests.integration.playbook import run_playbook
 from tests.integration.testbench_support import (
     CLEANUP,
     PLAYBOOK,
@@ -21,9 +18,9 @@ from tests.integration.testbench_support import (
     api,
     destination,
     explain,
+    pipeline_project,
     write_inventory,
 )
-from tools.demo import seed_source
 
 PIPELINE = ("ImageThumbnailer", "BoundingBoxDrawer", "ImageBenchmark")
 
@@ -48,7 +45,8 @@ def state_of(cluster) -> dict:
 @pytest.fixture(scope="module")
 def scene(cluster, source_cluster, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cleanup")
-    seed_source(source_cluster.url, source_cluster.key)
+    pipeline = pipeline_project(tmp, source_cluster, extra_workflows={
+        "checks": {"run_only": True, "algorithms": [{"name": "hello_world", "test_payload": "cleanup"}]}})
     # What was there before: hello_world, deployed and published by someone else (another report dir,
     # so no record of this run's report dir knows it), a file in the collection the pipeline copies
     # into, and a collection of its own.
@@ -64,17 +62,9 @@ def scene(cluster, source_cluster, tmp_path_factory):
             folder.create()
         client.file(f"data://{cluster.user}/{collection}/{name}").put(content)
 
-    workflows = tmp / "workflows"
-    workflows.mkdir()
-    pipeline = json.loads((ROOT / "workflows" / "image_benchmark.json").read_text())
-    pipeline["source_info"]["cluster_address"] = source_cluster.url
-    (workflows / "pipeline.json").write_text(json.dumps(pipeline))
-    (workflows / "checks.json").write_text(json.dumps(
-        {"run_only": True, "algorithms": [{"name": "hello_world", "test_payload": "cleanup"}]}))
-    os.symlink(ROOT / "algorithms", tmp / "algorithms")
     inventory = write_inventory(tmp / "inventory.yml", {"dest": destination(
         cluster, testbench_source_api_key=source_cluster.key,
-        testbench_workflows=[str(workflows / "checks.json"), str(workflows / "pipeline.json")])},
+        testbench_workflows=[str(pipeline.parent / "checks.json"), str(pipeline)])},
         {"testbench_report_dir": str(tmp / "reports")})
     return tmp, inventory
 

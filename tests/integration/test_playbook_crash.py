@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from tests.conftest import RunningCluster
+from localcluster.process import LocalClusterProcess
+from tests.conftest import running_cluster
 from tests.integration.playbook import ROOT, run_playbook
 from tests.integration.testbench_support import (
     PLAYBOOK,
@@ -26,7 +27,6 @@ from tests.integration.testbench_support import (
     summary,
     write_inventory,
 )
-from localcluster.process import LocalClusterProcess
 
 BIG = 96 * 1024 * 1024
 SLOW_LOAD = 'import time\ntime.sleep(6)  # a slow import: the build\'s load check takes seconds\n\n\n' \
@@ -49,12 +49,9 @@ def crash_and_restart(proc: LocalClusterProcess) -> None:
 
 
 @pytest.fixture
-def destination_process(tmp_path):
-    proc = LocalClusterProcess(tmp_path / "destination").start()
-    try:
-        yield RunningCluster(proc)
-    finally:
-        proc.stop()
+def destination_process(tmp_path_factory):
+    with running_cluster(tmp_path_factory, "destination") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -158,4 +155,5 @@ def test_a_kill_during_a_build_heals_and_the_verdict_says_rebuilt(destination_pr
         assert "Slow: already there; no data files; rebuilt " in healed.stdout, explain(healed)
     assert "slow 1" in str(dest.client().algo(f"{dest.user}/Slow").pipe(1).result)
     assert_no_key_material([crashed, healed], tmp_path, [dest])
-    assert os.listdir(dest.data_dir / "data" / ".uploads") == [] if (dest.data_dir / "data" / ".uploads").exists() else True
+    uploads = dest.data_dir / "data" / ".uploads"
+    assert not uploads.exists() or os.listdir(uploads) == []  # no upload left half-written

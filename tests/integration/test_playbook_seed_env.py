@@ -4,41 +4,32 @@ parallel entrypoint's benchmark) into a destination localcluster."""
 
 from __future__ import annotations
 
-import json
-import os
-
 import pytest
 
-from tests.integration.playbook import ROOT
 from tests.integration.testbench_support import (
     BENCHMARK,
     BUILD,
     CREATE,
     DATA_SYNC,
     explain,
+    pipeline_project,
     ran_ok,
     run_without_inventory,
     summary,
 )
-from tools.demo import seed_source
 
 
 @pytest.fixture(scope="module")
 def seed_runs(cluster, source_cluster, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("seed")
-    seed_source(source_cluster.url, source_cluster.key)
     # The seed's workflows name their source in source_info (there is no SOURCE_API_ADDRESS).
-    workflow = json.loads((ROOT / "workflows" / "image_benchmark.json").read_text())
-    workflow["source_info"]["cluster_address"] = source_cluster.url
-    (tmp / "workflows").mkdir()
-    (tmp / "workflows" / "pipeline.json").write_text(json.dumps(workflow))
-    os.symlink(ROOT / "algorithms", tmp / "algorithms")
+    pipeline = pipeline_project(tmp, source_cluster)
     reports = tmp / "reports"
     env = {
         "DESTINATION_API_ADDRESS": cluster.url,
         "DESTINATION_API_KEY": cluster.key,
         "SOURCE_API_KEY": source_cluster.key,
-        "WORKFLOW_NAME": str(tmp / "workflows" / "pipeline.json"),
+        "WORKFLOW_NAME": str(pipeline),
     }
     args = ["-e", f"testbench_report_dir={reports}"]
     first = run_without_inventory(tmp / "run1", env, args)

@@ -158,3 +158,20 @@ def cluster_logs(cluster) -> dict[str, str]:
     paths = [root / "server.log", root / "requests.log"]
     paths += list((root / "builds").glob("*/build.log")) + list((root / "repos").glob("*/*.git/config"))
     return {f"{root.name}/{path.relative_to(root)}": path.read_text(errors="replace") for path in paths if path.is_file()}
+
+
+def pipeline_project(directory: Path, source, extra_workflows: dict | None = None) -> Path:
+    """A user's project for the image pipeline: ``workflows/pipeline.json`` reading its code archive
+    and data file from ``source`` (a running cluster, seeded here as the demo seeds its source),
+    with the collection's templates as ``algorithms/`` beside it. ``extra_workflows`` (name:
+    document) are written beside it. Returns the pipeline workflow's path."""
+    from tools.demo import seed_source
+
+    seed_source(source.url, source.key, source.ca_cert)
+    workflow = json.loads((ROOT / "workflows" / "image_benchmark.json").read_text())
+    workflow["source_info"]["cluster_address"] = source.url
+    (directory / "workflows").mkdir(parents=True)
+    for name, document in dict(extra_workflows or {}, pipeline=workflow).items():
+        (directory / "workflows" / f"{name}.json").write_text(json.dumps(document))
+    (directory / "algorithms").symlink_to(ROOT / "algorithms")
+    return directory / "workflows" / "pipeline.json"
