@@ -163,11 +163,11 @@ def check_outcome(test, outcome):
         return "the result {0} differs from expected_output {1}".format(show(outcome.result),
                                                                         show(test["expected_output"]))
     if test.get("expected_subset") is not None and not contains(outcome.result, test["expected_subset"]):
-        return "the result {0} does not contain expected_subset {1}".format(show(outcome.result),
-                                                                           show(test["expected_subset"]))
+        return "the result {0} does not contain expected_subset {1}".format(
+            show(outcome.result), show(test["expected_subset"]))
     if test.get("expected_pattern") is not None and not re.search(test["expected_pattern"], pattern_text(outcome.result)):
-        return "the result {0} does not match expected_pattern {1}".format(show(outcome.result),
-                                                                          json.dumps(test["expected_pattern"]))
+        return "the result {0} does not match expected_pattern {1}".format(
+            show(outcome.result), json.dumps(test["expected_pattern"]))
     return None
 
 
