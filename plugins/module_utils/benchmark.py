@@ -273,7 +273,10 @@ class TestAccumulator:
         last_error = self.messages[-1]["message"] if self.messages else None
         failures = []
         if self.calls and not self.successes:
-            failures.append("{0}; last error: {1}".format(why, last_error))
+            # failed whatever the gates (decide_status)
+            kinds = ", ".join("{0} {1}".format(count, kind) for kind, count in sorted(self.errors.items()))
+            failures.append("{0} of {0} calls failed, all of them ({1}); last error: {2}".format(
+                self.calls, kinds, last_error))
         elif not self.calls:
             failures.append(why)
         for gate in gate_results:

@@ -106,7 +106,7 @@ def test_failures_name_the_test_and_the_error(published, run_playbook, tmp_path)
     assert "test 'wrong greeting'" in message and 'differs from expected_output "bonjour x"' in message
     assert "test 'too slow'" in message and "time" in result["tests"][2]["last_error"].lower()
     assert "test 'latency gate'" in message and "gate max < 0.001: max" in message
-    assert "test 'all fail'" in message and "all 2 calls failed (2 algorithm_error)" in message
+    assert "test 'all fail'" in message and "2 of 2 calls failed, all of them (2 algorithm_error)" in message
     assert "asked to fail" in message and result["tests"][4]["errors_by_kind"] == {"algorithm_error": 2}
     assert "test 'subset'" in message and result["tests"][5]["errors_by_kind"] == {"check_failed": 1}
     assert result["tests"][2]["errors_by_kind"] == {"timeout": 1}

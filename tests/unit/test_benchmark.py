@@ -159,7 +159,7 @@ def test_all_calls_failing_is_failed_whatever_the_gates(spec):
     test = normalise_test(dict(spec, name="t", payload=1, calls=4), 0)
     result = run_test(test, lambda payload, timeout: CallOutcome(False, 3.0, error="down", error_type="ServerError"))
     assert result["status"] == "failed" and result["passed"] is False
-    assert result["failures"][0] == "all 4 calls failed (4 http_5xx); last error: down"
+    assert result["failures"][0] == "4 of 4 calls failed, all of them (4 http_5xx); last error: down"
     assert result["errors_by_kind"] == {"http_5xx": 4}
 
 
