@@ -30,6 +30,11 @@ def render_json(report):
     return json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
 
 
+def _status(result):
+    """``passed``, ``failed`` or ``inconclusive`` (results from before statuses: from ``passed``)."""
+    return result.get("status") or ("passed" if result["passed"] else "failed")
+
+
 def _stats_line(result):
     latency = result["latency_ms"]
     return "calls={0} errors={1} p50={2} ms p95={3} ms max={4} ms elapsed={5} s".format(
@@ -37,17 +42,20 @@ def _stats_line(result):
 
 
 def render_junit(report):
-    """One ``testsuite`` for the run, one ``testcase`` per test, ``failure`` when a gate broke."""
+    """One ``testsuite`` for the run, one ``testcase`` per test, ``failure`` when it failed,
+    ``skipped`` when it is inconclusive (neither a pass nor a failure)."""
     results = report["tests"]
+    failed = sum(1 for r in results if _status(r) == "failed")
+    skipped = sum(1 for r in results if _status(r) == "inconclusive")
     suite_name = "benchmark {0}{1}@{2}".format(
         report["cluster"] + ": " if report.get("cluster") else "", report["algorithm"], report["version"])
     suites = ElementTree.Element("testsuites", {
         "name": "algorithmia.testbench", "tests": str(len(results)),
-        "failures": str(sum(1 for r in results if not r["passed"])), "errors": "0",
+        "failures": str(failed), "errors": "0", "skipped": str(skipped),
         "time": "{0:.3f}".format(sum(r["elapsed_s"] for r in results))})
     suite = ElementTree.SubElement(suites, "testsuite", {
         "name": suite_name, "tests": suites.get("tests"), "failures": suites.get("failures"), "errors": "0",
-        "skipped": "0", "time": suites.get("time"), "timestamp": report["started_at"]})
+        "skipped": str(skipped), "time": suites.get("time"), "timestamp": report["started_at"]})
     properties = ElementTree.SubElement(suite, "properties")
     for key in ("cluster", "api_address", "algorithm", "version", "git_hash"):
         if report.get(key) is not None:
@@ -57,10 +65,13 @@ def render_junit(report):
     for result in results:
         case = ElementTree.SubElement(suite, "testcase", {
             "classname": classname, "name": result["name"], "time": "{0:.3f}".format(result["elapsed_s"])})
-        if not result["passed"]:
-            failure = ElementTree.SubElement(case, "failure", {
-                "message": result["failures"][0][:500], "type": "BenchmarkGate"})
-            failure.text = "\n".join(result["failures"])
+        status = _status(result)
+        if status != "passed":
+            why = result["failures"] or [status]
+            element = ElementTree.SubElement(case, "failure" if status == "failed" else "skipped", {
+                "message": ("" if status == "failed" else "inconclusive: ") + why[0][:500],
+                "type": "BenchmarkGate" if status == "failed" else "Inconclusive"})
+            element.text = "\n".join(why)
         out = ElementTree.SubElement(case, "system-out")
         out.text = _stats_line(result)
     ElementTree.indent(suites)
@@ -72,7 +83,7 @@ HTML_STYLE = (
     "table{border-collapse:collapse;margin-top:1em}"
     "th,td{border:1px solid #ccc;padding:.35em .7em;text-align:left;vertical-align:top}"
     "th{background:#f3f3f3}.pass{color:#176f2c;font-weight:bold}.fail{color:#b00020;font-weight:bold}"
-    "td.num{text-align:right;font-variant-numeric:tabular-nums}pre{white-space:pre-wrap;margin:0}"
+    ".inconclusive{color:#8a5a00;font-weight:bold}td.num{text-align:right;font-variant-numeric:tabular-nums}pre{white-space:pre-wrap;margin:0}"
 )
 
 
@@ -84,14 +95,22 @@ def _cell(value, css=None):
 def render_html(report):
     """A page that needs nothing else: inline style, no scripts, no external resources."""
     passed = report["passed"]
+    statuses = [_status(result) for result in report["tests"]]
+    if passed:
+        css, verdict = "pass", "All tests passed"
+    elif "failed" in statuses:
+        css, verdict = "fail", "Some tests failed"
+    else:
+        css, verdict = "inconclusive", "Some tests are inconclusive (not a pass)"
     title = "Benchmark of {0} {1} on {2}".format(report["algorithm"], report["version"],
                                                  report.get("cluster") or report["api_address"])
     rows = []
     for result in report["tests"]:
         latency = result["latency_ms"]
+        status = _status(result)
         rows.append("<tr>" + "".join([
             _cell(result["name"]),
-            _cell("pass" if result["passed"] else "fail", "pass" if result["passed"] else "fail"),
+            _cell(status, {"passed": "pass", "failed": "fail"}.get(status, "inconclusive")),
             _cell(result["calls"], "num"), _cell(result["concurrency"], "num"), _cell(result["errors"], "num"),
             _cell(latency["p50"], "num"), _cell(latency["p95"], "num"), _cell(latency["max"], "num"),
             _cell(result["elapsed_s"], "num"),
@@ -106,10 +125,9 @@ def render_html(report):
         "<title>{title}</title><style>{style}</style></head><body>\n"
         "<h1>{title}</h1>\n<p class=\"{css}\">{verdict}</p>\n<table>{facts}</table>\n"
         "<table><thead><tr><th>Test</th><th>Outcome</th><th>Calls</th><th>Concurrency</th><th>Errors</th>"
-        "<th>p50 ms</th><th>p95 ms</th><th>max ms</th><th>Elapsed s</th><th>Why it failed</th></tr></thead>"
+        "<th>p50 ms</th><th>p95 ms</th><th>max ms</th><th>Elapsed s</th><th>Why not passed</th></tr></thead>"
         "<tbody>{rows}</tbody></table>\n</body></html>\n"
-    ).format(title=html.escape(title), style=HTML_STYLE, css="pass" if passed else "fail",
-             verdict="All tests passed" if passed else "Some tests failed", facts=facts, rows="".join(rows))
+    ).format(title=html.escape(title), style=HTML_STYLE, css=css, verdict=verdict, facts=facts, rows="".join(rows))
 
 
 def _write_atomically(path, text):

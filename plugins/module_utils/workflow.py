@@ -22,6 +22,7 @@ import re
 import traceback
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.environments import SHORTHANDS
+from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import GateError, parse_gate
 from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME, DATA_URI
 from ansible_collections.algorithmia.testbench.plugins.module_utils.workflow_template import (
     data_file_plan,
@@ -444,10 +445,45 @@ def _test_problems(test_info, first_index):
                                         json_path(["test_info", "tests", index, "name"]),
                                         json.dumps(test["name"]), seen[test["name"]]))
                 seen.setdefault(test["name"], index)
+            if isinstance(test, dict):
+                problems.extend(_gate_problems(index, test))
     return problems, warnings
 
 
+def _gate_problems(index, test):
+    """A gate that does not parse, or an expected_pattern that is not a regular expression."""
+    problems = []
+    gates = test.get("gates")
+    for number, gate in enumerate(gates if isinstance(gates, list) else []):
+        if isinstance(gate, str):
+            try:
+                parse_gate(gate)
+            except GateError as exc:
+                problem, _sep, fix = str(exc).partition(". Fix: ")
+                problems.append(Problem(json_path(["test_info", "tests", index, "gates", number]), problem,
+                                        fix or "write it like \"p(95) < 300\"", gate))
+    pattern = test.get("expected_pattern")
+    if isinstance(pattern, str):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problems.append(Problem(json_path(["test_info", "tests", index, "expected_pattern"]),
+                                    "is not a regular expression ({0})".format(exc),
+                                    "write a Python regular expression, escaping special characters with \\", pattern))
+    return problems
+
+
 # ---- normalising -----------------------------------------------------------------------------
+
+def _has_error_rate_gate(test):
+    for gate in test.get("gates", []):
+        try:
+            if parse_gate(gate).aggregate == "error_rate":
+                return True
+        except GateError:
+            pass
+    return False
+
 
 def normalise(document, name, user=None, source_user=None, algorithms_dir=None, warnings=()):
     """The canonical form of a valid workflow, templated.
@@ -478,7 +514,15 @@ def normalise(document, name, user=None, source_user=None, algorithms_dir=None, 
     entrypoint = test_info.get("entrypoint")
     tests = []
     for test in test_info.get("tests", []):
-        tests.append({
+        checks = {}
+        # The newer fields only when given, so that older normalised tests keep their shape.
+        if "gates" in test:
+            checks["gates"] = list(test["gates"])
+        if "expected_subset" in test:
+            checks["expected_subset"] = render(test["expected_subset"], entrypoint, user)
+        if "expected_pattern" in test:
+            checks["expected_pattern"] = test["expected_pattern"]  # a regular expression: not templated
+        tests.append(dict(checks, **{
             "name": test["name"],
             "payload": render(test["payload"], entrypoint, user),
             "timeout": test.get("timeout", DEFAULT_TEST_TIMEOUT),
@@ -486,9 +530,10 @@ def normalise(document, name, user=None, source_user=None, algorithms_dir=None, 
             "concurrency": test.get("concurrency", 1),
             "has_expected_output": "expected_output" in test,
             "expected_output": render(test.get("expected_output"), entrypoint, user),
-            "max_error_rate": test.get("max_error_rate", 0),
+            # No max_error_rate: 0 (any failed call fails the test), unless a gate is on error_rate.
+            "max_error_rate": test.get("max_error_rate", None if _has_error_rate_gate(test) else 0),
             "max_latency_ms": dict(test.get("max_latency_ms", {})),
-        })
+        }))
     source_info = document.get("source_info") or {}
     address = source_info.get("cluster_address")
     return {

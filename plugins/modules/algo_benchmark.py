@@ -14,9 +14,16 @@ version_added: 0.1.0
 description:
   - Calls one published version of an algorithm (a workflow's entrypoint) with each test's payload,
     in order, and measures every call on the controller.
-  - Per test it reports calls, errors, latency percentiles and the last error, and checks the gates
-    (O(tests[].expected_output), O(tests[].max_error_rate), O(tests[].max_latency_ms)). All tests run;
-    then the task fails if any test failed, naming each failed test and why.
+  - Each call is made exactly once (no retry) with O(tests[].concurrency) calls in flight; per call it
+    measures the latency on the controller, the cluster's own duration (C(metadata.duration)) and their
+    difference (the overhead), kept in log-linear histograms and a bounded sample reservoir.
+  - Per test it reports calls, errors by kind, latency percentiles and the last errors, checks the
+    results (O(tests[].expected_output), O(tests[].expected_subset), O(tests[].expected_pattern)) and
+    evaluates the gates (O(tests[].gates), O(tests[].max_error_rate), O(tests[].max_latency_ms)).
+  - A test is C(passed), C(failed) (a gate failed, or every call failed whatever the gates) or
+    C(inconclusive) (a gate could not be judged, such as a percentile with too few successful calls,
+    or no call completed). All tests run; then the task fails if any test failed (or, with O(strict),
+    is inconclusive), naming each such test and why.
   - It changes nothing on the cluster, so C(changed) is always false. Writing the report files in
     O(report_dir) is its only side effect.
 author: Algorithmia testbench maintainers (@algorithmiaio)
@@ -64,8 +71,26 @@ options:
       expected_output:
         description:
           - When set, every call's result must equal this value exactly (JSON equality); a different
-            result counts as a failed call.
+            result counts as a failed call (kind C(check_failed)).
         type: raw
+      expected_subset:
+        description:
+          - When set, every call's result must contain this JSON object; objects are compared key by key,
+            recursively, any other value (lists included) must be equal. Else the call is C(check_failed).
+        type: dict
+      expected_pattern:
+        description:
+          - When set, a regular expression (Python C(re.search)) that every call's result must match; a
+            result that is not a string is matched as its JSON text. Else the call is C(check_failed).
+        type: str
+      gates:
+        description:
+          - Gate expressions, k6 style, such as V(p(95\) < 300), V(server p(99\) < 200), V(error_rate < 0.01)
+            or V(dropped == 0); see the usage guide for every metric.
+          - A percentile gate needs enough successful calls (V(p(99\)) 100, V(p(99.9\)) 1000); with fewer it
+            is unknown and the test inconclusive.
+        type: list
+        elements: str
       has_expected_output:
         description:
           - Whether O(tests[].expected_output) is given, so that an expected V(null) can be checked.
@@ -75,11 +100,19 @@ options:
         description:
           - Latency gate in milliseconds on the successful calls. A number is a gate on the 95th percentile;
             a dict gates several, with keys V(p50), V(p90), V(p95), V(p99) and V(max).
+          - A shorthand for the gates V(p(95\) <= N) and so on.
         type: raw
       max_error_rate:
-        description: Largest fraction of failed calls (0 to 1) for the test to pass.
+        description:
+          - Largest fraction of failed calls (0 to 1) for the test to pass; a shorthand for the gate V(error_rate <= N).
+          - When neither it nor an V(error_rate) gate is given, any failed call fails the test (V(0)).
         type: float
-        default: 0
+  strict:
+    description:
+      - Whether an inconclusive test fails the task. When false, inconclusive tests give a warning and are
+        listed in RV(inconclusive); they are never counted as passed.
+    type: bool
+    default: false
   report_dir:
     description:
       - Directory on the controller to write C(benchmark-<cluster_name>-<algorithm>.json), C(.xml)
@@ -128,6 +161,12 @@ EXAMPLES = r"""
         concurrency: 5
         max_latency_ms: 500
         max_error_rate: 0.02
+      - name: gated
+        payload: {"n": 1}
+        calls: 200
+        concurrency: 4
+        expected_subset: {"status": ok}
+        gates: ["p(95) < 300", "server p(99) < 200", "error_rate < 0.01"]
 """
 
 RETURN = r"""
@@ -146,9 +185,14 @@ git_hash:
   returned: success
   type: str
 passed:
-  description: Whether every test passed (null in check mode, where no test runs).
+  description: Whether every test passed (null in check mode, where no test runs); false when one is inconclusive.
   returned: success
   type: bool
+inconclusive:
+  description: Names of the tests that are inconclusive.
+  returned: success
+  type: list
+  elements: str
 tests:
   description: One result per test, in order.
   returned: success
@@ -158,22 +202,53 @@ tests:
     name:
       description: The test's name.
       type: str
+    status:
+      description: V(passed), V(failed) or V(inconclusive) (null for a test skipped in check mode).
+      type: str
     passed:
-      description: Whether all the test's gates held (null for a test skipped in check mode).
+      description: Whether the test's status is V(passed) (null for a test skipped in check mode).
       type: bool
     skipped:
       description: Why the test did not run (check mode).
       type: str
       returned: in check mode
     failures:
-      description: Why the test failed, one sentence per broken gate.
+      description: Why the test failed or is inconclusive, one sentence per broken or unknown gate.
       type: list
       elements: str
+    gates:
+      description: Each gate's result, with keys C(gate), C(metric), C(value), C(threshold), C(status) and C(why).
+      type: list
+      elements: dict
+    errors_by_kind:
+      description:
+        - Failed calls by kind, one of C(connect), C(tls), C(timeout), C(http_4xx), C(http_5xx), C(algorithm_error),
+          C(check_failed) and C(dropped).
+      type: dict
+    last_errors:
+      description: The last few failures, each with C(kind) and C(message).
+      type: list
+      elements: dict
+    server_ms:
+      description: p50, p95, p99, max and mean of the cluster's own duration of the successful calls, in milliseconds.
+      type: dict
+    overhead_ms:
+      description: p50, p95, p99, max and mean of latency minus server duration, in milliseconds.
+      type: dict
+    histograms:
+      description: The log-linear histograms of C(latency), C(server) and C(overhead), in their compact JSON form.
+      type: dict
+    reservoir:
+      description: A uniform sample of at most 1000 calls, each C([offset s, latency ms, kind]).
+      type: dict
+    timeseries:
+      description: Per-second counts of calls started, completed and failed by kind.
+      type: dict
     calls:
       description: Calls made.
       type: int
     errors:
-      description: Calls that failed or returned something else than O(tests[].expected_output).
+      description: Calls that failed or whose result failed a check.
       type: int
     error_rate:
       description: O(tests[].calls) that failed, as a fraction.
@@ -188,7 +263,7 @@ tests:
       description: min, mean, p50, p90, p95, p99 and max latency in milliseconds.
       type: dict
     durations_ms:
-      description: Latency of each successful call (the first 1000).
+      description: Latency of the successful calls in the sample reservoir (at most 1000), in time order.
       type: list
       elements: float
     elapsed_s:
@@ -221,6 +296,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark im
     run_test,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_module import ClusterModule
+from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import FAILED, INCONCLUSIVE
 from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import key_owner
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import NotFound, TaskFailed
 
@@ -269,7 +345,12 @@ class Benchmark:
             return algorithm.call(version, payload, timeout)
 
         results = [run_test(test, call) for test in tests]
-        self.result.update(tests=results, passed=all(r["passed"] for r in results))
+        inconclusive = [r["name"] for r in results if r["status"] == INCONCLUSIVE]
+        self.result.update(tests=results, passed=all(r["passed"] for r in results), inconclusive=inconclusive)
+        strict = self.params["strict"]
+        if inconclusive and not strict:
+            self.module.warn("Inconclusive (not a pass; strict makes it fail): {0}.".format(
+                " | ".join(failure_summary([r for r in results if r["status"] == INCONCLUSIVE], strict=True))))
         if self.params["report_dir"] and not self.module.check_mode:
             report = {
                 "cluster": self.params["cluster_name"], "api_address": client.api_address,
@@ -282,18 +363,18 @@ class Benchmark:
             except OSError as exc:
                 raise TaskFailed("Failed to write the benchmark reports to {0}: {1}. Fix: make report_dir a "
                                  "writable directory.".format(self.params["report_dir"], exc)) from None
-        if not self.result["passed"]:
+        if any(r["status"] == FAILED for r in results) or (strict and inconclusive):
             raise TaskFailed(
                 "Benchmark of {0} {1} on cluster {2} failed: {3}. Fix: see each test's failures and "
                 "last_error{4}.".format(algorithm.label, version, self.params["cluster_name"] or client.cluster,
-                                        " | ".join(failure_summary(results)),
+                                        " | ".join(failure_summary(results, strict)),
                                         " and the reports" if self.result.get("reports") else ""))
         return self.result
 
 
 def skipped_test(test):
     """A test's result in check mode: what would run, nothing measured."""
-    return {"name": test["name"], "passed": None, "skipped": "check mode: no call made", "calls": 0,
+    return {"name": test["name"], "status": None, "passed": None, "skipped": "check mode: no call made", "calls": 0,
             "errors": 0, "error_rate": None, "p50_ms": None, "p95_ms": None, "latency_ms": {}, "durations_ms": [],
             "failures": [], "last_error": None, "result": None}
 
@@ -308,7 +389,10 @@ def main():
         expected_output=dict(type="raw"),
         has_expected_output=dict(type="bool"),
         max_latency_ms=dict(type="raw"),
-        max_error_rate=dict(type="float", default=0),
+        max_error_rate=dict(type="float"),
+        expected_subset=dict(type="dict"),
+        expected_pattern=dict(type="str"),
+        gates=dict(type="list", elements="str"),
     )
     argument_spec = dict(
         algorithm=dict(type="str", required=True),
@@ -317,6 +401,7 @@ def main():
         tests=dict(type="list", elements="dict", required=True, options=test_spec),
         report_dir=dict(type="path"),
         cluster_name=dict(type="str"),
+        strict=dict(type="bool", default=False),
     )
     module = ClusterModule(argument_spec, supports_check_mode=True)
     benchmark = Benchmark(module)

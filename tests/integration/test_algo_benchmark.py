@@ -9,6 +9,7 @@ import json
 from xml.etree import ElementTree
 
 import pytest
+import requests
 
 from tests.integration.test_algo_build_publish import create_algorithm, playbook, template_copy
 
@@ -48,7 +49,7 @@ def published(cluster, tmp_path_factory):
 GOOD_TESTS = [
     {"name": "basic test", "payload": "Algorithmia", "timeout": 10, "expected_output": "hello Algorithmia"},
     {"name": "json payload", "payload": {"n": 1}, "calls": 6, "concurrency": 3},
-    {"name": "tolerated errors", "payload": "fail", "calls": 2, "max_error_rate": 1},
+    {"name": "checked", "payload": {"n": 1}, "calls": 2, "expected_pattern": "^hello \\{'n': 1\\}$"},
 ]
 
 
@@ -60,22 +61,24 @@ def test_passing_tests_report_statistics_and_write_reports(cluster, published, r
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is False and result["passed"] is True
     assert result["version"] == "0.1.0" and result["git_hash"] == published["git_hash"]
-    basic, payload, tolerated = result["tests"]
+    basic, payload, checked = result["tests"]
     assert basic["name"] == "basic test" and basic["passed"] and basic["calls"] == 1 and basic["errors"] == 0
     assert basic["result"] == "hello Algorithmia" and basic["timeout"] == 10
     assert basic["p50_ms"] > 0 and basic["p95_ms"] >= basic["p50_ms"] and len(basic["durations_ms"]) == 1
     assert payload["calls"] == 6 and payload["concurrency"] == 3 and payload["errors"] == 0
     assert payload["result"] == "hello {'n': 1}" and len(payload["durations_ms"]) == 6
-    assert tolerated["passed"] and tolerated["errors"] == 2 and "asked to fail" in tolerated["last_error"]
+    assert checked["status"] == "passed" and checked["errors"] == 0 and result["inconclusive"] == []
+    assert basic["status"] == "passed" and basic["server_ms"]["max"] is not None
+    assert basic["histograms"]["latency"]["count"] == 1 and basic["errors_by_kind"] == {}
 
     paths = result["reports"]
     assert sorted(paths) == ["html", "json", "junit"]
     document = json.loads(report_dir.joinpath("benchmark-dest1-Bench.json").read_text())
     assert document["cluster"] == "dest1" and document["algorithm"] == f"{cluster.user}/Bench"
-    assert [t["name"] for t in document["tests"]] == ["basic test", "json payload", "tolerated errors"]
+    assert [t["name"] for t in document["tests"]] == ["basic test", "json payload", "checked"]
     junit = ElementTree.parse(paths["junit"]).getroot()
     assert junit.get("tests") == "3" and junit.get("failures") == "0"
-    assert [c.get("name") for c in junit.iter("testcase")] == ["basic test", "json payload", "tolerated errors"]
+    assert [c.get("name") for c in junit.iter("testcase")] == ["basic test", "json payload", "checked"]
     html = report_dir.joinpath("benchmark-dest1-Bench.html").read_text()
     assert "All tests passed" in html and "basic test" in html
     for path in paths.values():
@@ -88,23 +91,82 @@ def test_failures_name_the_test_and_the_error(published, run_playbook, tmp_path)
         {"name": "greets", "payload": "x", "expected_output": "hello x"},
         {"name": "wrong greeting", "payload": "x", "expected_output": "bonjour x"},
         {"name": "too slow", "payload": {"sleep": 10}, "timeout": 1},
-        {"name": "latency gate", "payload": "x", "max_latency_ms": 0.001},
+        {"name": "latency gate", "payload": "x", "gates": ["max < 0.001"]},
+        {"name": "all fail", "payload": "fail", "calls": 2, "max_error_rate": 1},
+        {"name": "subset", "payload": "x", "expected_subset": {"a": 1}},
     ]
     report_dir = tmp_path / "reports"
     run = run_playbook(playbook(bench_task("Benchmark", tests, report_dir=str(report_dir))),
                        extra_vars=published)
     result = run.task("Benchmark")
     assert result["failed"]
-    assert [t["passed"] for t in result["tests"]] == [True, False, False, False]
+    assert [t["status"] for t in result["tests"]] == ["passed"] + ["failed"] * 5
     message = result["msg"]
     assert "greets" not in message
     assert "test 'wrong greeting'" in message and 'differs from expected_output "bonjour x"' in message
     assert "test 'too slow'" in message and "time" in result["tests"][2]["last_error"].lower()
-    assert "test 'latency gate'" in message and "above max_latency_ms.p95" in message
+    assert "test 'latency gate'" in message and "gate max < 0.001: max" in message
+    assert "test 'all fail'" in message and "2 of 2 calls failed, all of them (2 algorithm_error)" in message
+    assert "asked to fail" in message and result["tests"][4]["errors_by_kind"] == {"algorithm_error": 2}
+    assert "test 'subset'" in message and result["tests"][5]["errors_by_kind"] == {"check_failed": 1}
+    assert result["tests"][2]["errors_by_kind"] == {"timeout": 1}
     junit = ElementTree.parse(result["reports"]["junit"]).getroot()
-    assert junit.get("failures") == "3"
+    assert junit.get("failures") == "5"
     failed = [c.get("name") for c in junit.iter("testcase") if c.find("failure") is not None]
-    assert failed == ["wrong greeting", "too slow", "latency gate"]
+    assert failed == ["wrong greeting", "too slow", "latency gate", "all fail", "subset"]
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_too_few_calls_for_a_percentile_are_inconclusive(published, run_playbook, tmp_path, strict):
+    tests = [{"name": "few calls", "payload": "x", "calls": 5, "concurrency": 2, "gates": ["p(99) < 60000"]}]
+    report_dir = tmp_path / "reports"
+    run = run_playbook(playbook(bench_task("Benchmark", tests, strict=strict, report_dir=str(report_dir))),
+                       extra_vars=published)
+    result = run.task("Benchmark")
+    (test,) = result["tests"]
+    assert test["status"] == "inconclusive" and test["passed"] is False and test["calls"] == 5
+    assert test["failures"] == ["gate p(99) < 60000: unknown: p(99) needs at least 100 successful calls "
+                                "with a latency duration, 5 have"]
+    assert result["passed"] is False and result["inconclusive"] == ["few calls"]
+    if strict:
+        assert result["failed"] and "test 'few calls': inconclusive: gate p(99) < 60000" in result["msg"]
+    else:
+        assert not result.get("failed"), result.get("msg")
+        assert any("few calls" in warning for warning in result["warnings"])
+    junit = ElementTree.parse(result["reports"]["junit"]).getroot()
+    assert junit.get("failures") == "0" and junit.get("skipped") == "1"
+
+
+def test_injected_faults_are_counted_once_each_with_their_kind(cluster, published, run_playbook):
+    """5% 503s and 5% connection resets on the entrypoint: the module's counts by kind are what the
+    cluster's request log says it injected, and every call is exactly one request (no retry)."""
+    admin = {"Authorization": f"Simple {cluster.admin_key}"}
+    prefix = f"/v1/algo/{cluster.user}/Bench"
+    rules = [{"kind": "error", "status": 503, "rate": 0.05, "path_prefix": prefix},
+             {"kind": "drop", "rate": 0.05, "path_prefix": prefix}]
+    start = len(cluster.request_log())
+    answer = requests.put(f"{cluster.url}/localcluster/faults", json={"rules": rules, "seed": 3}, headers=admin,
+                          timeout=30, verify=cluster.ca_cert)
+    assert answer.status_code == 200, answer.text
+    try:
+        tests = [{"name": "under faults", "payload": "x", "calls": 200, "concurrency": 4,
+                  "expected_output": "hello x", "gates": ["error_rate < 0.5"]}]
+        run = run_playbook(playbook(bench_task("Benchmark", tests)), extra_vars=published)
+    finally:
+        requests.delete(f"{cluster.url}/localcluster/faults", headers=admin, timeout=30, verify=cluster.ca_cert)
+    result = run.task("Benchmark")
+    assert not result.get("failed"), result.get("msg")
+    (test,) = result["tests"]
+    calls = [e for e in cluster.request_log()[start:] if e["method"] == "POST" and e["path"].startswith(prefix)]
+    injected = {}
+    for entry in calls:
+        if entry.get("fault"):
+            injected[entry["fault"]] = injected.get(entry["fault"], 0) + 1
+    assert len(calls) == test["calls"] == 200  # one request per call: nothing repeated
+    assert injected.get("error", 0) > 0 and injected.get("drop", 0) > 0, injected
+    assert test["errors_by_kind"] == {"http_5xx": injected["error"], "connect": injected["drop"]}
+    assert test["errors"] == injected["error"] + injected["drop"] and test["status"] == "passed"
+    print("injected", injected, "reported", test["errors_by_kind"])
 
 
 def test_check_mode_calls_nothing_and_writes_no_report(cluster, published, run_playbook, tmp_path):
