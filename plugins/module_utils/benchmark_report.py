@@ -14,8 +14,9 @@ import html
 import json
 import os
 import re
-import tempfile
 from xml.etree import ElementTree
+
+from ansible_collections.algorithmia.testbench.plugins.module_utils.atomic_file import write_text_atomically
 
 UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -130,20 +131,6 @@ def render_html(report):
     ).format(title=html.escape(title), style=HTML_STYLE, css=css, verdict=verdict, facts=facts, rows="".join(rows))
 
 
-def _write_atomically(path, text):
-    directory = os.path.dirname(path)
-    fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-
-
 def write_reports(report, report_dir, basename):
     """Write ``<basename>.json``, ``.xml`` and ``.html`` into ``report_dir``; their paths by kind."""
     os.makedirs(report_dir, exist_ok=True)
@@ -151,6 +138,6 @@ def write_reports(report, report_dir, basename):
     kinds = (("json", ".json", render_json), ("junit", ".xml", render_junit), ("html", ".html", render_html))
     for kind, extension, render in kinds:
         path = os.path.join(report_dir, basename + extension)
-        _write_atomically(path, render(report))
+        write_text_atomically(path, render(report))
         paths[kind] = path
     return paths

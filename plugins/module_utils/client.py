@@ -82,6 +82,7 @@ else:
     REQUESTS_IMPORT_ERROR = None
 
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_POOL_SIZE = 10  # requests' own default: connections kept per host
 DEFAULT_CHUNK_SIZE = 1024 * 1024
 ERROR_BODY_LIMIT = 64 * 1024
 USER_AGENT = "algorithmia.testbench (ansible collection)"
@@ -340,11 +341,25 @@ class AlgorithmiaClient:
         # Only a default: requests lets REQUESTS_CA_BUNDLE override a session's verify, so
         # every request passes verify= explicitly as well (see _send()).
         session.verify = self.verify
+        self._mount(session, DEFAULT_POOL_SIZE)
+        return session
+
+    def _mount(self, session, pool_size):
         # urllib3 repeats nothing: every repeat is decided by the call's class (retries.py).
-        adapter = HTTPAdapter(max_retries=Retry(0, read=False))
+        replaced = session.adapters.get("https://")
+        adapter = HTTPAdapter(max_retries=Retry(0, read=False), pool_maxsize=pool_size)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        return session
+        if replaced is not None:
+            replaced.close()
+        self._pool_size = pool_size
+
+    def ensure_pool(self, size):
+        """Keep at least ``size`` connections per host alive: a benchmark at concurrency ``size``
+        would otherwise open and close a connection per call above requests' default of 10, and
+        measure that set-up as latency."""
+        if size > self._pool_size:
+            self._mount(self._session, size)
 
     def __repr__(self):
         return "AlgorithmiaClient({0})".format(getattr(self, "api_address", "not set up"))

@@ -55,7 +55,8 @@ import math
 import os
 import re
 import statistics
-import tempfile
+
+from ansible_collections.algorithmia.testbench.plugins.module_utils.atomic_file import write_text_atomically
 
 FORMAT = 1
 METRICS = ("server p(50)", "latency p(95)")
@@ -319,26 +320,9 @@ def history_path(history_dir, cluster, workflow, test, spec):
 
 
 def write_json_atomically(path, document):
-    """Pretty JSON (sorted keys, trailing newline), in place of ``path`` in one rename.
-
-    The temporary file sits in the same directory (a rename never crosses filesystems) and is
-    on disk before the rename; the file is 0644: it holds no secret and is meant to be committed.
-    """
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    """Pretty JSON (sorted keys, trailing newline), in place of ``path`` in one rename; 0644: it
+    holds no secret and is meant to be committed."""
+    write_text_atomically(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def read_history(path):

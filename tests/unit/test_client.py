@@ -310,3 +310,15 @@ def test_without_requests_the_client_explains(monkeypatch):
     with pytest.raises(ClientConfigError) as caught:
         AlgorithmiaClient("https://api.example.com", KEY)
     assert "requests is not installed" in str(caught.value)
+
+
+def test_the_pool_grows_to_a_benchmarks_concurrency(client):
+    """Above requests' default of 10 connections per host, calls in flight would each open and
+    close a connection of their own, and a benchmark would measure that set-up as latency."""
+    adapter = client._session.get_adapter("https://api.example.com")
+    assert adapter._pool_maxsize == 10
+    client.ensure_pool(32)
+    grown = client._session.get_adapter("https://api.example.com")
+    assert grown._pool_maxsize == 32 and client._session.get_adapter("http://x")._pool_maxsize == 32
+    client.ensure_pool(4)  # never shrinks
+    assert client._session.get_adapter("https://api.example.com") is grown
