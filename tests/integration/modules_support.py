@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import yaml
 
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
@@ -40,3 +42,15 @@ class RequestWatch:
 
     def mutating(self) -> list[dict]:
         return [r for r in self.requests() if r["method"] in MUTATING]
+
+
+def logged(cluster, method, path, at_least=0):
+    """Statuses of the cluster's requests ``method path``; waits (bounded) for ``at_least`` of them:
+    a dropped request is logged only once the server has cleaned it up, maybe after our next call."""
+    for _wait in range(100):
+        statuses = [entry["status"] for entry in cluster.request_log()
+                    if entry["method"] == method and entry["path"] == path]
+        if len(statuses) >= at_least:
+            break
+        time.sleep(0.02)
+    return statuses

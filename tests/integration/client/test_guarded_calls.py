@@ -12,7 +12,6 @@ import contextlib
 import io
 import json
 import stat
-import time
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -23,6 +22,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.errors impor
 from ansible_collections.algorithmia.testbench.plugins.module_utils.gitpush import GitRemote
 from ansible_collections.algorithmia.testbench.plugins.module_utils.retries import RetryPolicy
 from ansible_collections.algorithmia.testbench.plugins.module_utils.waiting import Deadline
+from tests.integration.modules_support import logged
 
 FILE = stat.S_IFREG | 0o644
 ECHO = 'def apply(input):\n    return "{0} {{}}".format(input)\n'
@@ -40,18 +40,6 @@ def source_tree(name, word):
 def remote(address, cluster, name, key=None, retries=4):
     return GitRemote(address, cluster.user, name, cluster.user, key or cluster.key, timeout=10,
                      retry_policy=RetryPolicy(retries, backoff_factor=0.01))
-
-
-def logged(cluster, method, path, at_least=0):
-    """Statuses of the cluster's requests ``method path``; waits (bounded) for ``at_least`` of them:
-    a dropped request is logged only once the server has cleaned it up, maybe after our next call."""
-    for _wait in range(100):
-        statuses = [entry["status"] for entry in cluster.request_log()
-                    if entry["method"] == method and entry["path"] == path]
-        if len(statuses) >= at_least:
-            break
-        time.sleep(0.02)
-    return statuses
 
 
 def create(cluster, name):

@@ -23,6 +23,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.errors impor
     ServerError,
     TLSError,
 )
+from tests.integration.modules_support import logged
 
 MB = 1024 * 1024
 CONTENT = bytes(range(256)) * 4096 * 3  # 3 MiB, every byte position distinct modulo 256
@@ -38,18 +39,6 @@ def fast_client(address, key, **options):
 
 def pieces(data=CONTENT, size=64 * 1024):
     return [data[start:start + size] for start in range(0, len(data), size)]
-
-
-def logged(cluster, method, path, at_least=0):
-    """Statuses of the cluster's requests ``method path``; waits (bounded) for ``at_least`` of them:
-    a dropped request is logged only once the server has cleaned it up, maybe after our next call."""
-    for _wait in range(100):
-        statuses = [entry["status"] for entry in cluster.request_log()
-                    if entry["method"] == method and entry["path"] == path]
-        if len(statuses) >= at_least:
-            break
-        time.sleep(0.02)
-    return statuses
 
 
 @pytest.fixture(scope="module")
