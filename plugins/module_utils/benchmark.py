@@ -177,8 +177,10 @@ def normalise_test(test, index):
                 label, field, unit, high, value))
         return int(value) if float(value).is_integer() else float(value)
 
-    for field, problem, fix in load_problems(test):
-        raise BenchmarkSpecError("{0}: {1}: {2}. Fix: {3}".format(label, field, problem, fix))
+    problems = load_problems(test)
+    if problems:
+        raise BenchmarkSpecError("{0}: {1}".format(label, "; ".join(
+            "{0}. Fix: {1}".format(problem, fix) for _field, problem, fix in problems)))
     duration = positive("duration", MAX_DURATION, "seconds")
     rate = positive("rate", MAX_RATE, "calls per second")
     if rate is None:
