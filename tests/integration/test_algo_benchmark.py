@@ -252,16 +252,17 @@ def test_injected_faults_in_an_open_test_are_counted_once_each_with_their_kind(c
                           timeout=30, verify=cluster.ca_cert)
     assert answer.status_code == 200, answer.text
     try:
-        # its own gate on dropped: a slow machine may drop calls, which must not change the counts below
-        tests = [{"name": "open under faults", "payload": "x", "rate": 100, "duration": 2, "max_in_flight": 16,
-                  "expected_output": "hello x", "gates": ["error_rate < 0.5", "dropped < 100"]}]
+        tests = [{"name": "open under faults", "payload": "x", "rate": 50, "duration": 3, "max_in_flight": 16,
+                  "expected_output": "hello x", "gates": ["error_rate < 0.5"]}]
         run = run_playbook(playbook(bench_task("Benchmark", tests)), extra_vars=published)
     finally:
         requests.delete(f"{cluster.url}/localcluster/faults", headers=admin, timeout=30, verify=cluster.ca_cert)
     result = run.task("Benchmark")
-    assert not result.get("failed"), result.get("msg")
     (test,) = result["tests"]
-    assert test["load"]["model"] == "open" and test["calls"] + test["dropped"] == 200
+    assert test["load"]["model"] == "open" and test["calls"] + test["dropped"] == 150
+    # a machine too slow for 50 calls/s drops calls (and fails dropped == 0): the counts below hold all the same
+    assert [gate["gate"] for gate in test["gates"] if gate["status"] != "pass"] == (
+        ["dropped == 0"] if test["dropped"] else []), result.get("msg")
     calls = algorithm_calls(cluster, start, prefix, test["calls"])
     injected = {}
     for entry in calls:
@@ -270,7 +271,7 @@ def test_injected_faults_in_an_open_test_are_counted_once_each_with_their_kind(c
     assert len(calls) == test["calls"]  # one request per call made: nothing repeated, nothing dropped sent
     assert injected.get("error", 0) > 0 and injected.get("drop", 0) > 0, injected
     assert test["errors_by_kind"] == {"http_5xx": injected["error"], "connect": injected["drop"]}
-    assert test["errors"] == injected["error"] + injected["drop"] and test["status"] == "passed"
+    assert test["errors"] == injected["error"] + injected["drop"]
     print("open model: injected", injected, "reported", test["errors_by_kind"], "dropped", test["dropped"])
 
 
