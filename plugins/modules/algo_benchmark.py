@@ -290,9 +290,8 @@ tests:
       type: dict
     load:
       description:
-        - The test's load model - C({"model": "closed", "calls": N, "concurrency": C}),
-          C({"model": "closed", "duration": S, "concurrency": C}) or
-          C({"model": "open", "rate": R, "duration": S, "max_in_flight": M}).
+        - The test's load model - C(model) V(closed) with C(calls) (or C(duration)) and C(concurrency), or
+          C(model) V(open) with C(rate), C(duration) and C(max_in_flight).
       type: dict
     dropped:
       description:
