@@ -5,12 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit test-localcluster clean bench
+.PHONY: setup demo test test-unit test-localcluster clean bench collection ee-context
 
 setup: $(STAMP)
 
 # Reinstall only when a requirements file changed: a warm `make test` must not touch the network.
-$(STAMP): requirements.txt requirements-test.txt
+$(STAMP): requirements.txt requirements-localcluster.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
@@ -36,8 +36,18 @@ test: setup collections-link
 bench: setup collections-link
 	$(PY) -m bench.run_all
 
+# The Galaxy tarball (dist/algorithmia-testbench-<version>.tar.gz; galaxy.yml's build_ignore keeps
+# the project around the collection out of it), and the build context of the execution
+# environment with it (context/; build the image with `podman build context` or `docker build context`).
+collection: setup
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path dist .
+
+ee-context: collection
+	cp dist/algorithmia-testbench-$$(sed -n 's/^version: *//p' galaxy.yml).tar.gz dist/algorithmia-testbench.tar.gz
+	$(VENV)/bin/ansible-builder create -f execution-environment.yml -c context
+
 clean:
-	rm -rf $(VENV) .collections .ansible tests/output
+	rm -rf $(VENV) .collections .ansible tests/output dist context
 
 # ---- collection checks: ansible-test sanity and ansible-lint ---------------------------------
 .PHONY: collections-link sanity lint
