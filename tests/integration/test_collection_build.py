@@ -5,6 +5,7 @@ are the collection's own requirements.txt (no container runtime needed)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tarfile
@@ -109,3 +110,39 @@ def test_ansible_builder_creates_a_context_with_the_collection_and_its_requireme
     assert python == _requirement_lines(ROOT / "requirements.txt")
     assert not found["system"]
     print("EE Python packages: {0}; system packages: none".format(", ".join(python)))
+
+
+GREETER = '''def apply(input):
+    """The project's own algorithm: not one of the collection's examples."""
+    return "greetings, {}".format(input)
+'''
+
+
+def test_the_installed_collection_runs_a_project_workflow_on_a_cluster(installed, cluster, tmp_path):
+    """An operator's inventory repository: its inventory, its own workflow under workflows/ and its
+    own algorithm template under algorithms/, run with the playbook of the INSTALLED collection."""
+    from tests.integration.playbook import run_playbook
+    from tests.integration.testbench_support import destination, explain, summary, write_inventory
+
+    project = tmp_path / "ops-repo"
+    (project / "workflows").mkdir(parents=True)
+    (project / "workflows" / "greeting.json").write_text(json.dumps({
+        "algorithms": [{"name": "greeter", "environment": "python3", "test_payload": "ops"}],
+        "test_info": {"entrypoint": "greeter", "tests": [
+            {"name": "greets", "payload": "ops", "expected_output": "greetings, ops", "calls": 3}]},
+    }))
+    (project / "algorithms" / "greeter" / "src").mkdir(parents=True)
+    (project / "algorithms" / "greeter" / "src" / "greeter.py").write_text(GREETER)
+    reports = project / "reports"
+    inventory = write_inventory(project / "clusters.yml", {"staging": destination(cluster)},
+                                {"testbench_workflows": ["greeting"], "testbench_report_dir": str(reports)})
+    run = run_playbook("algorithmia.testbench.testbench", tmp_path / "run", inventory=inventory,
+                       env={"ANSIBLE_COLLECTIONS_PATH": str(installed),
+                            "ANSIBLE_CONFIG": str(tmp_path / "absent.cfg"),
+                            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp")})
+    assert run.rc == 0, explain(run)
+    verdict = summary(reports)
+    assert verdict["passed"] is True, verdict
+    (workflow,) = verdict["clusters"][0]["workflows"]
+    assert workflow["workflow"] == "greeting", workflow
+    assert cluster.client().algo(f"{cluster.user}/greeter").pipe("x").result == "greetings, x"
