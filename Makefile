@@ -19,8 +19,10 @@ $(STAMP): requirements.txt requirements-localcluster.txt requirements-test.txt
 # Starts a source and a destination localcluster, runs playbooks/testbench.yml on the image
 # pipeline against them (twice: the second run must report changed=0), prints the verdict and
 # stops the clusters (tools/demo.py). `make demo DEMO_ARGS=--once` skips the second run.
+# `make demo DEMO_DESTINATIONS=3` checks three destination clusters in parallel: one verdict each.
+DEMO_DESTINATIONS ?= 1
 demo: setup collections-link
-	$(PY) tools/demo.py $(DEMO_ARGS)
+	$(PY) tools/demo.py --destinations $(DEMO_DESTINATIONS) $(DEMO_ARGS)
 
 test-localcluster: setup
 	$(PY) -m pytest -q -n 2 --dist loadfile tests/localcluster
