@@ -5,12 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit test-localcluster clean bench
+.PHONY: setup demo test test-unit test-localcluster clean bench collection ee-context
 
 setup: $(STAMP)
 
 # Reinstall only when a requirements file changed: a warm `make test` must not touch the network.
-$(STAMP): requirements.txt requirements-test.txt
+$(STAMP): requirements.txt requirements-localcluster.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
@@ -19,8 +19,10 @@ $(STAMP): requirements.txt requirements-test.txt
 # Starts a source and a destination localcluster, runs playbooks/testbench.yml on the image
 # pipeline against them (twice: the second run must report changed=0), prints the verdict and
 # stops the clusters (tools/demo.py). `make demo DEMO_ARGS=--once` skips the second run.
+# `make demo DEMO_DESTINATIONS=3` checks three destination clusters in parallel: one verdict each.
+DEMO_DESTINATIONS ?= 1
 demo: setup collections-link
-	$(PY) tools/demo.py $(DEMO_ARGS)
+	$(PY) tools/demo.py --destinations $(DEMO_DESTINATIONS) $(DEMO_ARGS)
 
 test-localcluster: setup
 	$(PY) -m pytest -q -n 2 --dist loadfile tests/localcluster
@@ -36,8 +38,18 @@ test: setup collections-link
 bench: setup collections-link
 	$(PY) -m bench.run_all
 
+# The Galaxy tarball (dist/algorithmia-testbench-<version>.tar.gz; galaxy.yml's build_ignore keeps
+# the project around the collection out of it), and the build context of the execution
+# environment with it (context/; build the image with `podman build context` or `docker build context`).
+collection: setup
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path dist .
+
+ee-context: collection
+	cp dist/algorithmia-testbench-$$(sed -n 's/^version: *//p' galaxy.yml).tar.gz dist/algorithmia-testbench.tar.gz
+	$(VENV)/bin/ansible-builder create -f execution-environment.yml -c context
+
 clean:
-	rm -rf $(VENV) .collections .ansible tests/output
+	rm -rf $(VENV) .collections .ansible tests/output dist context
 
 # ---- collection checks: ansible-test sanity and ansible-lint ---------------------------------
 .PHONY: collections-link sanity lint

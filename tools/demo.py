@@ -1,6 +1,8 @@
-"""`make demo`: the testbench end to end on this machine, against two localclusters.
+"""`make demo`: the testbench end to end on this machine, against localclusters.
 
-1. starts a source and a destination localcluster on loopback (free ports, TLS with their own CAs);
+1. starts a source and a destination localcluster on loopback (free ports, TLS with their own CAs),
+   or several destinations (``--destinations 3``, ``make demo DEMO_DESTINATIONS=3``): the run checks
+   them in parallel and gives one verdict per cluster;
 2. creates a user on each (``quality`` on the source, as the seed tool's workflows expect, and
    ``demo`` on the destination) and seeds the source with what the image pipeline workflow copies:
    the data file ``landscape.png`` (drawn with Pillow) and ``ImageThumbnailer.tar.gz`` (its code);
@@ -41,6 +43,8 @@ WORKFLOW = "image_benchmark"
 SOURCE_USER = "quality"
 DESTINATION_USER = "demo"
 DESTINATION_HOST = "local_destination"
+# The hosts of destinations 2..N, written for this run beside the state (hosts.yml holds the first).
+EXTRA_INVENTORY = STATE_DIR / "more-destinations.yml"
 # Where the image_benchmark workflow's code_path and data_files point (".my" = the source key's user).
 ASSETS_COLLECTION = "testbench_assets"
 CODE_COLLECTION = "testbench_code"
@@ -115,6 +119,24 @@ def write_vault(values: dict) -> None:
     VAULT_FILE.chmod(0o600)
 
 
+def write_extra_inventory(count: int) -> list[str]:
+    """Hosts local_destination_2..N, whose URL, key and CA come from the vault like the first's;
+    the ``-i`` arguments that add them (none for one destination)."""
+    if count < 2:
+        return []
+    hosts = {}
+    for number in range(2, count + 1):
+        prefix = f"testbench_demo_destination_{number}"
+        hosts[f"{DESTINATION_HOST}_{number}"] = {
+            "testbench_api_address": "{{ " + prefix + "_api_address }}",
+            "testbench_api_key": "{{ " + prefix + "_api_key }}",
+            "testbench_ca_cert": "{{ " + prefix + "_ca_cert | default(none) }}",
+        }
+    EXTRA_INVENTORY.write_text("---\n# Written by tools/demo.py for this run's extra destination clusters.\n"
+                               + json.dumps({"destinations": {"hosts": hosts}}, indent=2) + "\n")
+    return ["-i", str(EXTRA_INVENTORY)]
+
+
 def run_playbook(report_dir: Path, extra_args: list[str]) -> tuple[int, str]:
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "playbooks/testbench.yml",
            "-i", str(INVENTORY.relative_to(ROOT)), "--vault-password-file", str(VAULT_PASSWORD_FILE.relative_to(ROOT)),
@@ -154,7 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="run the playbook once (skip the changed=0 re-run)")
     parser.add_argument("--no-tls", action="store_true", help="plain HTTP clusters (no CA certificates)")
     parser.add_argument("--workflow", default=WORKFLOW, help="workflow to run (default: %(default)s)")
+    parser.add_argument("--destinations", type=int, default=int(os.environ.get("DEMO_DESTINATIONS") or 1),
+                        help="number of destination clusters, checked in parallel (default: %(default)s, "
+                             "or DEMO_DESTINATIONS)")
     args, playbook_args = parser.parse_known_args(argv)
+    if not 1 <= args.destinations <= 8:
+        parser.error(f"--destinations must be from 1 to 8 (got {args.destinations}): each is a localcluster process")
     # A machine-wide CA bundle would override the clusters' own CAs, here and in the playbook.
     os.environ.pop("REQUESTS_CA_BUNDLE", None)
     os.environ.pop("CURL_CA_BUNDLE", None)
@@ -165,31 +192,31 @@ def main(argv: list[str] | None = None) -> int:
     report_dir = STATE_DIR / "reports"
     tls = not args.no_tls
     source = LocalClusterProcess(STATE_DIR / "source", tls=tls)
-    destination = LocalClusterProcess(STATE_DIR / "destination", tls=tls)
+    destinations = [LocalClusterProcess(STATE_DIR / ("destination" if number == 1 else f"destination_{number}"),
+                                        tls=tls) for number in range(1, args.destinations + 1)]
     started = []
     try:
-        for proc in (source, destination):
+        for proc in [source] + destinations:
             proc.start()
             started.append(proc)
             print(f"localcluster {proc.data_dir.name}: {proc.url} (pid {proc.proc.pid})", flush=True)
         source_key = source.create_user(SOURCE_USER)
-        destination_key = destination.create_user(DESTINATION_USER, admin=True)
         for uri in seed_source(source.url, source_key, source.ca_cert):
             print(f"source: seeded {uri}", flush=True)
-        values = {
-            "testbench_source_api_address": source.url,
-            "testbench_source_api_key": source_key,
-            "testbench_demo_destination_api_address": destination.url,
-            "testbench_demo_destination_api_key": destination_key,
-        }
+        values = {"testbench_source_api_address": source.url, "testbench_source_api_key": source_key}
         if tls:
             values["testbench_source_ca_cert"] = Path(source.ca_cert).read_text()
-            values["testbench_demo_destination_ca_cert"] = Path(destination.ca_cert).read_text()
+        for number, destination in enumerate(destinations, start=1):
+            prefix = "testbench_demo_destination" + ("" if number == 1 else f"_{number}")
+            values[f"{prefix}_api_address"] = destination.url
+            values[f"{prefix}_api_key"] = destination.create_user(DESTINATION_USER, admin=True)
+            if tls:
+                values[f"{prefix}_ca_cert"] = Path(destination.ca_cert).read_text()
         write_vault(values)
         print(f"vault: wrote {VAULT_FILE.relative_to(ROOT)} (encrypted with the demo-only password)", flush=True)
 
-        extra = playbook_args + (["-e", json.dumps({"testbench_workflows": [args.workflow]})]
-                                 if args.workflow != WORKFLOW else [])
+        extra = write_extra_inventory(args.destinations) + playbook_args + (
+            ["-e", json.dumps({"testbench_workflows": [args.workflow]})] if args.workflow != WORKFLOW else [])
         rc = run_playbook(report_dir, extra)[0]
         passed = print_verdict(report_dir) and rc == 0
         if passed and not args.once:

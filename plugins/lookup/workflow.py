@@ -33,7 +33,9 @@ options:
   workflows_dir:
     description:
       - Directory to look up workflow names in.
-      - By default, C(workflows/) beside the playbook, then the collection's own C(workflows/).
+      - By default, the first C(workflows/) that has the name, in this order, so that an operator keeps
+        workflows in the inventory repository. Beside the inventory (C(inventory_dir)), beside the
+        playbook, in the current directory, then the collection's own C(workflows/).
     type: path
   algorithms_dir:
     description:
@@ -192,7 +194,7 @@ class LookupModule(LookupBase):
         schema = self._schema()
         results = []
         for term in terms:
-            path = self._find(str(term))
+            path = self._find(str(term), variables or {})
             try:
                 workflow = load_workflow(path, schema, user=self.get_option("user"),
                                          source_user=self.get_option("source_user"),
@@ -215,18 +217,22 @@ class LookupModule(LookupBase):
             raise AnsibleError("Cannot load the workflow schema {0}: {1}. Fix: reinstall the "
                                "algorithmia.testbench collection".format(SCHEMA_PATH, exc)) from None
 
-    def _search_dirs(self):
+    def _search_dirs(self, variables):
         configured = self.get_option("workflows_dir")
         if configured:
             return [configured]
-        dirs = [os.path.join(self._loader.get_basedir(), "workflows"), os.path.join(COLLECTION_DIR, "workflows")]
+        # The user's project first (an inventory repository holds its workflows beside the
+        # inventory), the collection's examples last.
+        project = [variables.get("inventory_dir"), self._loader.get_basedir(), os.getcwd()]
+        dirs = [os.path.join(str(base), "workflows") for base in project if base]
+        dirs.append(os.path.join(COLLECTION_DIR, "workflows"))
         unique = []
         for directory in dirs:
             if os.path.realpath(directory) not in [os.path.realpath(d) for d in unique]:
                 unique.append(directory)
         return unique
 
-    def _find(self, term):
+    def _find(self, term, variables):
         """A workflow file for a name or path, or an error that lists what exists."""
         if "/" in term or term.endswith(".json"):
             path = self._loader.path_dwim(term)
@@ -237,7 +243,7 @@ class LookupModule(LookupBase):
         if not WORKFLOW_NAME.match(term):
             raise AnsibleError("Workflow name {0!r} is not a file name. Fix: give the name of a file "
                                "under workflows/ without .json, such as hello_world".format(term))
-        dirs = self._search_dirs()
+        dirs = self._search_dirs(variables)
         for directory in dirs:
             path = os.path.join(directory, term + ".json")
             if os.path.isfile(path):

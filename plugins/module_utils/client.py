@@ -304,6 +304,9 @@ class AlgorithmiaClient:
                                     hint="set api_address to the cluster's API URL, "
                                          "e.g. https://api.example.com") from None
         self.cluster = self.api_address
+        # What the task calls this client's options ({"ca_cert": ("source_ca_cert", role variable)}),
+        # for the fix of a failure; set by cluster_options.client_from_options.
+        self.option_names = None
         key = "" if api_key is None else str(api_key)
         if not key.strip():
             raise ClientConfigError("set up the HTTP client", self.cluster, detail="api_key is empty",

@@ -91,6 +91,7 @@ class ClusterModule:
         try:
             yield self
         except ClusterError as exc:
+            self.name_options(exc)
             self.fail(str(exc), partial, error=exc.as_dict())
         except TaskFailed as exc:
             self.fail(str(exc), partial, **exc.facts)
@@ -101,6 +102,14 @@ class ClusterModule:
         finally:
             for client in self._clients:
                 client.close()
+
+    def name_options(self, error):
+        """Spell the options in the error's fix as for the client it came from (``source_ca_cert``);
+        left as it is when the source and the destination are the same address (either could be meant)."""
+        names = [client.option_names for client in self._clients
+                 if client.cluster == error.cluster and client.option_names]
+        if names and all(found == names[0] for found in names):
+            error.naming(names[0])
 
     def fail(self, msg, partial=None, **facts):
         result = dict(partial() if callable(partial) else partial or {})

@@ -78,10 +78,29 @@ def client_from_options(options, prefix=""):
         value = options.get(prefix + name)
         return default if value is None else value
 
-    return AlgorithmiaClient(
+    client = AlgorithmiaClient(
         option("api_address"),
         option("api_key"),
         ca_cert=option("ca_cert"),
         validate_certs=option("validate_certs", True),
         timeout=option("timeout", DEFAULT_TIMEOUT),
     )
+    # So that a failure's fix names the options this client came from (source_ca_cert, not ca_cert).
+    client.option_names = option_names(prefix)
+    return client
+
+
+# The testbench role's variable behind each option: the source's certificate checks and timeout
+# are the destination's variables (testbench_validate_certs, testbench_timeout).
+ROLE_VARIABLES = {
+    "api_address": "testbench_api_address", "api_key": "testbench_api_key", "ca_cert": "testbench_ca_cert",
+    "validate_certs": "testbench_validate_certs", "timeout": "testbench_timeout",
+    "source_api_address": "testbench_source_api_address", "source_api_key": "testbench_source_api_key",
+    "source_ca_cert": "testbench_source_ca_cert", "source_validate_certs": "testbench_validate_certs",
+    "source_timeout": "testbench_timeout",
+}
+
+
+def option_names(prefix=""):
+    """``{"ca_cert": ("source_ca_cert", "testbench_source_ca_cert"), ...}`` for ``errors.ClusterError.naming``."""
+    return {name: (prefix + name, ROLE_VARIABLES.get(prefix + name)) for name in ENVIRONMENT}

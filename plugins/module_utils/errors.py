@@ -13,6 +13,8 @@ before the error is built.
 
 from __future__ import annotations
 
+import re
+
 # What happened to a connection, as ``ClusterConnectionError.failure``: told apart by the exception
 # chain in client.py (``connection_failure``); retries.py says which are worth another attempt.
 REFUSED = "refused"              # nothing accepted the connection: the request was not sent
@@ -53,6 +55,10 @@ HINTS = {
                     "cluster accepts TLS 1.2 or newer."),
     "ClientConfigError": "fix the connection options (api_address, api_key, ca_cert, timeout).",
 }
+
+
+# The connection options a hint may name, with a value it suggests ("validate_certs=false").
+OPTION_WORDS = re.compile(r"\b(api_address|api_key|ca_cert|validate_certs|timeout)\b(=\w+)?")
 
 
 class ClusterError(Exception):
@@ -108,6 +114,20 @@ class ClusterError(Exception):
         where = " on cluster {0}".format(self.cluster) if self.cluster else ""
         return "Failed to {0}{1}: {2}. Fix: {3}".format(
             self.action, where, ", ".join(cause) or "no answer", self.hint)
+
+    def naming(self, names):
+        """This error, its fix naming the options as the task that failed spells them: ``names`` maps
+        each connection option (``ca_cert``) to ``(the module's option, the role's variable)``, such
+        as ``("source_ca_cert", "testbench_source_ca_cert")``: an operator of the role learns the
+        variable to set, a user of the module its option."""
+        def spelled(found):
+            option, variable = names.get(found.group(1), (found.group(1), None))
+            text = option + (found.group(2) or "")
+            return "{0} ({1} in the testbench role)".format(text, variable) if variable else text
+
+        self.hint = OPTION_WORDS.sub(spelled, self.hint)
+        self.args = (self.message(),)
+        return self
 
     def after_attempts(self, attempts, stopped=None):
         """This error, its message saying how many attempts were made and, when retries were left,

@@ -53,3 +53,18 @@ def test_ansible_doc_renders_the_role():
                           cwd=ROOT, capture_output=True, text=True, env=ansible_env(), timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "testbench_api_key" in done.stdout
+
+
+def _role_variables() -> set[str]:
+    import yaml
+
+    specs = yaml.safe_load((ROOT / "roles" / "testbench" / "meta" / "argument_specs.yml").read_text())
+    return {name for entry in specs["argument_specs"].values() for name in entry["options"]}
+
+
+def test_every_role_variable_is_in_the_usage_guide():
+    """An operator reads docs/usage.md, not argument_specs.yml: every variable must be there,
+    and so must testbench_hosts, which the playbooks read."""
+    usage = (ROOT / "docs" / "usage.md").read_text()
+    missing = sorted(name for name in _role_variables() | {"testbench_hosts"} if "`{0}`".format(name) not in usage)
+    assert not missing, "docs/usage.md does not mention: " + ", ".join(missing)

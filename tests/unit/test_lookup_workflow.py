@@ -22,12 +22,18 @@ C.config.initialize_plugin_configuration_definitions(
     "lookup", NAME, yaml.safe_load(workflow_lookup.DOCUMENTATION)["options"])
 
 
-def lookup(basedir, terms, **options):
+def lookup(basedir, terms, variables=None, **options):
     loader = DataLoader()
     loader.set_basedir(str(basedir))
     plugin = workflow_lookup.LookupModule(loader=loader)
     plugin._load_name = NAME  # pylint: disable=protected-access
-    return plugin.run(terms, variables={}, **options)
+    return plugin.run(terms, variables=variables or {}, **options)
+
+
+def _workflow_named(directory, algorithm):
+    (directory / "workflows").mkdir(parents=True)
+    (directory / "workflows" / "hello_world.json").write_text(json.dumps(
+        {"algorithms": [{"name": algorithm, "language": "python3", "code_path": "data://.my/c/x.tar.gz"}]}))
 
 
 def test_a_name_is_found_in_the_collection(tmp_path):
@@ -44,6 +50,31 @@ def test_the_playbook_dir_comes_first(tmp_path):
         {"algorithms": [{"name": "mine", "language": "python3", "code_path": "data://.my/c/mine.tar.gz"}]}))
     (workflow,) = lookup(tmp_path, ["hello_world"])
     assert workflow["algorithms"][0]["name"] == "mine"
+
+
+def test_the_inventory_dir_comes_before_the_playbook_and_the_current_dir(tmp_path, monkeypatch):
+    for place in ("inventory", "playbook", "cwd"):
+        _workflow_named(tmp_path / place, "from_" + place)
+    monkeypatch.chdir(tmp_path / "cwd")
+    found = lookup(tmp_path / "playbook", ["hello_world"], variables={"inventory_dir": str(tmp_path / "inventory")})
+    assert found[0]["algorithms"][0]["name"] == "from_inventory"
+    assert lookup(tmp_path / "playbook", ["hello_world"])[0]["algorithms"][0]["name"] == "from_playbook"
+    assert lookup(tmp_path / "elsewhere", ["hello_world"])[0]["algorithms"][0]["name"] == "from_cwd"
+
+
+def test_a_project_workflow_uses_the_project_templates(tmp_path, monkeypatch):
+    """A workflow in the user's project finds algorithms/ beside its workflows/, not the collection's."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "inventory" / "workflows").mkdir(parents=True)
+    (tmp_path / "inventory" / "workflows" / "mine.json").write_text(json.dumps(
+        {"algorithms": [{"name": "Mine", "language": "python3"}]}))
+    with pytest.raises(AnsibleError, match="Mine"):
+        lookup(tmp_path, ["mine"], variables={"inventory_dir": str(tmp_path / "inventory")})
+    template = tmp_path / "inventory" / "algorithms" / "Mine" / "src"
+    template.mkdir(parents=True)
+    (template / "Mine.py").write_text("def apply(input):\n    return input\n")
+    (workflow,) = lookup(tmp_path, ["mine"], variables={"inventory_dir": str(tmp_path / "inventory")})
+    assert workflow["algorithms"][0]["template_dir"] == str(tmp_path / "inventory" / "algorithms" / "Mine")
 
 
 def test_a_path_relative_to_the_playbook(tmp_path):

@@ -1,0 +1,148 @@
+"""The collection as Galaxy and an execution environment get it: the built tarball holds the
+collection and nothing else, it installs, its modules load from the installed copy, and
+ansible-builder turns execution-environment.yml into a build context whose Python requirements
+are the collection's own requirements.txt (no container runtime needed)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.integration.playbook import ROOT, VENV_BIN, ansible_env
+
+# What a user installs: the collection's content, the files Galaxy adds, and its requirements.
+SHIPPED = {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "requirements.txt", "meta", "plugins",
+           "roles", "playbooks", "workflows", "algorithms", "docs"}
+# The project around the collection: never in the tarball (inventories/local holds a demo vault password).
+NOT_SHIPPED = {"localcluster", "tools", "bench", "tests", "inventories", "extensions", "Makefile", "ansible.cfg",
+               ".ci", ".git", ".venv", "requirements-test.txt", "requirements-localcluster.txt",
+               "execution-environment.yml"}
+
+
+def _run(command: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300, check=False,
+                          env=kwargs.pop("env", ansible_env()), **kwargs)
+    assert done.returncode == 0, "{0}\n{1}\n{2}".format(" ".join(command), done.stdout, done.stderr)
+    return done
+
+
+def _outside_checkout_env(collections_path: Path, workdir: Path) -> dict:
+    """Ansible's environment with only ``collections_path`` on the collections path and no
+    configuration file of the checkout, so that the checkout (and its .collections link) cannot be
+    what answers."""
+    return ansible_env({"ANSIBLE_COLLECTIONS_PATH": str(collections_path),
+                        "ANSIBLE_CONFIG": str(workdir / "absent.cfg"),
+                        "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp")})
+
+
+def _requirement_lines(path: Path) -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+@pytest.fixture(scope="module")
+def tarball(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    _run([str(VENV_BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(out), str(ROOT)], cwd=out)
+    (built,) = out.glob("algorithmia-testbench-*.tar.gz")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(tarball, tmp_path_factory) -> Path:
+    """A collections path with the tarball installed, as `ansible-galaxy collection install` leaves it."""
+    path = tmp_path_factory.mktemp("collections")
+    _run([str(VENV_BIN / "ansible-galaxy"), "collection", "install", "--offline", "-p", str(path), str(tarball)],
+         cwd=path, env=_outside_checkout_env(path, path))
+    assert (path / "ansible_collections" / "algorithmia" / "testbench" / "MANIFEST.json").is_file()
+    return path
+
+
+def test_the_tarball_holds_the_collection_and_nothing_else(tarball):
+    with tarfile.open(tarball) as archive:
+        names = archive.getnames()
+    top = {name.split("/", 1)[0] for name in names}
+    print("tarball {0}: {1} bytes, top-level entries: {2}".format(tarball.name, tarball.stat().st_size,
+                                                                  ", ".join(sorted(top))))
+    assert top == SHIPPED
+    assert not top & NOT_SHIPPED
+    assert not [name for name in names if "vault" in name.lower() or name.endswith((".pyc", ".tar.gz"))]
+    assert "docs/usage.md" in names and "docs/development.md" not in names
+    assert "meta/execution-environment.yml" in names and "meta/runtime.yml" in names
+
+
+def test_the_installed_collection_documents_and_finds_its_role(installed, tmp_path):
+    env = _outside_checkout_env(installed, tmp_path)
+    done = _run([str(VENV_BIN / "ansible-doc"), "algorithmia.testbench.algo_benchmark"], cwd=tmp_path, env=env)
+    assert str(installed) in done.stdout
+    done = _run([str(VENV_BIN / "ansible-doc"), "-t", "role", "algorithmia.testbench.testbench"], cwd=tmp_path, env=env)
+    assert "testbench_api_key" in done.stdout
+    _run([str(VENV_BIN / "ansible-playbook"), "--syntax-check", "algorithmia.testbench.testbench", "-i", "localhost,"],
+         cwd=tmp_path, env=env)
+
+
+def test_ansible_builder_creates_a_context_with_the_collection_and_its_requirements(tarball, installed, tmp_path):
+    # The EE definition as committed, beside the tarball where `make ee-context` puts it.
+    shutil.copy(ROOT / "execution-environment.yml", tmp_path)
+    (tmp_path / "dist").mkdir()
+    shutil.copy(tarball, tmp_path / "dist" / "algorithmia-testbench.tar.gz")
+    _run([str(VENV_BIN / "ansible-builder"), "create", "-f", "execution-environment.yml", "-c", "context"],
+         cwd=tmp_path)
+    context = tmp_path / "context"
+    containerfile = next(path for path in (context / "Containerfile", context / "Dockerfile") if path.exists())
+    text = containerfile.read_text()
+    assert "ansible-core>=2.19,<2.20" in text and "ansible-galaxy collection install" in text
+    galaxy = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
+    (collection,) = galaxy["collections"]
+    assert (context / "_build" / collection["name"]).is_file()
+    # What the EE's Python gets: ansible-builder's own introspection over the installed collection
+    # (the script the image build runs) must find exactly the collection's requirements.txt.
+    done = _run([str(VENV_BIN / "python"), str(context / "_build" / "scripts" / "introspect.py"), "introspect",
+                 str(installed)], cwd=tmp_path)
+    found = yaml.safe_load(done.stdout)
+    python = [line.split("#", 1)[0].strip() for line in found["python"]]
+    assert python == _requirement_lines(ROOT / "requirements.txt")
+    assert not found["system"]
+    print("EE Python packages: {0}; system packages: none".format(", ".join(python)))
+
+
+GREETER = '''def apply(input):
+    """The project's own algorithm: not one of the collection's examples."""
+    return "greetings, {}".format(input)
+'''
+
+
+def test_the_installed_collection_runs_a_project_workflow_on_a_cluster(installed, cluster, tmp_path):
+    """An operator's inventory repository: its inventory, its own workflow under workflows/ and its
+    own algorithm template under algorithms/, run with the playbook of the INSTALLED collection."""
+    from tests.integration.playbook import run_playbook
+    from tests.integration.testbench_support import destination, explain, summary, write_inventory
+
+    project = tmp_path / "ops-repo"
+    (project / "workflows").mkdir(parents=True)
+    (project / "workflows" / "greeting.json").write_text(json.dumps({
+        "algorithms": [{"name": "greeter", "environment": "python3", "test_payload": "ops"}],
+        "test_info": {"entrypoint": "greeter", "tests": [
+            {"name": "greets", "payload": "ops", "expected_output": "greetings, ops", "calls": 3}]},
+    }))
+    (project / "algorithms" / "greeter" / "src").mkdir(parents=True)
+    (project / "algorithms" / "greeter" / "src" / "greeter.py").write_text(GREETER)
+    reports = project / "reports"
+    inventory = write_inventory(project / "clusters.yml", {"staging": destination(cluster)},
+                                {"testbench_workflows": ["greeting"], "testbench_report_dir": str(reports)})
+    run = run_playbook("algorithmia.testbench.testbench", tmp_path / "run", inventory=inventory,
+                       env={"ANSIBLE_COLLECTIONS_PATH": str(installed),
+                            "ANSIBLE_CONFIG": str(tmp_path / "absent.cfg"),
+                            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp")})
+    assert run.rc == 0, explain(run)
+    verdict = summary(reports)
+    assert verdict["passed"] is True, verdict
+    (workflow,) = verdict["clusters"][0]["workflows"]
+    assert workflow["workflow"] == "greeting", workflow
+    assert cluster.client().algo(f"{cluster.user}/greeter").pipe("x").result == "greetings, x"
