@@ -21,7 +21,7 @@ import os
 import re
 import traceback
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import load_problems
+from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import latency_gates, load_problems
 from ansible_collections.algorithmia.testbench.plugins.module_utils.environments import SHORTHANDS
 from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import GateError, parse_gate
 from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME, DATA_URI
@@ -547,7 +547,8 @@ def normalise(document, name, user=None, source_user=None, algorithms_dir=None, 
             "expected_output": render(test.get("expected_output"), entrypoint, user),
             # No max_error_rate: 0 (any failed call fails the test), unless a gate is on error_rate.
             "max_error_rate": test.get("max_error_rate", None if _has_error_rate_gate(test) else 0),
-            "max_latency_ms": dict(test.get("max_latency_ms", {})),
+            # A number is the p95 shorthand, as algo_benchmark takes it.
+            "max_latency_ms": latency_gates(test.get("max_latency_ms")),
         })))
     source_info = document.get("source_info") or {}
     address = source_info.get("cluster_address")

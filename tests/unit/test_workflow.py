@@ -165,6 +165,26 @@ def test_benchmark_fields_and_templating_for_the_entrypoint():
     assert workflow["algorithms"][2]["calls"] == ["Alpha", "Beta"]
 
 
+def test_max_latency_ms_as_a_number_is_the_p95_gate_as_in_algo_benchmark(tmp_path):
+    """algo_benchmark documents `max_latency_ms: 500` (a gate on p95): the schema and the workflow
+    check take it too (max_latency_ms is the largest acceptable value: p(95) <= 500), and refuse
+    what the module refuses."""
+    from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import normalise_test
+
+    document = json.loads((FIXTURES / "good" / "benchmark_checks_and_gates.json").read_text())
+    document["test_info"]["tests"][0]["max_latency_ms"] = 500
+    path = tmp_path / "number.json"
+    path.write_text(json.dumps(document))
+    test = load(path)["tests"][0]
+    assert test["max_latency_ms"] == {"p95": 500}
+    assert "p(95) <= 500" in normalise_test(test, 0)["gates"]
+    for refused in (0, -5, "500", [500]):
+        document["test_info"]["tests"][0]["max_latency_ms"] = refused
+        path.write_text(json.dumps(document))
+        with pytest.raises(WorkflowError, match="max_latency_ms"):
+            load(path)
+
+
 def test_user_and_source_user_template_their_own_side():
     workflow = load(FIXTURES / "good" / "seed_language_code_path.json", user="dest", source_user="src")
     (algorithm,) = workflow["algorithms"]
