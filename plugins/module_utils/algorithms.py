@@ -119,7 +119,9 @@ class Algorithm:
     def await_build(self, commit, deadline):
         """The finished build of ``commit``; ``ClusterTimeout`` if it is not done by the deadline."""
         build = poll(lambda: self.build_of(commit),
-                     lambda found: found is not None and found.get("status") != IN_PROGRESS, deadline)
+                     lambda found: found is not None and found.get("status") != IN_PROGRESS, deadline,
+                     describe=lambda found: "the build of {0} at {1}: {2}".format(
+                         self.label, commit[:8], "in progress" if found else "not started yet"))
         if build is None or build.get("status") == IN_PROGRESS:
             state = "still in progress (build {0})".format(build["build_id"]) if build else "never started"
             raise ClusterTimeout(

@@ -226,7 +226,8 @@ class ClusterEnvironments:
         status, message = poll(
             lambda: sync_state(self.client.get_json(EDGE + "/environment-specifications/{0}/syncs/{1}", spec_id,
                                                     sync_id, retry=True, action="read the sync of " + label)),
-            lambda state: state[0] != SYNC_IN_PROGRESS, Deadline(timeout))
+            lambda state: state[0] != SYNC_IN_PROGRESS, Deadline(timeout),
+            describe=lambda state: "the sync of {0}: {1}".format(label, state[0]))
         if status == SYNC_IN_PROGRESS:
             raise TaskFailed("Failed to sync {0} on cluster {1}: still in progress after {2} s (sync {3}). Fix: "
                              "raise sync_timeout, or run again once the sync has finished.".format(

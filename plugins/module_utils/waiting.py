@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.algorithmia.testbench.plugins.module_utils.progress import report_progress
+
 FIRST_PAUSE = 0.5
 PAUSE_GROWTH = 1.5
 LONGEST_PAUSE = 5.0
@@ -44,10 +46,16 @@ class Deadline:
         self._pause = min(self._pause * PAUSE_GROWTH, LONGEST_PAUSE)
 
 
-def poll(fetch, finished, deadline):
-    """Call ``fetch()`` until ``finished(value)`` or the deadline; the last value either way."""
+def poll(fetch, finished, deadline, describe=None):
+    """Call ``fetch()`` until ``finished(value)`` or the deadline; the last value either way.
+
+    ``describe(value)``: a line saying what is awaited and its state, reported as the task's
+    progress (``progress.report_progress``) while it is not finished.
+    """
     while True:
         value = fetch()
         if finished(value) or deadline.expired():
             return value
+        if describe is not None:
+            report_progress(describe(value))
         deadline.wait()

@@ -358,6 +358,7 @@ reports:
   sample: {json: reports/benchmark-dest1-hello_world.json}
 """
 
+import itertools
 import time
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import Algorithm
@@ -373,6 +374,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark im
     run_test,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_module import ClusterModule
+from ansible_collections.algorithmia.testbench.plugins.module_utils.progress import report_progress
 from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import FAILED, INCONCLUSIVE
 from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import key_owner
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import NotFound, TaskFailed
@@ -421,10 +423,7 @@ class Benchmark:
             self.result.update(passed=None, tests=[skipped_test(test) for test in tests])
             return self.result
 
-        def call(payload, timeout):
-            return algorithm.call(version, payload, timeout)
-
-        results = [run_test(test, call) for test in tests]
+        results = [run_test(test, counted_calls(algorithm, version, test["name"])) for test in tests]
         inconclusive = [r["name"] for r in results if r["status"] == INCONCLUSIVE]
         self.result.update(tests=results, passed=all(r["passed"] for r in results), inconclusive=inconclusive)
         strict = self.params["strict"]
@@ -450,6 +449,17 @@ class Benchmark:
                                         " | ".join(failure_summary(results, strict)),
                                         " and the reports" if self.result.get("reports") else ""))
         return self.result
+
+
+def counted_calls(algorithm, version, test_name):
+    """The call function of one test, reporting how many calls it has made as the task's progress."""
+    made = itertools.count(1)
+
+    def call(payload, timeout):
+        report_progress("test {0!r}: {1} calls started".format(test_name, next(made)))
+        return algorithm.call(version, payload, timeout)
+
+    return call
 
 
 def skipped_test(test):

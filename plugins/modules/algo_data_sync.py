@@ -198,6 +198,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.datasync imp
     sha256_of,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import TaskFailed
+from ansible_collections.algorithmia.testbench.plugins.module_utils.progress import report_progress
 from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME
 
 
@@ -230,9 +231,12 @@ class DataSync:
                 self.destination.create_collection(owner, algorithm)
                 self.record.done("collection", uri=collection)
                 self.changed = True
-            for plan, source, result in zip(plans, sources, results):
-                if result["action"] == "copied":
-                    self.copy(plan, source, result, existed=plan["filename"] in (listing or {}))
+            to_copy = [(plan, source, result) for plan, source, result in zip(plans, sources, results)
+                       if result["action"] == "copied"]
+            for number, (plan, source, result) in enumerate(to_copy, start=1):
+                report_progress("copying {0} ({1} bytes), file {2} of {3} to copy".format(
+                    plan["filename"], source["size"], number, len(to_copy)), force=True)
+                self.copy(plan, source, result, existed=plan["filename"] in (listing or {}))
             self.write_manifest(collection, plans, sources, results, manifest,
                                 existed=MANIFEST_NAME in (listing or {}))
         else:

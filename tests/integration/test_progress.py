@@ -1,0 +1,51 @@
+"""Long tasks show progress in the play output: a build that takes 30 s prints a line at 10 s and
+at 20 s naming the host, the module, the algorithm and what it waits for; a quick task prints
+none; the progress file never outlives the task."""
+
+from __future__ import annotations
+
+import re
+
+from tests.integration.test_algo_build_publish import build_task, create_algorithm, playbook, template_copy
+
+SLOW_IMPORT_S = 30
+# Loading the algorithm (the build's last step) takes 30 s: a long build, on any machine.
+SLOW_ALGORITHM = f"""import time
+
+time.sleep({SLOW_IMPORT_S})
+
+
+def apply(input):
+    return input
+"""
+PROGRESS_LINE = re.compile(r"^\[localhost\] algo_build_publish SlowBuild: (\d+) s, (.*)$", re.M)
+
+
+def test_a_30_s_build_prints_progress_lines_naming_what_it_waits_for(cluster, tmp_path):
+    from tests.integration.playbook import run_playbook
+
+    create_algorithm(cluster, "SlowBuild")
+    template = template_copy(tmp_path, "SlowBuild", SLOW_ALGORITHM)
+    run = run_playbook(playbook(build_task(name="SlowBuild", template_dir=str(template))), tmp_path / "run",
+                       extra_vars={"api_address": cluster.url, "api_key": cluster.key})
+    assert run.rc == 0, run.stdout + run.stderr
+    lines = PROGRESS_LINE.findall(run.stdout)
+    assert len(lines) >= 2, run.stdout
+    assert [int(seconds) for seconds, _doing in lines][:2] == [10, 20]
+    assert any(re.match(r"the build of alice/SlowBuild at [0-9a-f]{8}: in progress", doing) for _s, doing in lines), lines
+    assert cluster.key not in run.stdout
+
+
+def test_a_quick_task_prints_no_progress_and_leaves_no_file(cluster, tmp_path):
+    from tests.integration.playbook import run_playbook
+
+    create_algorithm(cluster, "QuickBuild")
+    template = template_copy(tmp_path, "QuickBuild", "def apply(input):\n    return input\n")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    run = run_playbook(playbook(build_task(name="QuickBuild", template_dir=str(template))), tmp_path / "run",
+                       extra_vars={"api_address": cluster.url, "api_key": cluster.key},
+                       env={"TMPDIR": str(temp)})
+    assert run.rc == 0, run.stdout + run.stderr
+    assert "algo_build_publish QuickBuild:" not in run.stdout
+    assert not list(temp.glob("testbench-progress-*")), list(temp.iterdir())
