@@ -28,9 +28,10 @@ description:
     per cluster, workflow, test and load (payload, calls, concurrency). Its C(server p(50\)) or
     C(latency p(95\)) regresses when it is worse than the history's level (the geometric mean) by more
     than O(ratchet_tolerance) and by more than O(ratchet_floor_ms), and above the 99% prediction interval
-    of the last runs; a regression fails the test, with a failure such as
-    C(regressed: latency p(95\) 12 ms -> 113 ms). With fewer than 5 runs in the history the verdict is
-    C(warming), a warning at most, never a failure; improvements never fail.
+    of the last runs.
+  - 'A regression fails the test, with a failure such as C(regressed: latency p(95\) 12 ms -> 113 ms).
+    With fewer than 5 runs in the history the verdict is C(warming), a warning at most, never a failure;
+    improvements never fail.'
   - A test whose gates passed and that did not regress is added to its history; a regressed one only with
     O(accept_baseline), which records it as the new baseline (the level restarts from it). A test that is
     failed or inconclusive by its own gates is never recorded, O(accept_baseline) or not.
