@@ -567,12 +567,10 @@ def main():
             raise TaskFailed("Invalid tests; nothing was called: {0}.".format(exc)) from None
         if not tests:
             raise TaskFailed("Invalid tests; nothing was called: give at least one test.")
-        for option in ("ratchet_tolerance", "ratchet_floor_ms"):
+        for option, default in (("ratchet_tolerance", ratchet.TOLERANCE), ("ratchet_floor_ms", ratchet.FLOOR_MS)):
             if not 0 <= module.params[option] < float("inf"):
                 raise TaskFailed("Invalid {0} {1!r}; nothing was called. Fix: give a number of at least 0, such as "
-                                 "{2:g} (the default).".format(option, module.params[option],
-                                                              ratchet.TOLERANCE if option == "ratchet_tolerance" else
-                                                              ratchet.FLOOR_MS))
+                                 "{2:g} (the default).".format(option, module.params[option], default))
         result = benchmark.run(module.connect(), tests)
     module.exit_json(**result)
 
