@@ -13,6 +13,7 @@ The figures of every run are printed (pytest -s) to judge the noise the defaults
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -184,3 +185,30 @@ def test_a_regression_fails_only_its_cluster_until_its_new_level_is_accepted(pro
         assert len(history(tmp, "alpha")) == 8 and len(history(tmp, "beta")) == 9
     finally:
         set_faults(cluster)
+
+
+def test_a_broken_history_file_stops_the_benchmark_before_any_call(cluster, tmp_path):
+    """A hand-edited history (a merge conflict left in it) is reported with its path and the fix."""
+    ensure_importable()
+    from ansible_collections.algorithmia.testbench.plugins.module_utils import ratchet
+
+    test = {"name": "steady", "payload": "Algorithmia", "calls": 3}
+    path = ratchet.history_path(str(tmp_path / "history"), "alpha", "ratchet", "steady",
+                                {"payload": "Algorithmia", "calls": 3, "concurrency": 1})
+    os.makedirs(os.path.dirname(path))
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write('{"runs": [\n<<<<<<< HEAD\n')
+    start = len(cluster.request_log())
+    run = run_playbook(yaml.safe_dump([{
+        "name": "Benchmark", "hosts": "localhost", "gather_facts": False,
+        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        "tasks": [{"name": "Benchmark", "no_log": True, "ignore_errors": True, "algorithmia.testbench.algo_benchmark": {
+            "api_address": "{{ api_address }}", "api_key": "{{ api_key }}", "algorithm": "hello_world", "tests": [test],
+            "cluster_name": "alpha", "workflow": "ratchet", "history_dir": str(tmp_path / "history")}}],
+    }]), tmp_path / "run", extra_vars={"api_address": cluster.url, "api_key": cluster.key})
+    result = run.task("Benchmark")
+    assert result.get("failed"), result
+    assert result["msg"].startswith("Invalid ratchet history of test 'steady'; nothing was called: the history file "
+                                    f"{path} is not valid JSON"), result["msg"]
+    assert "Fix: repair it from version control, or delete it to start a new baseline." in result["msg"]
+    assert not [e for e in cluster.request_log()[start:] if e["path"].startswith("/v1/algo/")]
