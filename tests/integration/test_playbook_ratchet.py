@@ -202,7 +202,7 @@ def test_a_broken_history_file_stops_the_benchmark_before_any_call(cluster, tmp_
     run = run_playbook(yaml.safe_dump([{
         "name": "Benchmark", "hosts": "localhost", "gather_facts": False,
         "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-        "tasks": [{"name": "Benchmark", "no_log": True, "ignore_errors": True, "algorithmia.testbench.algo_benchmark": {
+        "tasks": [{"name": "Benchmark", "ignore_errors": True, "algorithmia.testbench.algo_benchmark": {
             "api_address": "{{ api_address }}", "api_key": "{{ api_key }}", "algorithm": "hello_world", "tests": [test],
             "cluster_name": "alpha", "workflow": "ratchet", "history_dir": str(tmp_path / "history")}}],
     }]), tmp_path / "run", extra_vars={"api_address": cluster.url, "api_key": cluster.key})
