@@ -14,12 +14,17 @@ History. One plain JSON file per cluster x workflow x test x load spec, under th
       "spec_hash": "3f2a9c1e", "test": "small image", "workflow": "image-pipeline",
       "runs": [
         {"baseline": true, "metrics": {"latency p(95)": 12.3, "server p(50)": 4.1},
+         "curve": {"p(25)": 8.1, "p(50)": 9.4, "p(75)": 10.9, "p(90)": 11.8, "p(95)": 12.3},
          "run": "20250301T101500Z-4f1c", "time": "2025-03-01T10:15:00Z"},
         ...
       ]
     }
 
-Keys sorted, two-space indent, one trailing newline: a new run is a small diff. The last
+``curve`` (optional, added after format 1 first shipped: readers ignore what they do not know)
+is the run's latency percentile curve, three significant figures, only the percentiles its
+successful calls support; the baseline curve a report draws is their geometric mean per
+percentile over the runs compared with. Keys sorted, two-space indent, one trailing newline: a
+new run is a small diff. The last
 ``KEEP_RUNS`` runs are kept. Files are replaced atomically (a temporary file in the same
 directory, then a rename), so a crash leaves the old file or the new one, never half of one.
 Each name part is escaped by ``safe_name`` so that it is a valid file name on any filesystem.
@@ -57,6 +62,8 @@ import re
 import statistics
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.atomic_file import write_text_atomically
+from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import FAILED, PASSED, samples_needed
+from ansible_collections.algorithmia.testbench.plugins.module_utils.histogram import Histogram
 
 FORMAT = 1
 METRICS = ("server p(50)", "latency p(95)")
@@ -70,6 +77,9 @@ INTERVAL = 0.99
 SMALLEST_MS = 0.05
 # The fields of a normalised benchmark test that decide the load; gates are not part of it.
 LOAD_SPEC_KEYS = ("payload", "calls", "concurrency")
+# Load fields of the other load models (duration, open-model rate, warm-up calls): part of the spec
+# only when a test sets them, so that the hash (the file name) of a test without them stays the same.
+OPTIONAL_LOAD_SPEC_KEYS = ("duration", "rate", "max_in_flight", "warmup")
 
 BASELINE, WARMING, OK, IMPROVED, REGRESSED = "baseline", "warming", "ok", "improved", "regressed"
 
@@ -171,6 +181,12 @@ def since_baseline(runs):
     return runs[start:]
 
 
+def compared_runs(history_runs, window=WINDOW):
+    """The runs a new run is compared with: since the latest baseline reset, the last ``window``."""
+    runs = since_baseline(list(history_runs))
+    return runs[-window:] if window else runs
+
+
 def _log(value_ms):
     return math.log(max(float(value_ms), SMALLEST_MS))
 
@@ -238,8 +254,7 @@ def compare(history_runs, current_metrics, tolerance=TOLERANCE, floor_ms=FLOOR_M
     has a history. ``messages`` are the regressions, ``warnings`` the warming metrics that would
     have regressed with enough history.
     """
-    runs = since_baseline(list(history_runs))
-    runs = runs[-window:] if window else runs
+    runs = compared_runs(history_runs, window)
     metrics = {}
     for name in sorted(current_metrics):
         current = current_metrics[name]
@@ -309,8 +324,11 @@ def spec_hash(spec, length=8):
 
 
 def load_spec(test):
-    """The part of a normalised benchmark test that decides its load: payload, calls, concurrency."""
-    return {key: test.get(key) for key in LOAD_SPEC_KEYS}
+    """The part of a normalised benchmark test that decides its load: payload, calls, concurrency,
+    and duration, rate, max_in_flight and warmup when set."""
+    spec = {key: test.get(key) for key in LOAD_SPEC_KEYS}
+    spec.update((key, test[key]) for key in OPTIONAL_LOAD_SPEC_KEYS if test.get(key) is not None)
+    return spec
 
 
 def history_path(history_dir, cluster, workflow, test, spec):
@@ -346,7 +364,7 @@ def _utc_now():
 
 
 def record(path, run, accepted, accept_baseline=False, header=None, keep=KEEP_RUNS):
-    """Add ``run`` (``{"run": id, "metrics": {...}}``, ``"time"`` optional) to the history at ``path``.
+    """Add ``run`` (``{"run": id, "metrics": {...}}``, ``"time"`` and ``"curve"`` optional) to the history at ``path``.
 
     Written only when ``accepted`` (the run's gates passed, the ratchet's included) or when
     ``accept_baseline`` (then marked as a baseline reset: later verdicts start from it). The
@@ -361,6 +379,9 @@ def record(path, run, accepted, accept_baseline=False, header=None, keep=KEEP_RU
     metrics = {name: float(value) for name, value in (run.get("metrics") or {}).items() if _is_number(value)}
     entry = {"run": run.get("run"), "time": run.get("time") or _utc_now(), "metrics": metrics,
              "baseline": bool(accept_baseline or not document["runs"])}
+    curve = {key: float(value) for key, value in (run.get("curve") or {}).items() if _is_number(value)}
+    if curve:
+        entry["curve"] = curve
     document["runs"] = (document["runs"] + [entry])[-keep:]
     write_json_atomically(path, document)
     return entry
@@ -390,3 +411,154 @@ class History:
 
     def record(self, run, accepted, accept_baseline=False, keep=KEEP_RUNS):
         return record(self.path, run, accepted, accept_baseline, self.header, keep)
+
+
+# ---- a benchmark test's result against its history ---------------------------------------------
+
+ACCEPTED = "accepted"
+# Where each compared metric is in a benchmark test's result: (summary, key, histogram, percentile).
+METRIC_SOURCES = {"server p(50)": ("server_ms", "p50", "server", 50), "latency p(95)": ("latency_ms", "p95", "latency", 95)}
+# The latency percentile curve kept with each recorded run: seven numbers, enough to draw the
+# baseline's curve beside a run's; a percentile is kept only when the run had enough successful
+# calls for it to mean something (``gates.samples_needed``: p(99) needs 100).
+CURVE_PERCENTILES = (25, 50, 75, 90, 95, 99, 99.9)
+
+
+def _successes(result, histogram):
+    """How many values the result's ``histogram`` (latency, server) holds: the successful calls it measured."""
+    count = ((result.get("histograms") or {}).get(histogram) or {}).get("count")
+    if _is_number(count):
+        return int(count)
+    return max((result.get("calls") or 0) - (result.get("errors") or 0), 0)
+
+
+def result_metrics(result):
+    """``(metrics, left_out)``: the ratchet's figures of one benchmark test's result, in ms, and why any is missing.
+
+    A percentile over fewer successful calls than ``gates.samples_needed`` says (p(95) of 3 calls
+    is their maximum) is left out, as a gate on it would be unknown: such a figure would only
+    teach the history noise.
+    """
+    metrics, left_out = {}, []
+    for name in METRICS:
+        summary, key, histogram, quantile = METRIC_SOURCES[name]
+        value = (result.get(summary) or {}).get(key)
+        count, needed = _successes(result, histogram), samples_needed(quantile)
+        if not _is_number(value) or not count:
+            left_out.append("{0} not compared: no successful call measured it".format(name))
+        elif count < needed:
+            left_out.append("{0} not compared: it needs {1} successful calls, this run has {2}".format(name, needed, count))
+        else:
+            metrics[name] = float(value)
+    return metrics, left_out
+
+
+def _figure(value):
+    """Three significant figures: the histograms' resolution (1%), and a small history file."""
+    return float("{0:.3g}".format(value))
+
+
+def _percentile_key(quantile):
+    return "p({0:g})".format(quantile)
+
+
+def _quantile_of(key):
+    try:
+        return float(key[2:-1])
+    except ValueError:
+        return math.inf
+
+
+def latency_curve(result):
+    """``{"p(50)": ms, ...}``: the latency percentiles of a test's result that its successful calls support."""
+    data = (result.get("histograms") or {}).get("latency")
+    try:
+        histogram = Histogram.from_dict(data)
+    except (TypeError, ValueError):
+        return {}
+    return {_percentile_key(quantile): _figure(histogram.percentile(quantile)) for quantile in CURVE_PERCENTILES
+            if histogram.count >= samples_needed(quantile)}
+
+
+def baseline_curve(runs):
+    """The curve a run is drawn beside: per percentile, the geometric mean over ``runs`` that kept
+    it (the same level the verdict compares with); ``None`` when no run kept a curve."""
+    values = {}
+    for run in runs:
+        for key, value in (run.get("curve") or {}).items():
+            if _is_number(value):
+                values.setdefault(key, []).append(value)
+    if not values:
+        return None
+    return {key: _figure(math.exp(statistics.fmean(_log(value) for value in values[key])))
+            for key in sorted(values, key=_quantile_of)}
+
+
+def compact_runs(runs):
+    """The runs compared with, as the result shows them: no curve, nothing else."""
+    return [{"run": run.get("run"), "time": run.get("time"), "baseline": bool(run.get("baseline")),
+             "metrics": dict(run.get("metrics") or {})} for run in runs]
+
+
+def assess(history_runs, result, run_id=None, accept_baseline=False, tolerance=TOLERANCE, floor_ms=FLOOR_MS,
+           min_runs=MIN_RUNS, window=WINDOW):
+    """The ratchet on one benchmark test: its ``result`` against the accepted runs of its history.
+
+    Pure: reads and writes no file. Returns ``{"ratchet": ..., "entry": ..., "failures": [...],
+    "warnings": [...]}``: ``ratchet`` is the test's ``ratchet`` field (``recorded`` false and no
+    ``history_file`` yet: the caller writes), ``entry`` the run to record or ``None``.
+
+    Recording rules: only a run whose own gates passed is ever recorded (a failed or
+    inconclusive test never becomes part of the level, ``accept_baseline`` or not: accepting
+    says "this speed is the new normal", never "these errors are"); a regressed run is recorded
+    only with ``accept_baseline``, which also marks the run as a baseline reset (the verdicts
+    start again from it, warming up). Status ``accepted`` then replaces the verdict's. A run
+    with no comparable metric is neither compared nor recorded (status ``None``).
+    """
+    runs = compared_runs(history_runs, window)
+    metrics, left_out = result_metrics(result)
+    ratchet = {"status": None, "message": "", "metrics": {}, "recorded": False, "history_file": None,
+               "history": compact_runs(runs), "baseline_curve": baseline_curve(runs)}
+    outcome = {"ratchet": ratchet, "entry": None, "failures": [], "warnings": []}
+    if not metrics:
+        ratchet["message"] = "; ".join(left_out)
+        return outcome
+    verdict = compare(runs, metrics, tolerance, floor_ms, min_runs, window=window)
+    ratchet["metrics"] = {name: {"verdict": figures["status"], "current": figures["current"], "level": figures["level"],
+                                 "upper": figures["upper"], "runs": figures["runs"]}
+                          for name, figures in verdict["metrics"].items()}
+    status = verdict["status"]
+    notes = []
+    if result.get("status") != PASSED:
+        notes.append("not recorded: the test is {0} by its own gates{1}".format(
+            result.get("status"), ", which accept_baseline does not override" if accept_baseline else ""))
+    elif status == REGRESSED and not accept_baseline:
+        notes.append("not recorded: a regressed run does not become part of the level (accept_baseline accepts it)")
+    else:
+        outcome["entry"] = {"run": run_id, "metrics": metrics, "curve": latency_curve(result)}
+        if accept_baseline:
+            status = ACCEPTED
+    if verdict["status"] == REGRESSED and status != ACCEPTED:
+        outcome["failures"] = list(verdict["messages"])
+        text = "; ".join(verdict["messages"])
+    else:
+        text = "; ".join(figures["message"] for figures in verdict["metrics"].values())
+    if status == ACCEPTED:
+        text = "accepted as the new baseline: " + text
+        outcome["warnings"] = ["accepted as the new baseline on purpose (accept_baseline): " + message
+                               for message in verdict["messages"]]
+    outcome["warnings"] += verdict["warnings"]
+    notes += left_out
+    ratchet.update(status=status, message="; ".join([text] + notes))
+    return outcome
+
+
+def apply(result, outcome):
+    """Put an ``assess`` outcome into the test's ``result``: its ``ratchet`` field, and a regression
+    fails the test (one failure line per regressed metric, naming it and both figures)."""
+    result["ratchet"] = outcome["ratchet"]
+    if outcome["failures"]:
+        result["status"] = FAILED
+        result["passed"] = False
+        result["failures"] = list(result.get("failures") or []) + outcome["failures"]
+    return result

@@ -29,8 +29,19 @@ description:
     C(inconclusive) (a gate could not be judged, such as a percentile with too few successful calls,
     or no call completed). All tests run; then the task fails if any test failed (or, with O(strict),
     is inconclusive), naming each such test and why.
+  - With O(history_dir), each test is then compared with the accepted runs of its history (the ratchet),
+    per cluster, workflow, test and load (payload, calls, concurrency). Its C(server p(50\)) or
+    C(latency p(95\)) regresses when it is worse than the history's level (the geometric mean) by more
+    than O(ratchet_tolerance) and by more than O(ratchet_floor_ms), and above the 99% prediction interval
+    of the last runs.
+  - 'A regression fails the test, with a failure such as C(regressed: latency p(95\) 12 ms -> 113 ms).
+    With fewer than 5 runs in the history the verdict is C(warming), a warning at most, never a failure;
+    improvements never fail.'
+  - A test whose gates passed and that did not regress is added to its history; a regressed one only with
+    O(accept_baseline), which records it as the new baseline (the level restarts from it). A test that is
+    failed or inconclusive by its own gates is never recorded, O(accept_baseline) or not.
   - It changes nothing on the cluster, so C(changed) is always false. Writing the report files in
-    O(report_dir) is its only side effect.
+    O(report_dir) and the history files in O(history_dir) are its only side effects.
 author: Algorithmia testbench maintainers (@algorithmiaio)
 options:
   algorithm:
@@ -154,8 +165,48 @@ options:
         (JUnit) and C(.html) into. Created if missing. Not written in check mode.
     type: path
   cluster_name:
-    description: Label of the cluster in the result and the reports, such as the inventory host name.
+    description:
+      - Label of the cluster in the result and the reports, such as the inventory host name.
+      - Also the cluster's part of the history's name (O(history_dir)); default there is the host and port
+        of O(api_address).
     type: str
+  history_dir:
+    description:
+      - Directory on the controller of the ratchet's history files, one JSON file per cluster, workflow,
+        test and load spec (C(<history_dir>/<cluster>/<workflow>/<test>-<spec hash>.json)), meant to be
+        reviewed and committed. Created if missing.
+      - Unset, no test is compared with earlier runs and nothing is recorded.
+      - Not written in check mode; a history file that cannot be read fails the task before any call.
+    type: path
+  workflow:
+    description:
+      - The workflow's part of the history's name (O(history_dir)). Default is O(algorithm).
+    type: str
+  run_id:
+    description:
+      - Identifier of this run in the history files, such as the role's run id. Default is the time in UTC
+        and four random hex digits, such as V(20250301T101500Z-4f1c).
+    type: str
+  accept_baseline:
+    description:
+      - Whether to record this run as the new baseline of each test's history even if it regressed, for a
+        change of level that is intended (a new algorithm version, other hardware). Later runs are compared
+        with it, warming up again for the next 5 runs.
+      - A test failed or inconclusive by its own gates is still not recorded.
+    type: bool
+    default: false
+  ratchet_tolerance:
+    description:
+      - Relative change a metric must exceed (and O(ratchet_floor_ms)) to count as a regression or an
+        improvement, such as V(0.15) for 15%.
+    type: float
+    default: 0.15
+  ratchet_floor_ms:
+    description:
+      - Absolute change in milliseconds a metric must exceed (and O(ratchet_tolerance)) to count as a
+        regression or an improvement; keeps fast tests from failing on differences nobody acts on.
+    type: float
+    default: 5.0
 extends_documentation_fragment:
   - algorithmia.testbench.cluster
   - algorithmia.testbench.attributes
@@ -167,7 +218,8 @@ attributes:
       - In check mode no call is made (an algorithm may write data when called) and no report is
         written; the version that would be called is resolved and each test is returned with
         C(skipped) set. An algorithm that does not exist yet (a check run before the one that creates
-        it) is reported with a warning, not as a failure.
+        it) is reported with a warning, not as a failure. History files are read (a broken one
+        fails the task) but never written.
   diff_mode:
     support: none
   idempotent:
@@ -215,6 +267,21 @@ EXAMPLES = r"""
         max_in_flight: 20
         warmup: 5
         gates: ["p(99) < 500", "dropped == 0"]
+
+- name: Benchmark with the ratchet (compared with, and recorded into, the committed history)
+  algorithmia.testbench.algo_benchmark:
+    api_address: https://api.example.com
+    api_key: "{{ testbench_api_key }}"
+    algorithm: hello_world
+    cluster_name: "{{ inventory_hostname }}"
+    workflow: hello_world
+    history_dir: "{{ inventory_dir }}/history"
+    accept_baseline: "{{ accept_new_level | default(false) }}"
+    tests:
+      - name: steady
+        payload: Algorithmia
+        calls: 100
+        concurrency: 2
 """
 
 RETURN = r"""
@@ -351,6 +418,28 @@ tests:
     result:
       description: What the first successful call returned.
       type: raw
+    ratchet:
+      description:
+        - The test against its history (the ratchet). C(status) is V(baseline) (no history yet), V(warming)
+          (fewer than 5 runs, no verdict), V(ok), V(improved), V(regressed) (the test failed for it) or
+          V(accepted) (recorded as the new baseline by O(accept_baseline)); null when no metric could be
+          compared (no successful call, or too few for the percentile).
+        - C(message) says the verdict with its figures. C(metrics) has per metric (C(server p(50\)),
+          C(latency p(95\))) its C(verdict), C(current) and C(level) (the history's geometric mean) in ms,
+          C(upper) (the prediction interval's upper bound, ms) and C(runs) (how many runs it was compared with).
+        - C(recorded) says whether this run was added to C(history_file); C(history) lists the runs compared
+          with (C(run), C(time), C(baseline), C(metrics)); C(baseline_curve) is their latency percentile
+          curve (C(p(50\)) and so on, in ms, the geometric mean per percentile), or null.
+      type: dict
+      returned: when O(history_dir) is set and not in check mode
+      sample:
+        status: regressed
+        message: "regressed: latency p(95) 12 ms -> 113 ms (+842%, above the 99% prediction interval 10.9-13.2 ms of the last 6 runs)"
+        metrics: {"latency p(95)": {verdict: regressed, current: 113.0, level: 12.0, upper: 13.2, runs: 6}}
+        recorded: false
+        history_file: history/dest1/hello_world/steady-3f2a9c1e.json
+        history: [{run: 20250301T101500Z-4f1c, time: "2025-03-01T10:15:00Z", baseline: true, metrics: {"latency p(95)": 12.1}}]
+        baseline_curve: {"p(50)": 9.4, "p(90)": 11.8, "p(95)": 12.1}
 reports:
   description: Paths of the written report files, by kind (V(json), V(junit), V(html)).
   returned: when O(report_dir) is set and not in check mode
@@ -358,8 +447,11 @@ reports:
   sample: {json: reports/benchmark-dest1-hello_world.json}
 """
 
+import binascii
 import itertools
+import os
 import time
+from urllib.parse import urlsplit
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import Algorithm
 from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark_report import (
@@ -375,6 +467,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark im
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_module import ClusterModule
 from ansible_collections.algorithmia.testbench.plugins.module_utils.progress import report_progress
+from ansible_collections.algorithmia.testbench.plugins.module_utils import ratchet
 from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import FAILED, INCONCLUSIVE
 from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import key_owner
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import NotFound, TaskFailed
@@ -409,7 +502,56 @@ class Benchmark:
                 "(algo_build_publish), or set version to a git hash.".format(algorithm.label, algorithm.client.cluster))
         return info["semantic_version"], info.get("git_hash")
 
+    def load_histories(self, client, tests):
+        """Each test's ``(History, accepted runs)``, read before any call so that a broken history file
+        stops the task before anything is measured; ``None`` without ``history_dir``."""
+        history_dir = self.params["history_dir"]
+        if not history_dir:
+            return None
+        if os.path.exists(history_dir) and not os.path.isdir(history_dir):
+            raise TaskFailed("history_dir {0} is not a directory; nothing was called. Fix: give the directory the "
+                             "history files are (to be) kept in.".format(history_dir))
+        cluster = self.params["cluster_name"] or urlsplit(client.api_address).netloc or client.api_address
+        workflow = self.params["workflow"] or self.params["algorithm"]
+        histories = []
+        for test in tests:
+            history = ratchet.History(history_dir, cluster, workflow, test["name"], ratchet.load_spec(test))
+            try:
+                histories.append((history, history.runs()))
+            except ratchet.HistoryError as exc:
+                raise TaskFailed("Invalid ratchet history of test {0!r}; nothing was called: {1}".format(
+                    test["name"], exc)) from None
+        return histories
+
+    def apply_ratchet(self, histories, results):
+        """Each test's result against its history (``ratchet.assess``), then the run recorded where
+        the rules say so (never in check mode): a regression fails its test."""
+        accept = self.params["accept_baseline"]
+        run_id = self.params["run_id"] or "{0}-{1}".format(time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
+                                                           binascii.hexlify(os.urandom(2)).decode("ascii"))
+        written = set()
+        for (history, runs), result in zip(histories, results):
+            outcome = ratchet.assess(runs, result, run_id, accept, self.params["ratchet_tolerance"],
+                                     self.params["ratchet_floor_ms"])
+            field = outcome["ratchet"]
+            field["history_file"] = history.path
+            if outcome["entry"] is not None and history.path in written:
+                # Two tests of one run with the same name and load share a file: one entry per run.
+                field["message"] += "; not recorded: an earlier test of this run has the same name and load"
+            elif outcome["entry"] is not None and not self.module.check_mode:
+                try:
+                    history.record(outcome["entry"], accepted=True, accept_baseline=accept)
+                except OSError as exc:
+                    raise TaskFailed("Failed to record test {0!r} in the ratchet history {1}: {2}. Fix: make "
+                                     "history_dir a writable directory.".format(result["name"], history.path, exc)) from None
+                field["recorded"] = True
+                written.add(history.path)
+            for warning in outcome["warnings"]:
+                self.module.warn("test {0!r}: {1}".format(result["name"], warning))
+            ratchet.apply(result, outcome)
+
     def run(self, client, tests):
+        histories = self.load_histories(client, tests)
         # One kept-alive connection per call in flight (concurrency, or an open test's max_in_flight):
         # no test measures connection set-up.
         client.ensure_pool(max(pool_size(test) for test in tests))
@@ -424,6 +566,8 @@ class Benchmark:
             return self.result
 
         results = [run_test(test, counted_calls(algorithm, version, test["name"])) for test in tests]
+        if histories is not None:
+            self.apply_ratchet(histories, results)
         inconclusive = [r["name"] for r in results if r["status"] == INCONCLUSIVE]
         self.result.update(tests=results, passed=all(r["passed"] for r in results), inconclusive=inconclusive)
         strict = self.params["strict"]
@@ -443,11 +587,14 @@ class Benchmark:
                 raise TaskFailed("Failed to write the benchmark reports to {0}: {1}. Fix: make report_dir a "
                                  "writable directory.".format(self.params["report_dir"], exc)) from None
         if any(r["status"] == FAILED for r in results) or (strict and inconclusive):
+            regressed = any((r.get("ratchet") or {}).get("status") == ratchet.REGRESSED for r in results)
             raise TaskFailed(
                 "Benchmark of {0} {1} on cluster {2} failed: {3}. Fix: see each test's failures and "
-                "last_error{4}.".format(algorithm.label, version, self.params["cluster_name"] or client.cluster,
-                                        " | ".join(failure_summary(results, strict)),
-                                        " and the reports" if self.result.get("reports") else ""))
+                "last_error{4}{5}.".format(algorithm.label, version, self.params["cluster_name"] or client.cluster,
+                                           " | ".join(failure_summary(results, strict)),
+                                           " and the reports" if self.result.get("reports") else "",
+                                           "; if a regression is an intended new level, run again with "
+                                           "accept_baseline: true to record it as the new baseline" if regressed else ""))
         return self.result
 
 
@@ -496,6 +643,12 @@ def main():
         report_dir=dict(type="path"),
         cluster_name=dict(type="str"),
         strict=dict(type="bool", default=False),
+        history_dir=dict(type="path"),
+        workflow=dict(type="str"),
+        run_id=dict(type="str"),
+        accept_baseline=dict(type="bool", default=False),
+        ratchet_tolerance=dict(type="float", default=ratchet.TOLERANCE),
+        ratchet_floor_ms=dict(type="float", default=ratchet.FLOOR_MS),
     )
     module = ClusterModule(argument_spec, supports_check_mode=True)
     benchmark = Benchmark(module)
@@ -506,6 +659,10 @@ def main():
             raise TaskFailed("Invalid tests; nothing was called: {0}.".format(exc)) from None
         if not tests:
             raise TaskFailed("Invalid tests; nothing was called: give at least one test.")
+        for option, default in (("ratchet_tolerance", ratchet.TOLERANCE), ("ratchet_floor_ms", ratchet.FLOOR_MS)):
+            if not 0 <= module.params[option] < float("inf"):
+                raise TaskFailed("Invalid {0} {1!r}; nothing was called. Fix: give a number of at least 0, such as "
+                                 "{2:g} (the default).".format(option, module.params[option], default))
         result = benchmark.run(module.connect(), tests)
     module.exit_json(**result)
 

@@ -12,6 +12,8 @@ import random
 import pytest
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils import ratchet
+from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import CallOutcome
+from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import evaluate, normalise_test
 from ansible_collections.algorithmia.testbench.plugins.module_utils.ratchet import (
     History,
     HistoryError,
@@ -296,3 +298,143 @@ def test_simulated_false_alarm_and_detection_rates(capsys):
         print("  for information: 0.5% of runs 1.3-2x slower: false alarms {0:.2%}, detection {1:.2%}".format(*outliers))
     assert false_alarms <= 0.01
     assert detections >= 0.70
+
+
+# ---- a benchmark test's result against its history (what algo_benchmark does per test) -----------
+
+def benchmark_result(latencies_ms, server_ms=1.0, status="passed", errors=0):
+    """A test's result as benchmark.evaluate makes it: calls of these latencies (and server durations),
+    ``errors`` failed calls more."""
+    outcomes = [CallOutcome(True, value, result="ok", metadata={"duration": server_ms / 1000.0}) for value in latencies_ms]
+    outcomes += [CallOutcome(False, 2.0, error="down", error_type="ServerError")] * errors
+    test = normalise_test({"name": "steady", "payload": "x", "calls": len(outcomes), "max_error_rate": 1}, 0)
+    result = evaluate(test, outcomes, 1.0)
+    if status != "passed":  # as if a gate had failed
+        result.update(status=status, passed=False, failures=["gate p(95) < 1: p(95) is not < 1 ms"])
+    return result
+
+
+def steady_runs(level=12.0, count=6):
+    return [{"run": "r{0}".format(index), "metrics": {P95: level * (1 + 0.01 * (index % 3 - 1)), P50: 1.0},
+             "baseline": index == 0, "curve": {"p(50)": level / 2, "p(95)": level}} for index in range(count)]
+
+
+def test_the_metrics_of_a_result_are_its_server_median_and_latency_p95_when_enough_calls_support_them():
+    result = benchmark_result([10.0] * 19 + [30.0], server_ms=4.0)
+    metrics, left_out = ratchet.result_metrics(result)
+    assert metrics == {P50: result["server_ms"]["p50"], P95: result["latency_ms"]["p95"]}
+    assert metrics[P50] == pytest.approx(4.0, rel=0.01) and metrics[P95] == pytest.approx(10.0, rel=0.01)
+    assert left_out == []
+    # p(95) needs 20 successful calls (gates.samples_needed): 19 and a failed one are not enough.
+    metrics, left_out = ratchet.result_metrics(benchmark_result([10.0] * 19, errors=1))
+    assert list(metrics) == [P50]
+    assert left_out == ["latency p(95) not compared: it needs 20 successful calls, this run has 19"]
+    # no successful call at all
+    metrics, left_out = ratchet.result_metrics(benchmark_result([], errors=3))
+    assert metrics == {} and len(left_out) == 2
+
+
+def test_the_curve_keeps_the_percentiles_the_calls_support_in_three_figures():
+    result = benchmark_result([float(value) for value in range(1, 101)])
+    curve = ratchet.latency_curve(result)
+    assert list(curve) == ["p(25)", "p(50)", "p(75)", "p(90)", "p(95)", "p(99)"]  # p(99.9) needs 1000
+    assert curve["p(50)"] == pytest.approx(50, rel=0.01) and curve["p(99)"] == pytest.approx(99, rel=0.01)
+    assert all(len(str(value).replace(".", "").lstrip("0")) <= 3 for value in curve.values())
+    assert list(ratchet.latency_curve(benchmark_result([5.0] * 10))) == ["p(25)", "p(50)", "p(75)", "p(90)"]
+    assert ratchet.latency_curve({"histograms": {}}) == {}
+
+
+def test_the_baseline_curve_is_the_geometric_mean_per_percentile_of_the_runs_compared_with():
+    runs = [{"curve": {"p(95)": 10.0, "p(50)": 4.0}}, {"curve": {"p(50)": 9.0, "p(95)": 40.0, "p(99)": 80.0}}, {}]
+    curve = ratchet.baseline_curve(runs)
+    assert curve == {"p(50)": 6.0, "p(95)": 20.0, "p(99)": 80.0}
+    assert list(curve) == ["p(50)", "p(95)", "p(99)"]  # in percentile order, for drawing
+    assert ratchet.baseline_curve([{"metrics": {P95: 1.0}}]) is None and ratchet.baseline_curve([]) is None
+
+
+def test_a_first_run_is_the_baseline_and_is_recorded_with_its_curve(tmp_path):
+    result = benchmark_result([10.0] * 20)
+    outcome = ratchet.assess([], result, run_id="run1")
+    field = outcome["ratchet"]
+    assert field["status"] == "baseline" and field["history"] == [] and field["baseline_curve"] is None
+    assert set(field["metrics"][P95]) == {"verdict", "current", "level", "upper", "runs"}
+    assert outcome["failures"] == [] and outcome["entry"]["run"] == "run1"
+    history = History(str(tmp_path), "a", "wf", "steady", SPEC)
+    history.record(outcome["entry"], accepted=True)
+    (stored,) = history.runs()
+    assert stored["baseline"] is True and stored["curve"]["p(95)"] == pytest.approx(10.0, rel=0.01)
+    assert set(stored) == {"run", "time", "metrics", "baseline", "curve"}
+
+
+def test_a_regression_fails_the_test_naming_the_metric_and_both_figures_and_is_not_recorded():
+    result = benchmark_result([12.0] * 19 + [113.0] * 41)
+    outcome = ratchet.assess(steady_runs(12.0), result, run_id="run7")
+    field = outcome["ratchet"]
+    assert field["status"] == "regressed" and outcome["entry"] is None and field["recorded"] is False
+    (failure,) = outcome["failures"]
+    assert failure.startswith("regressed: latency p(95) 12 ms -> 113 ms (+8")
+    assert field["message"].startswith(failure) and "not recorded" in field["message"]
+    figures = field["metrics"][P95]
+    assert figures["verdict"] == "regressed" and figures["runs"] == 6 and figures["current"] == pytest.approx(113, rel=0.01)
+    assert figures["level"] == pytest.approx(12.0, rel=0.01) and figures["upper"] < 14
+    assert field["metrics"][P50]["verdict"] == "ok"
+    assert [run["run"] for run in field["history"]] == ["r{0}".format(index) for index in range(6)]
+    assert "curve" not in field["history"][0]
+    assert field["baseline_curve"] == {"p(50)": 6.0, "p(95)": 12.0}
+    ratchet.apply(result, outcome)
+    assert result["status"] == "failed" and result["passed"] is False and result["failures"][-1] == failure
+
+
+def test_accepting_records_a_regressed_run_as_the_new_baseline_with_a_warning():
+    result = benchmark_result([113.0] * 20)
+    outcome = ratchet.assess(steady_runs(12.0), result, run_id="run8", accept_baseline=True)
+    field = outcome["ratchet"]
+    assert field["status"] == "accepted" and outcome["failures"] == []
+    assert field["message"].startswith("accepted as the new baseline: regressed: latency p(95) 12 ms -> 113 ms")
+    assert outcome["entry"]["run"] == "run8" and outcome["entry"]["metrics"][P95] == pytest.approx(113, rel=0.01)
+    assert len(outcome["warnings"]) == 1 and "accept_baseline" in outcome["warnings"][0]
+    ratchet.apply(result, outcome)
+    assert result["status"] == "passed"
+    # accepting a run that did not regress is a baseline reset too
+    assert ratchet.assess(steady_runs(12.0), benchmark_result([12.0] * 20), accept_baseline=True)["ratchet"]["status"] == "accepted"
+
+
+@pytest.mark.parametrize("status", ["failed", "inconclusive"])
+@pytest.mark.parametrize("accept", [False, True])
+def test_a_run_whose_own_gates_did_not_pass_is_never_recorded(status, accept):
+    outcome = ratchet.assess(steady_runs(12.0), benchmark_result([12.0] * 20, status=status), accept_baseline=accept)
+    assert outcome["entry"] is None and outcome["ratchet"]["status"] == "ok"
+    assert "not recorded: the test is {0} by its own gates".format(status) in outcome["ratchet"]["message"]
+    assert ("which accept_baseline does not override" in outcome["ratchet"]["message"]) is accept
+
+
+def test_warming_and_improvements_never_fail_and_are_recorded():
+    warming = ratchet.assess(steady_runs(12.0, count=3), benchmark_result([113.0] * 20))
+    assert warming["ratchet"]["status"] == "warming" and warming["failures"] == [] and warming["entry"]
+    assert warming["warnings"] and warming["warnings"][0].startswith("warming: latency p(95) 12 ms -> 113 ms")
+    improved = ratchet.assess(steady_runs(100.0), benchmark_result([40.0] * 20))
+    assert improved["ratchet"]["status"] == "improved" and improved["failures"] == [] and improved["entry"]
+
+
+def test_a_result_with_nothing_to_compare_has_no_status_and_is_not_recorded():
+    result = benchmark_result([], errors=4, status="failed")
+    outcome = ratchet.assess(steady_runs(12.0), result)
+    assert outcome["ratchet"]["status"] is None and outcome["entry"] is None and outcome["failures"] == []
+    assert outcome["ratchet"]["message"] == ("server p(50) not compared: no successful call measured it; "
+                                             "latency p(95) not compared: no successful call measured it")
+    before = list(result["failures"])
+    assert ratchet.apply(result, outcome)["failures"] == before and result["ratchet"] is outcome["ratchet"]
+
+
+def test_the_load_spec_names_other_load_models_only_when_a_test_sets_them():
+    closed = {"payload": "x", "calls": 10, "concurrency": 2, "timeout": 5, "gates": ["p(95) < 9"]}
+    assert ratchet.load_spec(closed) == {"payload": "x", "calls": 10, "concurrency": 2}
+    assert ratchet.load_spec(dict(closed, duration=None)) == ratchet.load_spec(closed)
+    assert ratchet.load_spec(dict(closed, rate=50, duration=10))["rate"] == 50
+    assert spec_hash(ratchet.load_spec(dict(closed, rate=50))) != spec_hash(ratchet.load_spec(closed))
+
+
+def test_compared_runs_are_those_since_the_latest_baseline_within_the_window():
+    runs = runs_of(*range(1, 30)) + [{"run": "reset", "metrics": {P95: 5.0}, "baseline": True}]
+    assert ratchet.compared_runs(runs) == runs[-1:]
+    assert len(ratchet.compared_runs(runs[:-1])) == ratchet.WINDOW
