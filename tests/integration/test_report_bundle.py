@@ -134,7 +134,7 @@ def chromium_args(profile: str) -> list[str]:
 def test_the_pages_render_in_headless_chromium(real_run, tmp_path):
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium package")
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    from playwright.sync_api import sync_playwright
     bundles = [real_run[1], fixture_bundle(tmp_path / "fixture")]
     problems, requests = [], []
     profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=tmp_path)
