@@ -225,7 +225,7 @@ def percentile_chart(series, label="Latency by percentile"):
     frame = _Frame((0, PERCENTILE_AXIS_END), (0, top))
     parts = frame.axes([percentile_position(p) for p in PERCENTILE_TICKS], nice_ticks(0, top, 4),
                        "percentile (log scale of 1 - p)", "latency (ms)",
-                       x_format=lambda position: _percent_label(position))
+                       x_format=_percent_label)
     for css, name, points in series:
         coordinates = " ".join("{0:.1f},{1:.1f}".format(frame.x(percentile_position(p)), frame.y(ms)) for p, ms in points)
         parts.append('<polyline class="{0} line" points="{1}"/>'.format(css, coordinates))
@@ -307,15 +307,15 @@ def calls_per_second_chart(timeseries, label="Calls started per second"):
                        "calls / s")
     for start, started, dropped in rates:
         x0, x1 = frame.x(start), frame.x(start + width)
-        bar = max(x1 - x0 - 1, 1)
+        bar_width = max(x1 - x0 - 1, 1)
         if started:
             parts.append('<rect class="client bar" x="{0:.1f}" y="{1:.1f}" width="{2:.1f}" height="{3:.1f}">'
                          '<title>{4:g} s: {5:.4g} started/s</title></rect>'.format(
-                             x0 + 0.5, frame.y(started), bar, frame.y0 - frame.y(started), start, started))
+                             x0 + 0.5, frame.y(started), bar_width, frame.y0 - frame.y(started), start, started))
         if dropped:
             parts.append('<rect class="dropped bar" x="{0:.1f}" y="{1:.1f}" width="{2:.1f}" height="{3:.1f}">'
                          '<title>{4:g} s: {5:.4g} dropped/s</title></rect>'.format(
-                             x0 + 0.5, frame.y(started + dropped), bar, frame.y(started) - frame.y(started + dropped),
+                             x0 + 0.5, frame.y(started + dropped), bar_width, frame.y(started) - frame.y(started + dropped),
                              start, dropped))
     total_dropped = sum(p.get("dropped") or 0 for p in points)
     parts += _legend([("client", "started"), ("dropped", "dropped: {0}".format(total_dropped))])
@@ -339,7 +339,7 @@ def breakdown_chart(result, label="Client vs server vs overhead"):
     left = LEFT
     plot = WIDTH - left - RIGHT
     band = (height - TOP - BOTTOM) / len(rows)
-    bar = (band - 10) / len(BREAKDOWN)
+    thickness = (band - 10) / len(BREAKDOWN)
     parts = ['<rect class="frame" x="{0}" y="{1}" width="{2}" height="{3}"/>'.format(left, TOP, plot, height - TOP - BOTTOM)]
     for tick in nice_ticks(0, top, 5):
         x = left + plot * tick / top
@@ -352,14 +352,13 @@ def breakdown_chart(result, label="Client vs server vs overhead"):
         parts.append(_text(left - 8, y_band + band / 2, row, "end", "axis"))
         for b, (css, name, key) in enumerate(BREAKDOWN):
             value = values[key].get(row)
-            y = y_band + b * bar
+            y = y_band + b * thickness
             if isinstance(value, (int, float)):
                 width = plot * value / top
                 parts.append('<rect class="{0} bar" x="{1}" y="{2:.1f}" width="{3:.1f}" height="{4:.1f}"><title>{5} {6} {7}</title></rect>'.format(
-                    css, left, y, max(width, 1), bar - 2, _escape(name), row, format_ms(value)))
-                parts.append(_text(left + width + 4, y + bar - 4, format_ms(value), "start", "value"))
+                    css, left, y, max(width, 1), thickness - 2, _escape(name), row, format_ms(value)))
+                parts.append(_text(left + width + 4, y + thickness - 4, format_ms(value), "start", "value"))
             else:
-                parts.append(_text(left + 4, y + bar - 4, "{0}: n/a".format(name), "start", "value"))
+                parts.append(_text(left + 4, y + thickness - 4, "{0}: n/a".format(name), "start", "value"))
     parts += _legend([(css, name) for css, name, _key in BREAKDOWN])
     return _svg(label, parts, height)
-

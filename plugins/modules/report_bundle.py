@@ -58,11 +58,17 @@ options:
         workflows ran.
     type: list
     elements: str
+extends_documentation_fragment:
+  - algorithmia.testbench.attributes
 attributes:
   check_mode:
     support: full
+    details: In check mode nothing is written; the paths that would be written are returned.
   diff_mode:
     support: none
+  idempotent:
+    support: full
+    details: The same results give the same files; C(changed) is always false.
 """
 
 EXAMPLES = r"""

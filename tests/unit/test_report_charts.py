@@ -57,11 +57,11 @@ def test_the_histogram_chart_regroups_buckets_and_counts_every_call():
     root = parse(charts.histogram_chart(histogram_of(values), bins=30))
     bars = marks(root, "bar")
     assert 0 < len(bars) <= 30
-    counted = sum(int(re.search(r": (\d+) calls", bar.find("title").text).group(1)) for bar in bars)
+    counted = sum(int(re.search(r": (\d+) calls", rect.find("title").text).group(1)) for rect in bars)
     assert counted == 500
-    assert all(float(bar.get("height")) >= 0 and float(bar.get("width")) > 0 for bar in bars)
+    assert all(float(rect.get("height")) >= 0 and float(rect.get("width")) > 0 for rect in bars)
     # the tallest bar sits near the median on the log axis: its range holds the median
-    tallest = max(bars, key=lambda bar: float(bar.get("height")))
+    tallest = max(bars, key=lambda rect: float(rect.get("height")))
     low, high = re.findall(r"([\d.]+) ms", tallest.find("title").text)[:2]
     assert float(low) <= 20 * 1.35 and float(high) >= 20 / 1.35
 
@@ -143,7 +143,7 @@ def test_the_breakdown_shows_client_server_and_overhead_per_percentile():
     root = parse(charts.breakdown_chart(result))
     bars = marks(root, "bar")
     assert len(bars) == 8
-    widths = {bar.find("title").text: float(bar.get("width")) for bar in bars}
+    widths = {rect.find("title").text: float(rect.get("width")) for rect in bars}
     assert widths["client latency p99 40.0 ms"] == pytest.approx(4 * widths["client latency p50 10.0 ms"], rel=0.01)
     assert "server (metadata.duration): n/a" in [t.text for t in root.iter("text")]
 
