@@ -107,5 +107,5 @@ def mixed_tests(history_file=None):
         with_open_load(measured("open 40/s", latencies(300, 110, seed=4, spread=0.3), gates=["dropped == 0"],
                                 started_per_s=40, dropped_at=[2.1, 2.2, 2.3, 5.5, 6.0]),
                        rate=40, duration=7.5, max_in_flight=8, dropped=5),
-        "regressed", baseline_p50=11.0, baseline_p95=12.0, history_file=history_file)
+        "regressed", baseline_p50=80.0, baseline_p95=140.0, history_file=history_file)
     return [passed, failed, inconclusive, regressed]

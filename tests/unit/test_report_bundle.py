@@ -142,7 +142,7 @@ def test_the_page_shows_the_load_and_ratchet_fields_when_present():
     assert "warmup, not in the figures: 3 calls, 0 errors, first (cold) 812 ms, p50 14.2 ms" in page
     assert "latency from the intended start" in page and "schedule lag" in page
     assert "from the intended start" in page and "baseline (earlier runs)" in page
-    assert "regressed: latency p(95) 12 ms -&gt; " in page and "Runs compared" in page
+    assert "regressed: latency p(95) 140 ms -&gt; " in page and "Runs compared" in page
     assert "flaky &lt;entrypoint&gt;" in page and "<entrypoint>" not in page
     assert "<script" not in page and "://" not in page.replace("https://c1", "")
 
