@@ -67,7 +67,7 @@ svg .overhead{fill:var(--overhead);stroke:var(--overhead)}svg .error{fill:var(--
 svg .dropped{fill:var(--dropped);stroke:var(--dropped)}svg .intended{fill:var(--intended);stroke:var(--intended)}
 svg .baseline{fill:var(--baseline);stroke:var(--baseline)}svg .baseline.line{stroke-dasharray:6 4}
 svg .bar,svg .key{stroke:none}svg polyline.line{fill:none;stroke-width:2}svg .cross{fill:none;stroke-width:1.6}svg circle.client{opacity:.55}
-table.matrix td,table.matrix th{text-align:center}table.matrix td:first-child,table.matrix th:first-child{text-align:left}
+table.matrix td,table.matrix th{text-align:center}table.matrix td a{text-decoration:none}table.matrix td:first-child,table.matrix th:first-child{text-align:left}
 footer{margin-top:2em;color:var(--muted);font-size:.85em}
 """
 
@@ -378,7 +378,8 @@ def index_page(run_id, clusters):
         header_workflows.append("<th colspan=\"{0}\">{1}</th>".format(span, esc(workflow)))
     rows = []
     for (name, href, document), status in zip(clusters, statuses):
-        link = "<a href=\"{0}\">{1}</a>".format(esc(href), esc(name)) if href else esc(name)
+        link = "<a href=\"{0}\">{1}</a>".format(esc(href), esc(name)) if href else "{0}<br><span class=\"muted\">{1}</span>".format(
+            esc(name), "no results: failed before its workflows ran")
         cells = ["<td>{0}</td><td>{1}</td>".format(link, badge(status))]
         by_column = {}
         for wi, workflow in enumerate((document or {}).get("workflows") or []):

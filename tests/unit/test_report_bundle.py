@@ -123,7 +123,8 @@ def test_the_index_is_a_matrix_of_clusters_and_tests(tmp_path):
     header = re.findall(r"<th>([^<]*)</th>", page)
     assert header[:5] == ["steady echo", "flaky &lt;entrypoint&gt;", "cold start", "open 40/s", "(workflow)"]
     assert 'href="dest/report.html#w0-t3"' in page and 'href="dest/report.html#w0-t0"' in page
-    assert "<td>gone</td>" in page and page.count("not run") >= 5  # the cluster that never reported
+    assert "<td>gone<br><span class=\"muted\">no results: failed before its workflows ran</span></td>" in page
+    assert page.count("not run") >= 5  # the cluster that never reported
     assert '<span class="badge regressed">regressed</span>' in page
     effective = json.loads((bundle / "input.json").read_text())
     assert effective == {"run_id": "run1", "clusters": {"dest": {"settings": {"testbench_api_key": MASK}}, "gone": None}}
