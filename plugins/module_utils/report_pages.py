@@ -67,7 +67,8 @@ svg .overhead{fill:var(--overhead);stroke:var(--overhead)}svg .error{fill:var(--
 svg .dropped{fill:var(--dropped);stroke:var(--dropped)}svg .intended{fill:var(--intended);stroke:var(--intended)}
 svg .baseline{fill:var(--baseline);stroke:var(--baseline)}svg .baseline.line{stroke-dasharray:6 4}
 svg .bar,svg .key{stroke:none}svg polyline.line{fill:none;stroke-width:2}svg .cross{fill:none;stroke-width:1.6}svg circle.client{opacity:.55}
-table.matrix td,table.matrix th{text-align:center}table.matrix td a{text-decoration:none}table.matrix td:first-child,table.matrix th:first-child{text-align:left}
+table.matrix td,table.matrix th{text-align:center}table.matrix td a{text-decoration:none}
+table.matrix td:first-child,table.matrix th:first-child{text-align:left}
 footer{margin-top:2em;color:var(--muted);font-size:.85em}
 """
 
