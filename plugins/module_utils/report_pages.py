@@ -188,8 +188,8 @@ def _facts_line(result):
     kinds = result.get("errors_by_kind") or {}
     facts.append("{0} errors{1}".format(errors, " ({0})".format(", ".join(
         "{0} {1}".format(n, kind) for kind, n in sorted(kinds.items()))) if kinds else ""))
-    if result.get("dropped") is not None:
-        facts.append("{0} dropped".format(_number(result["dropped"])))
+    if result.get("dropped") or (result.get("load") or {}).get("model") == "open":
+        facts.append("{0} dropped".format(_number(result.get("dropped") or 0)))
     if isinstance(result.get("throughput"), (int, float)):
         facts.append("{0} calls/s".format(_number(result["throughput"], 3)))
     if result.get("elapsed_s") is not None:

@@ -31,6 +31,7 @@ TESTS = [
     {"name": "steady", "payload": "Algorithmia", "calls": 60, "concurrency": 4,
      "gates": ["p(95) < 20000", "error_rate < 0.01"]},
     {"name": "too few for p(99)", "payload": "x", "calls": 3, "gates": ["p(99) < 20000"]},
+    {"name": "open 20/s", "payload": "o", "rate": 20, "duration": 1.5, "warmup": 2},
 ]
 
 
@@ -67,17 +68,19 @@ def test_the_run_writes_its_bundle(real_run, cluster):
     assert results["cluster"] == "dest" and results["status"] == "inconclusive" and results["run_id"] == bundle.name
     workflow = results["workflows"][0]
     assert workflow["workflow"] == "echo & load" and workflow["passed"] is True
-    steady, few = workflow["benchmark"]["tests"]
+    steady, few, opened = workflow["benchmark"]["tests"]
     assert steady["status"] == "passed" and steady["calls"] == 60 and steady["histograms"]["latency"]["count"] == 60
     assert few["status"] == "inconclusive"
+    assert opened["load"]["model"] == "open" and opened["histograms"]["intended"]["count"] == opened["calls"]
     # the benchmark's own reports sit in the workflow's directory, its name made safe as the role makes it
     assert sorted(p.suffix for p in (dest / "workflows" / "echo_load").iterdir()) == [".html", ".json", ".xml"]
     junit = ElementTree.parse(dest / "junit.xml").getroot()
-    assert junit.get("tests") == "2" and junit.get("failures") == "0" and junit.get("skipped") == "1"
+    assert junit.get("tests") == "3" and junit.get("failures") == "0" and junit.get("skipped") == "1"
     page = (dest / "report.html").read_text()
     assert "Some tests are inconclusive (not a pass)" in page and "echo &amp; load" in page
     index = (bundle / "index.html").read_text()
-    assert 'href="dest/report.html#w0-t0"' in index and "inconclusive" in index
+    assert 'href="dest/report.html#w0-t2"' in index and "inconclusive" in index
+    assert "open: 20 calls/s for 1.5 s, at most" in page and "latency from the intended start" in page
 
 
 def test_the_input_is_there_with_every_key_masked(real_run, cluster):
