@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit test-localcluster clean bench collection ee-context
+.PHONY: setup demo test test-unit test-localcluster clean bench collection ee-context browser
 
 setup: $(STAMP)
 
@@ -30,10 +30,26 @@ test-localcluster: setup
 # Everything: ansible-lint, ansible-test sanity, then every pytest suite (unit, localcluster,
 # module and playbook integration against localcluster, molecule, ansible-doc) on 2 workers.
 # --dist loadfile keeps a module's tests on one worker: they share a cluster per module.
-test: setup collections-link
+test: setup collections-link browser
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory sanity
 	$(PY) -m pytest -q -n 2 --dist loadfile -p no:cacheprovider tests
+
+# The report test opens the pages in Debian's Chromium (playwright drives it; it never downloads a
+# browser of its own). Installed with apt-get only when missing: as root, or through password-less
+# sudo; otherwise this stops with what to do.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then as_root=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root="sudo -n"; \
+	else echo "make browser: $(CHROMIUM) is missing and this user can neither install packages nor sudo without a password. Fix: sudo apt-get install chromium" >&2; exit 1; fi; \
+	command -v apt-get >/dev/null 2>&1 || { echo "make browser: $(CHROMIUM) is missing and there is no apt-get. Fix: install Chromium so that $(CHROMIUM) runs it" >&2; exit 1; }; \
+	echo "make browser: installing Debian's chromium package (for the report test)"; \
+	$$as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	$$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium </dev/null || \
+	  { echo "make browser: apt-get could not install chromium. Fix: apt-get install chromium, then make test again" >&2; exit 1; }; \
+	test -x $(CHROMIUM) || { echo "make browser: the chromium package did not install $(CHROMIUM). Fix: install Chromium so that $(CHROMIUM) runs it" >&2; exit 1; }
 
 bench: setup collections-link
 	$(PY) -m bench.run_all

@@ -10,12 +10,12 @@ algorithm, version): it never holds a key. Error texts in it were redacted by th
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
 from xml.etree import ElementTree
 
+from ansible_collections.algorithmia.testbench.plugins.module_utils import report_pages
 from ansible_collections.algorithmia.testbench.plugins.module_utils.atomic_file import write_text_atomically
 
 UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -37,26 +37,24 @@ def _status(result):
 
 
 def _stats_line(result):
-    latency = result["latency_ms"]
+    latency = result.get("latency_ms") or {}
     return "calls={0} errors={1} p50={2} ms p95={3} ms max={4} ms elapsed={5} s".format(
-        result["calls"], result["errors"], latency["p50"], latency["p95"], latency["max"], result["elapsed_s"])
+        result.get("calls"), result.get("errors"), latency.get("p50"), latency.get("p95"), latency.get("max"),
+        result.get("elapsed_s"))
 
 
-def render_junit(report):
-    """One ``testsuite`` for the run, one ``testcase`` per test, ``failure`` when it failed,
-    ``skipped`` when it is inconclusive (neither a pass nor a failure)."""
+def _add_suite(suites, report, name_prefix=""):
+    """One ``testsuite`` of a benchmark report under ``suites``: a ``testcase`` per test, ``failure``
+    when it failed, ``skipped`` when it is inconclusive (neither a pass nor a failure)."""
     results = report["tests"]
     failed = sum(1 for r in results if _status(r) == "failed")
     skipped = sum(1 for r in results if _status(r) == "inconclusive")
-    suite_name = "benchmark {0}{1}@{2}".format(
-        report["cluster"] + ": " if report.get("cluster") else "", report["algorithm"], report["version"])
-    suites = ElementTree.Element("testsuites", {
-        "name": "algorithmia.testbench", "tests": str(len(results)),
-        "failures": str(failed), "errors": "0", "skipped": str(skipped),
-        "time": "{0:.3f}".format(sum(r["elapsed_s"] for r in results))})
+    suite_name = "{0}benchmark {1}{2}@{3}".format(
+        name_prefix, report["cluster"] + ": " if report.get("cluster") else "", report["algorithm"], report["version"])
     suite = ElementTree.SubElement(suites, "testsuite", {
-        "name": suite_name, "tests": suites.get("tests"), "failures": suites.get("failures"), "errors": "0",
-        "skipped": str(skipped), "time": suites.get("time"), "timestamp": report["started_at"]})
+        "name": suite_name, "tests": str(len(results)), "failures": str(failed), "errors": "0",
+        "skipped": str(skipped), "time": "{0:.3f}".format(sum(r.get("elapsed_s") or 0 for r in results)),
+        "timestamp": report["started_at"]})
     properties = ElementTree.SubElement(suite, "properties")
     for key in ("cluster", "api_address", "algorithm", "version", "git_hash"):
         if report.get(key) is not None:
@@ -65,7 +63,7 @@ def render_junit(report):
                                                             report["algorithm"]))
     for result in results:
         case = ElementTree.SubElement(suite, "testcase", {
-            "classname": classname, "name": result["name"], "time": "{0:.3f}".format(result["elapsed_s"])})
+            "classname": classname, "name": result["name"], "time": "{0:.3f}".format(result.get("elapsed_s") or 0)})
         status = _status(result)
         if status != "passed":
             why = result["failures"] or [status]
@@ -75,60 +73,57 @@ def render_junit(report):
             element.text = "\n".join(why)
         out = ElementTree.SubElement(case, "system-out")
         out.text = _stats_line(result)
+    return suite
+
+
+def _testsuites(suites):
+    """Totals of the suites on the ``testsuites`` element, and the document as text."""
+    for field in ("tests", "failures", "skipped"):
+        suites.set(field, str(sum(int(suite.get(field)) for suite in suites)))
+    suites.set("errors", "0")
+    suites.set("time", "{0:.3f}".format(sum(float(suite.get("time")) for suite in suites)))
     ElementTree.indent(suites)
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-HTML_STYLE = (
-    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
-    "table{border-collapse:collapse;margin-top:1em}"
-    "th,td{border:1px solid #ccc;padding:.35em .7em;text-align:left;vertical-align:top}"
-    "th{background:#f3f3f3}.pass{color:#176f2c;font-weight:bold}.fail{color:#b00020;font-weight:bold}"
-    ".inconclusive{color:#8a5a00;font-weight:bold}td.num{text-align:right;font-variant-numeric:tabular-nums}pre{white-space:pre-wrap;margin:0}"
-)
+def render_junit(report):
+    """One ``testsuite`` for the run, one ``testcase`` per test, ``failure`` when it failed,
+    ``skipped`` when it is inconclusive (neither a pass nor a failure)."""
+    suites = ElementTree.Element("testsuites", {"name": "algorithmia.testbench"})
+    _add_suite(suites, report)
+    return _testsuites(suites)
 
 
-def _cell(value, css=None):
-    shown = "" if value is None else html.escape(str(value))
-    return "<td{0}>{1}</td>".format(' class="{0}"'.format(css) if css else "", shown)
+def render_cluster_junit(document):
+    """The JUnit XML of a cluster in a run (``report_pages`` describes the document): a
+    ``testsuite`` per workflow's benchmark, and one ``testcase`` failed for each workflow that
+    failed before its benchmark reported (a failed build is a failure in CI too)."""
+    suites = ElementTree.Element("testsuites", {"name": "algorithmia.testbench {0}".format(document.get("cluster") or "")})
+    steps = []
+    for workflow in document.get("workflows") or []:
+        if workflow.get("benchmark"):
+            _add_suite(suites, workflow["benchmark"], "{0}: ".format(workflow.get("workflow")))
+        elif workflow.get("passed") is False:
+            steps.append(workflow)
+    if steps:
+        suite = ElementTree.SubElement(suites, "testsuite", {
+            "name": "workflows of {0}".format(document.get("cluster")), "tests": str(len(steps)),
+            "failures": str(len(steps)), "errors": "0", "skipped": "0", "time": "0.000"})
+        for workflow in steps:
+            case = ElementTree.SubElement(suite, "testcase", {
+                "classname": UNSAFE_FILE_CHARS.sub("_", "{0}.workflows".format(document.get("cluster") or "cluster")),
+                "name": str(workflow.get("workflow")), "time": "0.000"})
+            why = str(workflow.get("summary") or workflow.get("message") or "failed")
+            failure = ElementTree.SubElement(case, "failure", {"message": why[:500], "type": "WorkflowStep"})
+            failure.text = why
+    return _testsuites(suites)
 
 
 def render_html(report):
-    """A page that needs nothing else: inline style, no scripts, no external resources."""
-    passed = report["passed"]
-    statuses = [_status(result) for result in report["tests"]]
-    if passed:
-        css, verdict = "pass", "All tests passed"
-    elif "failed" in statuses:
-        css, verdict = "fail", "Some tests failed"
-    else:
-        css, verdict = "inconclusive", "Some tests are inconclusive (not a pass)"
-    title = "Benchmark of {0} {1} on {2}".format(report["algorithm"], report["version"],
-                                                 report.get("cluster") or report["api_address"])
-    rows = []
-    for result in report["tests"]:
-        latency = result["latency_ms"]
-        status = _status(result)
-        rows.append("<tr>" + "".join([
-            _cell(result["name"]),
-            _cell(status, {"passed": "pass", "failed": "fail"}.get(status, "inconclusive")),
-            _cell(result["calls"], "num"), _cell(result["concurrency"], "num"), _cell(result["errors"], "num"),
-            _cell(latency["p50"], "num"), _cell(latency["p95"], "num"), _cell(latency["max"], "num"),
-            _cell(result["elapsed_s"], "num"),
-            "<td><pre>{0}</pre></td>".format(html.escape("\n".join(result["failures"]))),
-        ]) + "</tr>")
-    facts = "".join("<tr><th>{0}</th>{1}</tr>".format(html.escape(label), _cell(report.get(key)))
-                    for label, key in (("Cluster", "cluster"), ("API address", "api_address"),
-                                       ("Algorithm", "algorithm"), ("Version", "version"),
-                                       ("Git hash", "git_hash"), ("Started", "started_at")))
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<title>{title}</title><style>{style}</style></head><body>\n"
-        "<h1>{title}</h1>\n<p class=\"{css}\">{verdict}</p>\n<table>{facts}</table>\n"
-        "<table><thead><tr><th>Test</th><th>Outcome</th><th>Calls</th><th>Concurrency</th><th>Errors</th>"
-        "<th>p50 ms</th><th>p95 ms</th><th>max ms</th><th>Elapsed s</th><th>Why not passed</th></tr></thead>"
-        "<tbody>{rows}</tbody></table>\n</body></html>\n"
-    ).format(title=html.escape(title), style=HTML_STYLE, css=css, verdict=verdict, facts=facts, rows="".join(rows))
+    """The page of one benchmark: ``report_pages.cluster_page`` with this benchmark as its only
+    workflow (verdict, gates, and each test's charts; inline CSS and SVG, no script)."""
+    return report_pages.cluster_page({"cluster": report.get("cluster"), "api_address": report.get("api_address"),
+                                      "workflows": [{"workflow": None, "benchmark": report}]})
 
 
 def write_reports(report, report_dir, basename):

@@ -1,0 +1,151 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, Algorithmia testbench maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: report_bundle
+short_description: Write a run's report bundle, a cluster's pages and results, or the run's index
+version_added: 0.1.0
+description:
+  - Writes the files of one run of the testbench into its bundle directory, on the controller. It
+    contacts no cluster.
+  - With O(verdict), the files of one cluster (C(<bundle_dir>/<cluster>/)) - C(report.html) (a
+    self-contained page - verdict and gate table first, then per test a latency histogram, the
+    latency by percentile with the baseline's when the ratchet gives one, latency over time with
+    the errors and dropped calls at their moment, calls started per second, and client vs server vs
+    overhead), C(results.json) (each workflow's outcome and full benchmark results), C(junit.xml)
+    (inconclusive tests as skipped), C(input.json) (O(input), keys masked) and C(history/) (the
+    ratchet history each test was compared with).
+  - The full benchmark results are read from the reports C(algo_benchmark) wrote into
+    C(<bundle_dir>/<cluster>/workflows/<workflow>/) (the role sets its C(report_dir)
+    there), the name with every character other than letters, digits, C(_) and C(-) replaced by C(_).
+  - With O(clusters), the run's C(index.html) (a cluster x test matrix of verdicts linking each
+    cluster's page) and C(input.json) (every cluster's input), from the files of each cluster.
+  - Every value under a name that looks like a secret (containing C(key), C(secret), C(token),
+    C(passw), C(credential) or C(auth)) is written as C(********), and that value is masked
+    wherever else it appears.
+  - The files are this run's output, so C(changed) is always false. In check mode nothing is written.
+author: Algorithmia testbench maintainers (@algorithmiaio)
+options:
+  bundle_dir:
+    description: The run's bundle directory, C(<testbench_report_dir>/runs/<run id>) for the role.
+    type: path
+    required: true
+  run_id:
+    description: The run's name in the pages. Default is the last part of O(bundle_dir).
+    type: str
+  verdict:
+    description:
+      - The verdict of one cluster, as the role's C(testbench_verdict) - C(cluster) (its name, the
+        directory in the bundle), C(api_address), C(status) and C(workflows) (each with C(workflow),
+        C(passed), and C(step), C(message), C(summary) when it failed).
+      - Exactly one of O(verdict) and O(clusters) is given.
+    type: dict
+  input:
+    description:
+      - The effective input of the cluster given by O(verdict), written to its C(input.json), such as
+        C({workflows, settings}). Secret-looking values are masked before anything is written.
+    type: dict
+  clusters:
+    description:
+      - The names of every cluster of the run, in the order of the index. Writes C(index.html) and
+        C(input.json) of the run. A cluster without C(results.json) is shown as failed before its
+        workflows ran.
+    type: list
+    elements: str
+extends_documentation_fragment:
+  - algorithmia.testbench.attributes
+attributes:
+  check_mode:
+    support: full
+    details: In check mode nothing is written; the paths that would be written are returned.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: The same results give the same files; C(changed) is always false.
+"""
+
+EXAMPLES = r"""
+- name: Write the reports of this cluster into the run bundle
+  algorithmia.testbench.report_bundle:
+    bundle_dir: "{{ testbench_report_dir }}/runs/{{ run_id }}"
+    verdict: "{{ testbench_verdict }}"
+    input:
+      workflows: "{{ workflows }}"
+      settings: {api_address: "https://api.example.com", api_key: "masked anyway"}
+
+- name: Write the index of the run
+  algorithmia.testbench.report_bundle:
+    bundle_dir: "{{ testbench_report_dir }}/runs/{{ run_id }}"
+    clusters: "{{ ansible_play_hosts_all }}"
+  run_once: true
+"""
+
+RETURN = r"""
+paths:
+  description:
+    - The files written (in check mode, that would be written), by kind - C(html), C(results), C(junit),
+      C(input) and C(history) (a list) for a cluster; C(html) and C(input) for the index.
+  returned: always
+  type: dict
+  sample: {html: reports/runs/20250301T101500Z-000042/prod-eu/report.html}
+status:
+  description: The cluster's verdict as its page shows it (C(passed), C(failed), C(inconclusive) or C(not-run)).
+  returned: when O(verdict) is given
+  type: str
+  sample: passed
+statuses:
+  description: Each cluster's verdict as the index shows it.
+  returned: when O(clusters) is given
+  type: dict
+  sample: {prod-eu: passed, prod-us: failed}
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.algorithmia.testbench.plugins.module_utils.report_bundle import (
+    BundleError,
+    write_cluster,
+    write_index,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            bundle_dir=dict(type="path", required=True),
+            run_id=dict(type="str"),
+            verdict=dict(type="dict"),
+            input=dict(type="dict"),
+            clusters=dict(type="list", elements="str"),
+        ),
+        mutually_exclusive=[("verdict", "clusters")],
+        required_one_of=[("verdict", "clusters")],
+        supports_check_mode=True,
+    )
+    params = module.params
+    bundle_dir = params["bundle_dir"]
+    run_id = params["run_id"] or os.path.basename(os.path.normpath(bundle_dir))
+    try:
+        if params["verdict"] is not None:
+            paths, document = write_cluster(bundle_dir, params["verdict"], run_id, params["input"], module.check_mode)
+            module.exit_json(changed=False, paths=paths, status=document["status"])
+        paths, statuses = write_index(bundle_dir, run_id, params["clusters"], module.check_mode)
+        module.exit_json(changed=False, paths=paths, statuses=statuses)
+    except BundleError as exc:
+        module.fail_json(msg="Failed to write the report bundle {0}: {1}.".format(bundle_dir, exc))
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg="Failed to write the report bundle {0}: {1}. Fix: make testbench_report_dir a writable "
+                             "directory, and keep the reports the run wrote in it.".format(bundle_dir, exc))
+
+
+if __name__ == "__main__":
+    main()

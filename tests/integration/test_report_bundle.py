@@ -1,0 +1,196 @@
+"""The run bundle end to end: playbooks/testbench.yml against a localcluster writes the bundle
+(pages, results, JUnit, masked input), and the pages render in headless Chromium (Debian's
+package, driven by playwright) with no console error and no request other than file:.
+
+The browser pages are the bundle of that real run and a bundle made from fixtures with a failed,
+an inconclusive and a ratchet-regressed test (tests/unit/report_fixtures.py). The screenshot is
+kept in tests/output/report-screenshot.png for people to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from tests.collection import ensure_importable
+from tests.integration.playbook import ROOT, run_playbook
+from tests.integration.testbench_support import PLAYBOOK, destination, explain, key_material_in, write_inventory
+
+ensure_importable()
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT = ROOT / "tests" / "output" / "report-screenshot.png"
+PLANTED = "planted-Secret-4242-do-not-show"
+TESTS = [
+    {"name": "steady", "payload": "Algorithmia", "calls": 60, "concurrency": 4,
+     "gates": ["p(95) < 20000", "error_rate < 0.01"]},
+    {"name": "too few for p(99)", "payload": "x", "calls": 3, "gates": ["p(99) < 20000"]},
+    {"name": "open 20/s", "payload": "o", "rate": 20, "duration": 1.5, "warmup": 2},
+]
+
+
+@pytest.fixture(scope="module")
+def real_run(cluster, tmp_path_factory):
+    """The playbook on one workflow (a name with a space and an ampersand) with two tests."""
+    tmp = tmp_path_factory.mktemp("bundle")
+    workflows = tmp / "project" / "workflows"
+    workflows.mkdir(parents=True)
+    (tmp / "project" / "algorithms").mkdir()
+    (tmp / "project" / "algorithms" / "hello_world").symlink_to(ROOT / "algorithms" / "hello_world")
+    path = workflows / "echo & load.json"
+    path.write_text(json.dumps({
+        "test_info": {"entrypoint": "hello_world", "tests": TESTS},
+        "algorithms": [{"name": "hello_world", "language": "python3", "test_payload": "Algorithmia"}]}))
+    reports = tmp / "reports"
+    inventory = write_inventory(tmp / "inventory.yml", {"dest": destination(
+        cluster, testbench_extra_token=PLANTED, testbench_source_api_key=PLANTED + "-source")},
+        {"testbench_workflows": [str(path)], "testbench_report_dir": str(reports)})
+    run = run_playbook(PLAYBOOK, tmp / "run", inventory=inventory)
+    bundles = sorted((reports / "runs").iterdir()) if (reports / "runs").is_dir() else []
+    assert len(bundles) == 1, explain(run)
+    return run, bundles[0]
+
+
+def test_the_run_writes_its_bundle(real_run, cluster):
+    run, bundle = real_run
+    assert run.rc == 0, explain(run)
+    assert f"Reports of this run: {bundle / 'index.html'}" in run.stdout
+    dest = bundle / "dest"
+    assert sorted(p.name for p in dest.iterdir()) == [
+        "input.json", "junit.xml", "record.jsonl", "report.html", "results.json", "workflows"]
+    results = json.loads((dest / "results.json").read_text())
+    assert results["cluster"] == "dest" and results["status"] == "inconclusive" and results["run_id"] == bundle.name
+    workflow = results["workflows"][0]
+    assert workflow["workflow"] == "echo & load" and workflow["passed"] is True
+    steady, few, opened = workflow["benchmark"]["tests"]
+    assert steady["status"] == "passed" and steady["calls"] == 60 and steady["histograms"]["latency"]["count"] == 60
+    assert few["status"] == "inconclusive"
+    assert opened["load"]["model"] == "open" and opened["histograms"]["intended"]["count"] == opened["calls"]
+    # the benchmark's own reports sit in the workflow's directory, its name made safe as the role makes it
+    assert sorted(p.suffix for p in (dest / "workflows" / "echo_load").iterdir()) == [".html", ".json", ".xml"]
+    junit = ElementTree.parse(dest / "junit.xml").getroot()
+    assert junit.get("tests") == "3" and junit.get("failures") == "0" and junit.get("skipped") == "1"
+    page = (dest / "report.html").read_text()
+    assert "Some tests are inconclusive (not a pass)" in page and "echo &amp; load" in page
+    index = (bundle / "index.html").read_text()
+    assert 'href="dest/report.html#w0-t2"' in index and "inconclusive" in index
+    assert "open: 20 calls/s for 1.5 s, at most" in page and "latency from the intended start" in page
+
+
+def test_the_input_is_there_with_every_key_masked(real_run, cluster):
+    _run, bundle = real_run
+    effective = json.loads((bundle / "input.json").read_text())
+    settings = effective["clusters"]["dest"]["settings"]
+    assert settings["testbench_api_key"] == settings["testbench_extra_token"] == "********"
+    assert settings["testbench_source_api_key"] == "********"
+    assert settings["testbench_api_address"] == cluster.url and settings["testbench_strict"] is False
+    assert [w["name"] for w in effective["clusters"]["dest"]["workflows"]] == ["echo & load"]
+    assert effective["clusters"]["dest"]["workflows"][0]["tests"][0]["calls"] == 60
+    places = {str(p.relative_to(bundle)): p.read_text(errors="replace") for p in bundle.rglob("*") if p.is_file()}
+    assert key_material_in(places, [cluster.key, PLANTED]) == []
+
+
+def fixture_bundle(directory: Path) -> Path:
+    """A bundle of two clusters from fixtures: one with a passed, a failed, an inconclusive and a
+    ratchet-regressed test (and a workflow whose build failed), one that passed."""
+    from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark_report import write_reports
+    from ansible_collections.algorithmia.testbench.plugins.module_utils.report_bundle import (
+        workflow_reports_dir,
+        write_cluster,
+        write_index,
+    )
+    from tests.unit import report_fixtures
+
+    bundle = directory / "runs" / "20250307T101500Z-000001"
+    directory.mkdir(parents=True, exist_ok=True)
+    history = directory / "history.json"
+    history.write_text('{"runs": []}\n')
+    mixed = report_fixtures.mixed_tests(history_file=str(history))
+    clusters = {"prod-eu": (mixed, "failed"), "prod-us": (mixed[:1], "passed")}
+    for cluster, (tests, status) in clusters.items():
+        write_reports(report_fixtures.benchmark_report(cluster, "alice/hello_world", tests),
+                      workflow_reports_dir(str(bundle), cluster, "hello world"), "benchmark-" + cluster)
+        workflows = [{"workflow": "hello world", "passed": status == "passed"}]
+        if cluster == "prod-eu":
+            workflows.append({"workflow": "image pipeline", "passed": False, "step": "build and publish Resize",
+                              "message": "build failed: SyntaxError", "summary": "failed at step build and publish "
+                              "Resize of workflow image pipeline: build failed: SyntaxError"})
+        write_cluster(str(bundle), {"cluster": cluster, "api_address": "https://" + cluster + ".example.com",
+                                    "status": status, "workflows": workflows}, bundle.name,
+                      {"settings": {"testbench_api_key": PLANTED}})
+    write_index(str(bundle), bundle.name, list(clusters) + ["never-ran"])
+    return bundle
+
+
+def chromium_args(profile: str) -> list[str]:
+    return ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-default-apps", "--disable-extensions", f"--user-data-dir={profile}"]
+
+
+def test_the_pages_render_in_headless_chromium(real_run, tmp_path):
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+    bundles = [real_run[1], fixture_bundle(tmp_path / "fixture")]
+    problems, requests = [], []
+    profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=tmp_path)
+    with sync_playwright() as playwright:
+        # A persistent context is the only way to give Chromium a user data dir of its own; playwright
+        # passes it as --user-data-dir, so it is not among the args.
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=chromium_args(profile)[:-1],
+            viewport={"width": 1360, "height": 900}, offline=True)
+        try:
+            page = context.new_page()
+            page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}")
+                    if message.type in ("error", "warning") else None)
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            page.on("request", lambda request: requests.append(request.url))
+            page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
+            for bundle in bundles:
+                page.goto((bundle / "index.html").as_uri())
+                assert page.locator(".verdict .word").first.is_visible()
+                links = page.locator("table.matrix tbody tr td:first-child a")
+                hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+                assert hrefs, f"no cluster linked in {bundle / 'index.html'}"
+                for href in hrefs:
+                    page.goto((bundle / "index.html").as_uri())
+                    page.locator(f"table.matrix a[href='{href}']").first.click()
+                    page.wait_for_load_state("load")
+                    check_cluster_page(page, href)
+            prod_eu = bundles[1] / "prod-eu" / "report.html"
+            page.goto(prod_eu.as_uri())
+            texts = page.locator("table.verdicts").inner_text()
+            assert all(word in texts for word in ("passed", "failed", "inconclusive", "regressed")), texts
+            assert "regressed: latency p(95) 140 ms -> " in page.locator("section.test").nth(3).inner_text()
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            context.close()
+            shutil.rmtree(profile, ignore_errors=True)
+    assert problems == []
+    assert requests and [url for url in requests if not url.startswith("file:")] == []
+    assert SCREENSHOT.stat().st_size > 10000
+
+
+def check_cluster_page(page, href):
+    """The verdict, the verdict and gate tables are visible, and every chart has a size."""
+    assert page.url.endswith(href.split("#")[0]) or href.split("#")[0] in page.url, page.url
+    assert page.locator(".verdict .word").first.is_visible()
+    assert page.locator("table.verdicts").is_visible()
+    assert page.locator("table.gates").is_visible()
+    boxes = page.evaluate("""() => Array.from(document.querySelectorAll('svg.chart')).map(svg => {
+        const box = svg.getBoundingClientRect();
+        return {width: box.width, height: box.height,
+                marks: svg.querySelectorAll('rect, circle, polyline, path').length};
+    })""")
+    assert len(boxes) >= 5 and len(boxes) % 5 == 0, boxes
+    for box in boxes:
+        assert box["width"] > 100 and box["height"] > 50 and box["marks"] > 1, (href, box)
