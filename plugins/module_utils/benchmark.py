@@ -7,17 +7,39 @@
 No HTTP here: a test runs through a ``call(payload, timeout)`` function that returns an
 ``algorithms.CallOutcome``, so the logic is tested without a cluster.
 
-Load model: closed loop, ``calls`` calls with ``concurrency`` in flight; each call is made exactly
-once (no retry: a benchmark counts every failure). Outcomes stream into a ``TestAccumulator``
-(histograms, a sample reservoir, a per-second series, errors by kind with the last few messages):
-a test's memory does not grow with its number of calls. Its status (``passed``, ``failed``,
-``inconclusive``) comes from ``gates.evaluate_gates`` and ``gates.decide_status``.
+Load models (``load_model``), each call made exactly once (no retry: a benchmark counts every failure):
+
+- closed, ``calls`` + ``concurrency``: ``calls`` calls, ``concurrency`` in flight (a new call
+  starts when one ends);
+- closed, ``duration`` + ``concurrency``: the same loop, starting calls until ``duration`` seconds
+  have passed; the calls started by then complete;
+- open, ``rate`` + ``duration`` + ``max_in_flight``: call ``i`` is due at ``t0 + i / rate`` (an
+  absolute schedule: a late start never shifts the later ones). A call due while ``max_in_flight``
+  calls are running is not started: it is counted in ``dropped``, never queued behind them (which
+  would turn the test into a closed loop that passes slowly). For the calls that start, the
+  schedule lag (actual start - due time) and the latency from the due time (wrk2's answer to
+  coordinated omission) are kept beside the latency.
+
+Dropped calls were never made: they are not in ``calls``, ``errors``, ``errors_by_kind`` or the
+``error_rate`` (errors over calls made, which the server's request log can confirm), only in
+``dropped`` and in the per-second series at their due second. An open test gets the gate
+``dropped == 0`` unless it has a gate on ``dropped`` of its own.
+
+``warmup`` calls are made first (at the test's ``concurrency``, one at a time for an open test) and
+reported apart (``warmup``: their count, errors by kind, latency and the first, cold, call); they
+are in no figure and no gate.
+
+Outcomes stream into a ``TestAccumulator`` (histograms, a sample reservoir, a per-second series,
+errors by kind with the last few messages): a test's memory does not grow with its number of
+calls. Its status (``passed``, ``failed``, ``inconclusive``) comes from ``gates.evaluate_gates``
+and ``gates.decide_status``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import queue
 import re
 import time
 from collections import deque
@@ -31,6 +53,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import
     decide_status,
     evaluate_gates,
     outcome_kind,
+    parse_gate,
     parse_gates,
     shorthand_gates,
 )
@@ -46,10 +69,85 @@ RESULT_PREVIEW_CHARS = 300
 # The last failure messages kept per test (with their kind); the counts by kind are exact.
 MAX_ERROR_MESSAGES = 5
 SUMMARY_KEYS = ("p50", "p95", "p99", "max", "mean")
+LATENCY_KEYS = ("min", "mean", "p50", "p90", "p95", "p99", "max")
+MAX_CALLS = 10 ** 6
+MAX_WARMUP = 10000
+# A day: longer runs are soak tests, not benchmarks, and the per-second series stays small.
+MAX_DURATION = 86400
+# Calls started per second; one dispatcher thread starts them, so far beyond this it cannot keep time.
+MAX_RATE = 10000
+# max_in_flight of an open test without one: room for calls of up to this many seconds on average
+# at the test's rate (Little's law: calls in flight = rate x latency), and at least MIN_IN_FLIGHT.
+IN_FLIGHT_SECONDS = 2
+MIN_IN_FLIGHT = 10
+CLOSED, OPEN = "closed", "open"
+# Which load fields go together, as (field, problem, fix) when the fields named in "when" are all
+# given: algo_benchmark and the workflow check use these, workflows/schema.json states the same.
+LOAD_RULES = (
+    (("calls", "duration"), "duration", "calls and duration are two ends for one closed test",
+     "keep calls (a number of calls) or duration (seconds), not both"),
+    (("calls", "rate"), "calls", "an open test (rate) makes rate x duration calls, calls does not apply",
+     "remove calls and give duration: the test starts rate calls per second for duration seconds"),
+    (("concurrency", "rate"), "concurrency", "concurrency is for closed tests; an open test (rate) limits its "
+     "calls in flight with max_in_flight", "use max_in_flight instead of concurrency"),
+)
+LOAD_NEEDS = (
+    ("rate", "duration", "an open test (rate) needs duration",
+     "add duration: the seconds during which rate calls per second are started"),
+    ("max_in_flight", "rate", "max_in_flight is for open tests (rate)",
+     "use concurrency for a closed test, or add rate and duration for an open one"),
+)
 
 
 class BenchmarkSpecError(ValueError):
     """A test is malformed; raised before any call is made."""
+
+
+def load_problems(test):
+    """``[(field, problem, fix), ...]`` for the load fields of a test that do not go together
+    (``calls`` with ``duration``, ``rate`` without ``duration``...); a field is given when set
+    and not null. Empty when the combination is one of the three load models."""
+    given = {field for field in ("calls", "concurrency", "duration", "rate", "max_in_flight")
+             if test.get(field) is not None}
+    problems = [(field, problem, fix) for fields, field, problem, fix in LOAD_RULES if given.issuperset(fields)]
+    problems += [(field, problem, fix) for field, needed, problem, fix in LOAD_NEEDS
+                 if field in given and needed not in given]
+    return problems
+
+
+def load_model(test):
+    """``open`` for a test with a rate, else ``closed``."""
+    return OPEN if test.get("rate") is not None else CLOSED
+
+
+def load_spec(test):
+    """The ``load`` of a normalised test's result: ``{"model": "closed", "calls" or "duration",
+    "concurrency"}`` or ``{"model": "open", "rate", "duration", "max_in_flight"}``."""
+    if load_model(test) == OPEN:
+        return {"model": OPEN, "rate": test["rate"], "duration": test["duration"], "max_in_flight": test["max_in_flight"]}
+    spec = {"model": CLOSED}
+    if test.get("duration") is not None:
+        spec["duration"] = test["duration"]
+    else:
+        spec["calls"] = test["calls"]
+    spec["concurrency"] = test["concurrency"]
+    return spec
+
+
+def pool_size(test):
+    """How many calls of a normalised test can be in flight at once: the connections to keep alive."""
+    return test["max_in_flight"] if load_model(test) == OPEN else test["concurrency"]
+
+
+def default_max_in_flight(rate):
+    """``max_in_flight`` of an open test that gives none (see ``IN_FLIGHT_SECONDS``)."""
+    return min(MAX_CONCURRENCY, max(MIN_IN_FLIGHT, int(math.ceil(rate * IN_FLIGHT_SECONDS))))
+
+
+def due_calls(rate, duration):
+    """How many calls an open test starts or drops: those due at ``i / rate`` < ``duration``."""
+    # round(): 0.1 * 30 is 3.0000000000000004 in floating point, and a 4th call is not due.
+    return max(1, int(math.ceil(round(rate * duration, 9))))
 
 
 def normalise_test(test, index):
@@ -70,6 +168,30 @@ def normalise_test(test, index):
                 label, field, low, high, value))
         return value
 
+    def positive(field, high, unit):
+        value = test.get(field)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= high:
+            raise BenchmarkSpecError("{0}: {1} must be a number of {2} above 0 and at most {3} (got {4!r})".format(
+                label, field, unit, high, value))
+        return int(value) if float(value).is_integer() else float(value)
+
+    problems = load_problems(test)
+    if problems:
+        raise BenchmarkSpecError("{0}: {1}".format(label, "; ".join(
+            "{0}. Fix: {1}".format(problem, fix) for _field, problem, fix in problems)))
+    duration = positive("duration", MAX_DURATION, "seconds")
+    rate = positive("rate", MAX_RATE, "calls per second")
+    if rate is None:
+        load = {"calls": None if duration is not None else integer("calls", 1, 1, MAX_CALLS),
+                "concurrency": integer("concurrency", 1, 1, MAX_CONCURRENCY),
+                "duration": duration, "rate": None, "max_in_flight": None}
+    else:
+        load = {"calls": None, "concurrency": None, "duration": duration, "rate": rate,
+                "max_in_flight": integer("max_in_flight", default_max_in_flight(rate), 1, MAX_CONCURRENCY)}
+    load["warmup"] = integer("warmup", 0, 0, MAX_WARMUP)
+
     max_error_rate = test.get("max_error_rate")
     if max_error_rate is not None and (isinstance(max_error_rate, bool) or not isinstance(max_error_rate, (int, float))
                                        or not 0 <= max_error_rate <= 1):
@@ -85,6 +207,9 @@ def normalise_test(test, index):
         if max_error_rate is None and not any(gate.aggregate == "error_rate" for gate in gates):
             max_error_rate = 0
         gates += shorthand_gates(max_latency_ms, max_error_rate)
+        # An open test at a rate the cluster cannot sustain drops calls: it fails, never passes slowly.
+        if rate is not None and not any(gate.aggregate == "dropped" for gate in gates):
+            gates.append(parse_gate("dropped == 0"))
     except GateError as exc:
         raise BenchmarkSpecError("{0}: {1}".format(label, exc)) from None
     subset = test.get("expected_subset")
@@ -97,12 +222,10 @@ def normalise_test(test, index):
         except (TypeError, re.error) as exc:
             raise BenchmarkSpecError("{0}: expected_pattern {1!r} is not a regular expression: {2}".format(
                 label, pattern, exc)) from None
-    return {
+    return dict(load, **{
         "name": name,
         "payload": test.get("payload"),
         "timeout": integer("timeout", DEFAULT_TIMEOUT, 1, MAX_TIMEOUT),
-        "calls": integer("calls", 1, 1, 10 ** 6),
-        "concurrency": integer("concurrency", 1, 1, MAX_CONCURRENCY),
         "has_expected_output": bool(has_expected),
         "expected_output": test.get("expected_output"),
         "expected_subset": subset,
@@ -110,7 +233,7 @@ def normalise_test(test, index):
         "max_latency_ms": max_latency_ms,
         "max_error_rate": None if max_error_rate is None else float(max_error_rate),
         "gates": [str(gate) for gate in gates],
-    }
+    })
 
 
 def latency_gates(value, label="test"):
@@ -232,10 +355,16 @@ class TestAccumulator:
         self.messages = deque(maxlen=MAX_ERROR_MESSAGES)
         self.calls = 0
         self.successes = 0
+        self.dropped = 0
         self.first_result = None
+        # open model only: latency from the due time (successful calls), and how late each call started
+        self.open = load_model(test) == OPEN
+        self.intended = Histogram() if self.open else None
+        self.schedule_lag = Histogram() if self.open else None
 
-    def add(self, outcome, started_s=0.0, ended_s=None):
-        """Count one call that started ``started_s`` and ended ``ended_s`` seconds into the test."""
+    def add(self, outcome, started_s=0.0, ended_s=None, intended_s=None):
+        """Count one call that started ``started_s`` and ended ``ended_s`` seconds into the test; in
+        the open model it was due at ``intended_s``."""
         ended_s = started_s + outcome.duration_ms / 1000.0 if ended_s is None else ended_s
         message = check_outcome(self.test, outcome)
         kind = outcome_kind(outcome, check_failed=message is not None)
@@ -243,6 +372,11 @@ class TestAccumulator:
         self.timeseries.started(started_s)
         self.timeseries.completed(ended_s, kind)
         self.reservoir.add(round(started_s, 3), round(outcome.duration_ms, 1), kind)
+        lag_ms = None
+        if intended_s is not None and self.open:
+            # of every call started, failed or not: it measures the dispatcher and the client, not the call
+            lag_ms = max(started_s - intended_s, 0.0) * 1000.0
+            self.schedule_lag.record(lag_ms)
         if message is not None:
             self.errors[kind] = self.errors.get(kind, 0) + 1
             self.messages.append({"kind": kind, "message": message})
@@ -251,6 +385,9 @@ class TestAccumulator:
             self.first_result = outcome.result
         self.successes += 1
         self.latency.record(outcome.duration_ms)
+        if lag_ms is not None:
+            # wrk2: what a user arriving on schedule would have waited, queueing included
+            self.intended.record(lag_ms + outcome.duration_ms)
         server = server_ms(outcome)
         if server is not None:
             self.server.record(server)
@@ -259,13 +396,24 @@ class TestAccumulator:
             # server duration above the latency is clamped to 0 rather than recorded as negative.
             self.overhead.record(max(outcome.duration_ms - server, 0.0))
 
+    def drop(self, intended_s):
+        """A call due ``intended_s`` seconds into the test that did not start (open model)."""
+        self.dropped += 1
+        self.timeseries.dropped(intended_s)
+
     def figures(self, elapsed_s):
         """The figures ``gates.evaluate_gates`` takes."""
-        return {"calls": self.calls, "successes": self.successes, "errors": dict(self.errors), "dropped": 0,
+        return {"calls": self.calls, "successes": self.successes, "errors": dict(self.errors), "dropped": self.dropped,
                 "elapsed_s": elapsed_s, "latency": self.latency, "server": self.server, "overhead": self.overhead}
 
-    def result(self, elapsed_s):
-        """The test's result (see ``evaluate``)."""
+    def _dropped_line(self):
+        test = self.test
+        return ("{0} of {1} calls due at {2:g}/s could not start on time: max_in_flight ({3}) calls were still "
+                "running (the cluster did not keep up with the rate; lower rate, or raise max_in_flight if the "
+                "cluster has room)".format(self.dropped, self.dropped + self.calls, test["rate"], test["max_in_flight"]))
+
+    def result(self, elapsed_s, warmup=None):
+        """The test's result (see ``evaluate``); ``warmup`` is the ``WarmupAccumulator.result`` or None."""
         test = self.test
         figures = self.figures(elapsed_s)
         gate_results = evaluate_gates(test["gates"], figures)
@@ -284,11 +432,17 @@ class TestAccumulator:
                 line = "gate {0}: {1}".format(gate["gate"], gate["why"])
                 if gate["metric"] == "error_rate" and last_error:
                     line += "; last error: {0}".format(last_error)
+                if gate["metric"] == "dropped" and self.dropped and self.open:
+                    line += "; " + self._dropped_line()
                 failures.append(line)
         if status == INCONCLUSIVE and not failures:
             failures.append(why)
         errors = self.calls - self.successes
-        latency = histogram_summary(self.latency, ("min", "mean", "p50", "p90", "p95", "p99", "max"))
+        latency = histogram_summary(self.latency, LATENCY_KEYS)
+        histograms = {"latency": self.latency.to_dict(), "server": self.server.to_dict(),
+                      "overhead": self.overhead.to_dict()}
+        if self.open:
+            histograms.update(intended=self.intended.to_dict(), schedule_lag=self.schedule_lag.to_dict())
         return {
             "name": test["name"],
             "status": status,
@@ -299,16 +453,22 @@ class TestAccumulator:
             "errors_by_kind": dict(sorted(self.errors.items())),
             "error_rate": round(errors / self.calls, 4) if self.calls else 1.0,
             "timeout": test["timeout"],
-            "concurrency": test["concurrency"],
+            "concurrency": test.get("concurrency"),
+            "load": load_spec(test),
+            "dropped": self.dropped,
+            # the figure the throughput gate judges: successful calls per second of the test (warmup apart)
+            "throughput": round(self.successes / elapsed_s, 3) if elapsed_s > 0 else None,
+            "warmup": warmup,
             "gates": gate_results,
             "latency_ms": latency,
             "p50_ms": latency["p50"],
             "p95_ms": latency["p95"],
             "server_ms": histogram_summary(self.server),
             "overhead_ms": histogram_summary(self.overhead),
+            "intended_latency_ms": histogram_summary(self.intended, LATENCY_KEYS) if self.open else None,
+            "schedule_lag_ms": histogram_summary(self.schedule_lag, LATENCY_KEYS) if self.open else None,
             "durations_ms": [sample[1] for sample in self.reservoir.samples() if sample[2] == "ok"],
-            "histograms": {"latency": self.latency.to_dict(), "server": self.server.to_dict(),
-                           "overhead": self.overhead.to_dict()},
+            "histograms": histograms,
             "reservoir": self.reservoir.to_dict(),
             "timeseries": self.timeseries.to_dict(),
             "elapsed_s": round(elapsed_s, 3),
@@ -329,38 +489,166 @@ def evaluate(test, outcomes, elapsed_s):
     return accumulator.result(elapsed_s)
 
 
-def run_test(test, call, clock=time.monotonic, rng=None):
-    """Make the test's calls, ``concurrency`` at once (a closed loop: a new call starts when one
-    ends), each exactly once, and evaluate them as they complete.
+class WarmupAccumulator:
+    """The warmup calls of a test, reported apart: count, errors by kind, latency of the successful
+    ones, and ``first_ms``, the latency of the first call started (the cold one), failed or not."""
 
-    At most ``concurrency`` calls are submitted at a time, so that nothing (futures included)
-    grows with the number of calls. The client should pool at least ``concurrency`` connections.
-    """
-    accumulator = TestAccumulator(test, rng=rng)
-    started = clock()
+    def __init__(self, test):
+        self.test = test
+        self.latency = Histogram()
+        self.errors = {}
+        self.calls = 0
+        self.first = None  # (started s, latency ms)
+        self.last_error = None
 
+    def add(self, outcome, started_s=0.0, ended_s=None):
+        message = check_outcome(self.test, outcome)
+        self.calls += 1
+        if self.first is None or started_s < self.first[0]:
+            self.first = (started_s, outcome.duration_ms)
+        if message is None:
+            self.latency.record(outcome.duration_ms)
+            return
+        kind = outcome_kind(outcome, check_failed=True)
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+        self.last_error = message
+
+    def result(self):
+        return {"calls": self.calls, "errors": sum(self.errors.values()), "errors_by_kind": dict(sorted(self.errors.items())),
+                "latency_ms": histogram_summary(self.latency, LATENCY_KEYS),
+                "first_ms": _rounded(self.first[1]) if self.first else None, "last_error": self.last_error}
+
+
+def _timed(test, call, clock, started):
+    """A function making one call: ``(start s, end s, outcome)``, in seconds since ``started``."""
     def timed():
         began = clock()
         outcome = call(test["payload"], test["timeout"])
         return began - started, clock() - started, outcome
+    return timed
 
-    workers = min(test["concurrency"], test["calls"])
+
+def closed_loop(timed, workers, take, sink):
+    """Calls ``timed`` while ``take()`` says another call may start, ``workers`` at once (a new call
+    starts when one ends), and hands each ``sink(outcome, start, end)`` in this thread.
+
+    At most ``workers`` calls are submitted at a time, so that nothing (futures included) grows
+    with the number of calls. The client should pool at least ``workers`` connections.
+    """
     if workers == 1:
-        for _call in range(test["calls"]):
+        while take():
             began, ended, outcome = timed()
-            accumulator.add(outcome, began, ended)
+            sink(outcome, began, ended)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending = set()
+        while True:
+            while len(pending) < workers and take():
+                pending.add(pool.submit(timed))
+            if not pending:
+                return
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                began, ended, outcome = future.result()
+                sink(outcome, began, ended)
+
+
+def counter(limit):
+    """A ``take`` for ``closed_loop``: true ``limit`` times."""
+    state = {"left": limit}
+
+    def take():
+        state["left"] -= 1
+        return state["left"] >= 0
+    return take
+
+
+def open_loop(test, call, clock, started, accumulator, sleep=time.sleep):
+    """Start call ``i`` at ``started + i / rate`` until ``duration``, on at most ``max_in_flight``
+    workers; a call due while they are all busy is dropped (``accumulator.drop``), never delayed.
+
+    One dispatcher (this thread) starts the calls and records their outcomes, which the workers
+    hand back through a queue; it submits a call only to a free worker, so the queue, the pool
+    and the futures hold at most ``max_in_flight`` calls, however long the test.
+    """
+    rate, duration, limit = test["rate"], test["duration"], test["max_in_flight"]
+    finished = queue.Queue()
+    state = {"in_flight": 0}
+
+    def timed(intended_s):
+        began = clock() - started
+        try:
+            outcome = call(test["payload"], test["timeout"])
+        except BaseException as exc:
+            # handed to the dispatcher, which raises it; the worker's slot is freed either way
+            finished.put((intended_s, began, clock() - started, None, exc))
+            raise
+        finished.put((intended_s, began, clock() - started, outcome, None))
+
+    def record(item):
+        state["in_flight"] -= 1
+        intended_s, began, ended, outcome, error = item
+        if error is not None:
+            raise error
+        accumulator.add(outcome, began, ended, intended_s)
+
+    def settle(moment=None):
+        """Record the calls that end before ``moment`` (clock time), returning at that moment;
+        without one, wait for every call in flight. Then record those already ended."""
+        while True:
+            remaining = None if moment is None else moment - clock()
+            if remaining is not None and remaining <= 0:
+                break
+            if not state["in_flight"]:
+                if remaining is None:
+                    return
+                sleep(remaining)
+                continue
+            try:
+                record(finished.get(timeout=remaining))
+            except queue.Empty:
+                continue
+        while state["in_flight"]:
+            try:
+                record(finished.get_nowait())
+            except queue.Empty:
+                return
+
+    with ThreadPoolExecutor(max_workers=limit) as pool:
+        for index in range(due_calls(rate, duration)):
+            intended_s = index / float(rate)
+            settle(started + intended_s)
+            if state["in_flight"] >= limit:
+                accumulator.drop(intended_s)
+                continue
+            state["in_flight"] += 1
+            pool.submit(timed, intended_s)
+        settle(started + duration)  # the test lasts its duration, even when the last call was dropped
+        settle()
+
+
+def run_test(test, call, clock=time.monotonic, rng=None):
+    """Make the test's warmup calls, then its calls in its load model (see the module's doc), each
+    exactly once, and evaluate them as they complete. ``call(payload, timeout)`` returns a
+    ``CallOutcome``; the client should pool ``pool_size(test)`` connections."""
+    warmup = None
+    if test.get("warmup"):
+        warmup_calls = WarmupAccumulator(test)
+        began = clock()
+        closed_loop(_timed(test, call, clock, began), min(test.get("concurrency") or 1, test["warmup"]),
+                    counter(test["warmup"]), warmup_calls.add)
+        warmup = warmup_calls.result()
+    accumulator = TestAccumulator(test, rng=rng)
+    started = clock()
+    if load_model(test) == OPEN:
+        open_loop(test, call, clock, started, accumulator)
+    elif test.get("duration") is not None:
+        closed_loop(_timed(test, call, clock, started), test["concurrency"],
+                    lambda: clock() - started < test["duration"], accumulator.add)
     else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            submitted, pending = 0, set()
-            while submitted < test["calls"] or pending:
-                while submitted < test["calls"] and len(pending) < workers:
-                    pending.add(pool.submit(timed))
-                    submitted += 1
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    began, ended, outcome = future.result()
-                    accumulator.add(outcome, began, ended)
-    return accumulator.result(clock() - started)
+        closed_loop(_timed(test, call, clock, started), min(test["concurrency"], test["calls"]),
+                    counter(test["calls"]), accumulator.add)
+    return accumulator.result(clock() - started, warmup=warmup)
 
 
 def failure_summary(results, strict=False):

@@ -14,9 +14,14 @@ version_added: 0.1.0
 description:
   - Calls one published version of an algorithm (a workflow's entrypoint) with each test's payload,
     in order, and measures every call on the controller.
-  - Each call is made exactly once (no retry) with O(tests[].concurrency) calls in flight; per call it
-    measures the latency on the controller, the cluster's own duration (C(metadata.duration)) and their
-    difference (the overhead), kept in log-linear histograms and a bounded sample reservoir.
+  - Each call is made exactly once (no retry). A test is closed (O(tests[].calls) calls, or calls for
+    O(tests[].duration) seconds, with O(tests[].concurrency) in flight) or open (O(tests[].rate) calls
+    started per second on a fixed schedule for O(tests[].duration) seconds, at most O(tests[].max_in_flight)
+    in flight, the calls that cannot start on time counted as dropped). Per call it measures the latency on
+    the controller, the cluster's own duration (C(metadata.duration)) and their difference (the overhead),
+    kept in log-linear histograms and a bounded sample reservoir; an open test also measures how late each
+    call started and its latency from its due time.
+  - O(tests[].warmup) calls are made first and reported apart.
   - Per test it reports calls, errors by kind, latency percentiles and the last errors, checks the
     results (O(tests[].expected_output), O(tests[].expected_subset), O(tests[].expected_pattern)) and
     evaluates the gates (O(tests[].gates), O(tests[].max_error_rate), O(tests[].max_latency_ms)).
@@ -61,13 +66,43 @@ options:
         type: int
         default: 300
       calls:
-        description: How many times to call the algorithm with O(tests[].payload).
+        description:
+          - Closed test - how many times to call the algorithm with O(tests[].payload) (at most 1000000).
+          - Default is V(1) for a test with neither O(tests[].duration) nor O(tests[].rate).
+          - Not with O(tests[].duration) or O(tests[].rate).
         type: int
-        default: 1
       concurrency:
-        description: How many calls are in flight at once (at most 1000).
+        description:
+          - Closed test - how many calls are in flight at once (at most 1000); a new call starts when one ends.
+          - Default is V(1). Not with O(tests[].rate) (use O(tests[].max_in_flight)).
         type: int
-        default: 1
+      duration:
+        description:
+          - Seconds the test runs (above 0, at most 86400).
+          - Without O(tests[].rate) - a closed test that keeps O(tests[].concurrency) calls in flight until the
+            duration has passed; the calls started by then complete.
+          - With O(tests[].rate) - the length of the open test's schedule.
+        type: float
+      rate:
+        description:
+          - Open test - calls started per second (above 0, at most 10000), on an absolute schedule - call N is due
+            at start + N / rate, whatever happened to the calls before it. Needs O(tests[].duration).
+          - A call due while O(tests[].max_in_flight) calls are running is not started and is counted in
+            C(dropped) (never delayed into a closed loop); the test gets the gate V(dropped == 0) unless it has a
+            gate on V(dropped).
+        type: float
+      max_in_flight:
+        description:
+          - Open test - the most calls running at once (1 to 1000), each on a kept-alive connection.
+          - Default is enough for calls of up to 2 s on average at O(tests[].rate) (rate x 2, by Little's law),
+            at least 10 and at most 1000. Only with O(tests[].rate).
+        type: int
+      warmup:
+        description:
+          - Calls made before the test (0 to 10000, default V(0)), at O(tests[].concurrency) (one at a time for an
+            open test), with the same payload and checks.
+          - They are reported apart in C(warmup) (the first one is the cold call) and count in no figure and no gate.
+        type: int
       expected_output:
         description:
           - When set, every call's result must equal this value exactly (JSON equality); a different
@@ -167,6 +202,19 @@ EXAMPLES = r"""
         concurrency: 4
         expected_subset: {"status": ok}
         gates: ["p(95) < 300", "server p(99) < 200", "error_rate < 0.01"]
+      - name: for a minute
+        payload: {"n": 1}
+        duration: 60
+        concurrency: 8
+        warmup: 8
+        gates: ["p(95) < 300", "throughput > 50"]
+      - name: steady arrivals
+        payload: {"n": 1}
+        rate: 50
+        duration: 30
+        max_in_flight: 20
+        warmup: 5
+        gates: ["p(99) < 500", "dropped == 0"]
 """
 
 RETURN = r"""
@@ -236,22 +284,51 @@ tests:
       description: p50, p95, p99, max and mean of latency minus server duration, in milliseconds.
       type: dict
     histograms:
-      description: The log-linear histograms of C(latency), C(server) and C(overhead), in their compact JSON form.
+      description:
+        - The log-linear histograms of C(latency), C(server) and C(overhead), in their compact JSON form.
+        - An open test adds C(intended) (latency from the due time) and C(schedule_lag) (start - due time).
+      type: dict
+    load:
+      description:
+        - The test's load model - C({"model": "closed", "calls": N, "concurrency": C}),
+          C({"model": "closed", "duration": S, "concurrency": C}) or
+          C({"model": "open", "rate": R, "duration": S, "max_in_flight": M}).
+      type: dict
+    dropped:
+      description:
+        - Open test - calls due while O(tests[].max_in_flight) calls were running, never started (0 for a closed test).
+        - They are not calls made - not in C(calls), C(errors), C(errors_by_kind) or C(error_rate).
+      type: int
+    throughput:
+      description: Successful calls per second of the test (the figure of the V(throughput) gate), warmup apart.
+      type: float
+    warmup:
+      description:
+        - The warmup calls (null without O(tests[].warmup)) - C(calls), C(errors), C(errors_by_kind), C(latency_ms)
+          (of the successful ones), C(first_ms) (the first, cold, call) and C(last_error).
+      type: dict
+    intended_latency_ms:
+      description:
+        - Open test - min, mean, p50, p90, p95, p99 and max of the successful calls' latency from their due time
+          (schedule lag included, as wrk2 measures it); null for a closed test.
+      type: dict
+    schedule_lag_ms:
+      description: Open test - min, mean, p50, p90, p95, p99 and max of how late the calls started; null for a closed test.
       type: dict
     reservoir:
       description: A uniform sample of at most 1000 calls, each C([offset s, latency ms, kind]).
       type: dict
     timeseries:
-      description: Per-second counts of calls started, completed and failed by kind.
+      description: Per-second counts of calls started, completed, failed by kind and dropped (at their due second).
       type: dict
     calls:
-      description: Calls made.
+      description: Calls made (warmup and dropped calls apart).
       type: int
     errors:
       description: Calls that failed or whose result failed a check.
       type: int
     error_rate:
-      description: O(tests[].calls) that failed, as a fraction.
+      description: The fraction of the calls made that failed (dropped calls are not calls made).
       type: float
     p50_ms:
       description: Median latency of the successful calls, in milliseconds, measured on the controller.
@@ -267,7 +344,7 @@ tests:
       type: list
       elements: float
     elapsed_s:
-      description: Wall time of the whole test in seconds.
+      description: Wall time of the test in seconds, warmup apart.
       type: float
     last_error:
       description: The last error message, or null.
@@ -293,6 +370,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark im
     BenchmarkSpecError,
     failure_summary,
     normalise_test,
+    pool_size,
     run_test,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_module import ClusterModule
@@ -331,8 +409,9 @@ class Benchmark:
         return info["semantic_version"], info.get("git_hash")
 
     def run(self, client, tests):
-        # One kept-alive connection per call in flight: no test measures connection set-up.
-        client.ensure_pool(max(test["concurrency"] for test in tests))
+        # One kept-alive connection per call in flight (concurrency, or an open test's max_in_flight):
+        # no test measures connection set-up.
+        client.ensure_pool(max(pool_size(test) for test in tests))
         owner = self.params["owner"] or key_owner(client)
         algorithm = Algorithm(client, owner, self.params["algorithm"])
         self.result["owner"] = owner
@@ -386,8 +465,12 @@ def main():
         name=dict(type="str", required=True),
         payload=dict(type="raw", required=True),
         timeout=dict(type="int", default=300),
-        calls=dict(type="int", default=1),
-        concurrency=dict(type="int", default=1),
+        calls=dict(type="int"),
+        concurrency=dict(type="int"),
+        duration=dict(type="float"),
+        rate=dict(type="float"),
+        max_in_flight=dict(type="int"),
+        warmup=dict(type="int"),
         expected_output=dict(type="raw"),
         has_expected_output=dict(type="bool"),
         max_latency_ms=dict(type="raw"),

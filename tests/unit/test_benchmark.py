@@ -17,20 +17,25 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark_re
 from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import (
     BenchmarkSpecError,
     TestAccumulator,
+    due_calls,
     evaluate,
     failure_summary,
     latency_gates,
+    load_problems,
+    load_spec,
     normalise_test,
     percentile,
+    pool_size,
     run_test,
 )
-from ansible_collections.algorithmia.testbench.plugins.module_utils.histogram import bucket_count_for_range
+from ansible_collections.algorithmia.testbench.plugins.module_utils.histogram import Histogram, bucket_count_for_range
 from ansible_collections.algorithmia.testbench.plugins.module_utils.waiting import Deadline, poll
 
 
 def test_defaults_follow_the_workflow_schema():
     test = normalise_test({"name": "basic", "payload": "x"}, 0)
     assert test == {"name": "basic", "payload": "x", "timeout": 300, "calls": 1, "concurrency": 1,
+                    "duration": None, "rate": None, "max_in_flight": None, "warmup": 0,
                     "has_expected_output": False, "expected_output": None, "expected_subset": None,
                     "expected_pattern": None, "max_latency_ms": {}, "max_error_rate": 0.0,
                     "gates": ["error_rate <= 0"]}
@@ -49,6 +54,9 @@ def test_defaults_follow_the_workflow_schema():
     ("gates", "p(95) < 300ms", "bare number"),
     ("expected_subset", [1], "expected_subset must be a JSON object"),
     ("expected_pattern", "(", "expected_pattern '(' is not a regular expression"),
+    ("duration", 0, "duration must be a number of seconds above 0 and at most 86400"),
+    ("duration", "10s", "duration must be a number of seconds"),
+    ("warmup", -1, "warmup must be a whole number from 0 to 10000"),
 ])
 def test_bad_fields_name_the_test_and_the_field(field, value, words):
     with pytest.raises(BenchmarkSpecError) as caught:
@@ -331,3 +339,217 @@ def test_reports_are_written_with_safe_names(tmp_path):
     assert json.loads(open(paths["json"]).read())["tests"][1]["last_error"] == "it & broke"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "benchmark-dest1-hello.html", "benchmark-dest1-hello.json", "benchmark-dest1-hello.xml"]
+
+
+# ---- load models and warmup ----------------------------------------------------------------
+
+def test_the_three_load_models_and_their_defaults():
+    closed = normalise_test({"name": "t", "payload": 1, "calls": 5, "concurrency": 2}, 0)
+    assert load_spec(closed) == {"model": "closed", "calls": 5, "concurrency": 2} and pool_size(closed) == 2
+    timed = normalise_test({"name": "t", "payload": 1, "duration": 2.5}, 0)
+    assert load_spec(timed) == {"model": "closed", "duration": 2.5, "concurrency": 1} and timed["calls"] is None
+    opened = normalise_test({"name": "t", "payload": 1, "rate": 20.0, "duration": 10.0, "warmup": 3}, 0)
+    # whole numbers read back as whole numbers (Ansible hands floats for type float)
+    assert load_spec(opened) == {"model": "open", "rate": 20, "duration": 10, "max_in_flight": 40}
+    assert opened["concurrency"] is None and opened["warmup"] == 3 and pool_size(opened) == 40
+    # the default max_in_flight: rate x 2 s, at least 10, at most 1000
+    assert normalise_test({"name": "t", "payload": 1, "rate": 0.5, "duration": 4}, 0)["max_in_flight"] == 10
+    assert normalise_test({"name": "t", "payload": 1, "rate": 9000, "duration": 1}, 0)["max_in_flight"] == 1000
+
+
+@pytest.mark.parametrize("fields, field, fix", [
+    ({"calls": 5, "duration": 10}, "duration", "keep calls (a number of calls) or duration (seconds), not both"),
+    ({"rate": 5}, "rate", "add duration"),
+    ({"rate": 5, "duration": 10, "concurrency": 4}, "concurrency", "use max_in_flight instead of concurrency"),
+    ({"rate": 5, "duration": 10, "calls": 50}, "calls", "remove calls and give duration"),
+    ({"max_in_flight": 4, "calls": 50}, "max_in_flight", "use concurrency for a closed test"),
+    ({"max_in_flight": 4, "duration": 5}, "max_in_flight", "or add rate and duration for an open one"),
+])
+def test_contradictory_load_fields_name_the_field_and_the_fix(fields, field, fix):
+    with pytest.raises(BenchmarkSpecError) as caught:
+        normalise_test(dict(fields, name="t1", payload=1), 0)
+    text = str(caught.value)
+    assert text.startswith("test 't1': ") and "Fix: " in text and fix in text
+    problems = load_problems(fields)
+    assert field in [problem[0] for problem in problems]
+    for found, problem, _fix in problems:
+        assert found in problem  # each problem names its field
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"rate": 0, "duration": 1}, "rate must be a number of calls per second above 0"),
+    ({"rate": 10001, "duration": 1}, "at most 10000"),
+    ({"rate": 1, "duration": 1, "max_in_flight": 0}, "max_in_flight must be a whole number from 1 to 1000"),
+])
+def test_bad_open_fields(fields, words):
+    with pytest.raises(BenchmarkSpecError, match=words):
+        normalise_test(dict(fields, name="t", payload=1), 0)
+
+
+def test_an_open_test_gets_the_gate_dropped_0_unless_it_has_its_own():
+    opened = normalise_test({"name": "t", "payload": 1, "rate": 5, "duration": 1}, 0)
+    assert opened["gates"] == ["error_rate <= 0", "dropped == 0"]
+    own = normalise_test({"name": "t", "payload": 1, "rate": 5, "duration": 1, "gates": ["dropped < 3"]}, 0)
+    assert own["gates"] == ["dropped < 3", "error_rate <= 0"]
+    assert normalise_test({"name": "t", "payload": 1, "duration": 1}, 0)["gates"] == ["error_rate <= 0"]
+
+
+def test_due_calls_of_an_absolute_schedule():
+    assert due_calls(10, 2) == 20 and due_calls(0.1, 30) == 3 and due_calls(3, 0.5) == 2
+    assert due_calls(0.1, 1) == 1  # the call due at 0 is always due
+
+
+class VirtualClock:
+    """Time that passes only when a fake call says so: closed loops become exact."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_closed_test_for_a_duration_starts_calls_until_it_ends():
+    clock = VirtualClock()
+
+    def call(payload, timeout):
+        clock.now += 0.1
+        return ok(100)
+
+    test = normalise_test({"name": "t", "payload": 1, "duration": 1, "warmup": 2}, 0)
+    result = run_test(test, call, clock=clock)
+    # calls start at 0.0 .. 0.9; the one started at 0.9 ends at 1.0, and none starts then
+    assert result["calls"] == 10 and result["warmup"]["calls"] == 2 and result["elapsed_s"] == pytest.approx(1.0)
+    assert result["load"] == {"model": "closed", "duration": 1, "concurrency": 1} and result["throughput"] == 10
+    assert result["dropped"] == 0 and result["intended_latency_ms"] is None and result["schedule_lag_ms"] is None
+    assert "intended" not in result["histograms"] and result["status"] == "passed"
+
+
+def test_warmup_calls_are_reported_apart():
+    state = {"n": 0}
+
+    def call(payload, timeout):
+        state["n"] += 1
+        if state["n"] == 2:
+            return CallOutcome(False, 7.0, error="still loading", error_type="ServerError")
+        return ok(900.0 if state["n"] == 1 else 10.0)  # the first call is the cold one
+
+    test = normalise_test({"name": "t", "payload": 1, "calls": 4, "warmup": 3}, 0)
+    result = run_test(test, call)
+    assert state["n"] == 7 and result["calls"] == 4 and result["errors"] == 0 and result["status"] == "passed"
+    assert result["latency_ms"]["max"] == 10 and result["histograms"]["latency"]["count"] == 4
+    warmup = result["warmup"]
+    assert warmup["calls"] == 3 and warmup["errors"] == 1 and warmup["errors_by_kind"] == {"http_5xx": 1}
+    assert warmup["first_ms"] == 900 and warmup["latency_ms"]["max"] == 900 and warmup["last_error"] == "still loading"
+    assert run_test(normalise_test({"name": "t", "payload": 1}, 0), call)["warmup"] is None
+
+
+def test_an_open_test_starts_every_due_call_on_a_free_worker():
+    import threading
+    import time
+
+    lock, state = threading.Lock(), {"now": 0, "most": 0, "calls": 0}
+
+    def call(payload, timeout):
+        with lock:
+            state["now"] += 1
+            state["calls"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.002)
+        with lock:
+            state["now"] -= 1
+        return ok(2.0)
+
+    test = normalise_test({"name": "t", "payload": 1, "rate": 100, "duration": 0.3, "max_in_flight": 3,
+                           "warmup": 2}, 0)
+    result = run_test(test, call)
+    # every due call is started or dropped, never queued: at most max_in_flight at once
+    assert result["calls"] + result["dropped"] == 30 and state["calls"] == result["calls"] + 2
+    assert state["most"] <= 3 and result["warmup"]["calls"] == 2
+    assert result["histograms"]["schedule_lag"]["count"] == result["calls"]
+    assert result["histograms"]["intended"]["count"] == result["calls"]
+    assert result["schedule_lag_ms"]["min"] >= 0 and result["intended_latency_ms"]["min"] >= 2.0
+    assert result["elapsed_s"] >= 0.3 and result["load"] == {"model": "open", "rate": 100, "duration": 0.3,
+                                                              "max_in_flight": 3}
+    assert sum(point["started"] for point in result["timeseries"]["points"]) == result["calls"]
+
+
+def test_calls_due_while_max_in_flight_calls_run_are_dropped_not_delayed():
+    """Two calls that hold their worker until the schedule has ended: every other due call is
+    dropped (none is started late), counted at its due second and failing ``dropped == 0``."""
+    import threading
+    import time
+
+    release = threading.Event()
+    start = {}
+
+    def clock():
+        now = time.monotonic()
+        start.setdefault("t", now)
+        if now - start["t"] >= 0.2:  # the schedule's end: the held calls may finish
+            release.set()
+        return now
+
+    def call(payload, timeout):
+        release.wait(30)
+        return ok(1.0)
+
+    test = normalise_test({"name": "t", "payload": 1, "rate": 100, "duration": 0.2, "max_in_flight": 2}, 0)
+    result = run_test(test, call, clock=clock)
+    assert result["calls"] + result["dropped"] == 20 and result["dropped"] >= 1
+    # dropped calls were never made: not calls, not errors, not in the error rate
+    assert result["errors"] == 0 and result["errors_by_kind"] == {} and result["error_rate"] == 0
+    assert sum(point["dropped"] for point in result["timeseries"]["points"]) == result["dropped"]
+    assert result["status"] == "failed"
+    dropped_gate = [gate for gate in result["gates"] if gate["metric"] == "dropped"]
+    assert dropped_gate[0]["status"] == "fail" and dropped_gate[0]["value"] == result["dropped"]
+    assert result["failures"] == [
+        "gate dropped == 0: dropped {0} is not == 0; {0} of 20 calls due at 100/s could not start on time: "
+        "max_in_flight (2) calls were still running (the cluster did not keep up with the rate; lower rate, "
+        "or raise max_in_flight if the cluster has room)".format(result["dropped"])]
+
+
+def test_the_schedule_is_absolute_a_stall_makes_calls_late_not_fewer():
+    """The dispatcher stalls 150 ms (a clock that jumps): the calls due meanwhile start at once,
+    late by up to 150 ms, and the later ones keep their schedule; none is lost."""
+    import time
+
+    jump = {"reads": 0}
+
+    def clock():
+        jump["reads"] += 1
+        return time.monotonic() + (0.15 if jump["reads"] > 3 else 0.0)
+
+    test = normalise_test({"name": "t", "payload": 1, "rate": 100, "duration": 0.3, "max_in_flight": 20}, 0)
+    result = run_test(test, lambda payload, timeout: ok(1.0), clock=clock)
+    assert result["calls"] + result["dropped"] == 30
+    assert result["schedule_lag_ms"]["max"] >= 100 and result["intended_latency_ms"]["max"] >= 100
+    # the 14 calls due after the stall (0.16 s .. 0.29 s) are on time again, and the first one was
+    lags = Histogram.from_dict(result["histograms"]["schedule_lag"])
+    assert sum(count for _low, high, count in lags.buckets() if high <= 100) >= 10
+
+
+def test_an_exception_in_an_open_test_call_is_raised_not_lost():
+    def call(payload, timeout):
+        raise RuntimeError("bug in the client")
+
+    test = normalise_test({"name": "t", "payload": 1, "rate": 50, "duration": 0.1, "max_in_flight": 2}, 0)
+    with pytest.raises(RuntimeError, match="bug in the client"):
+        run_test(test, call)
+
+
+def test_an_open_test_keeps_no_per_call_state():
+    """Memory is bounded: the accumulator's figures, not lists, grow with the calls."""
+    test = normalise_test({"name": "t", "payload": 1, "rate": 1000, "duration": 100, "max_error_rate": 1}, 0)
+    accumulator = TestAccumulator(test)
+    for number in range(20000):
+        due = number / 1000.0
+        if number % 100 == 0:
+            accumulator.drop(due)
+        else:
+            accumulator.add(ok(10.0 + number % 50), due + 0.001, due + 0.02, due)
+    assert len(accumulator.schedule_lag) <= bucket_count_for_range(0.9, 1.1)
+    assert len(accumulator.intended) <= bucket_count_for_range(10, 61)
+    assert accumulator.dropped == 200 and len(accumulator.timeseries.points) <= 21
+    result = accumulator.result(20.0)
+    assert result["dropped"] == 200 and result["calls"] == 19800 and result["throughput"] == 990
