@@ -33,8 +33,17 @@ test: setup collections-link
 	$(MAKE) --no-print-directory sanity
 	$(PY) -m pytest -q -n 2 --dist loadfile -p no:cacheprovider tests
 
+# The speed of this project's own code; figures, never pass/fail. `make bench BENCH_ARGS=--quick`
+# for a small try, BENCH_ARGS="--only driver_vs_wrk" for one. bench.driver_vs_wrk measures the
+# driver against wrk (a Debian package), installed here when missing: as root, or through sudo.
 bench: setup collections-link
-	$(PY) -m bench.run_all
+	@command -v wrk >/dev/null || { \
+	  if ! command -v apt-get >/dev/null; then \
+	    echo "make bench needs wrk (https://github.com/wg/wrk): install it with your package manager" >&2; exit 1; \
+	  elif [ "$$(id -u)" = 0 ]; then apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; \
+	  elif command -v sudo >/dev/null; then sudo apt-get install -y wrk || { sudo apt-get update && sudo apt-get install -y wrk; }; \
+	  else echo "make bench needs wrk: run 'apt-get install wrk' as root" >&2; exit 1; fi; }
+	$(PY) -m bench.run_all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .collections .ansible tests/output
