@@ -115,7 +115,7 @@ class Driver:
     def run(self, spec: dict) -> dict:
         test = normalise_test(dict({"name": "echo", "payload": PAYLOAD, "timeout": CALL_TIMEOUT,
                                     "expected_output": PAYLOAD}, **spec), 0)
-        self.client.ensure_pool(max(test.get("concurrency", 1), test.get("max_in_flight") or 1))
+        self.client.ensure_pool(max(test.get("concurrency") or 1, test.get("max_in_flight") or 1))
 
         def call(payload, timeout):
             return self.algorithm.call(self.version, payload, timeout)

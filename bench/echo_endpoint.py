@@ -46,8 +46,9 @@ class EchoEndpoint:
     def headers(self) -> dict:
         return {"Authorization": f"Simple {self.key}", "Content-Type": "application/json"}
 
-    def call(self, payload=PAYLOAD) -> dict:
-        response = requests.post(self.call_url, data=json.dumps(payload), headers=self.headers, timeout=60)
+    def call(self, payload=None) -> dict:
+        response = requests.post(self.call_url, data=json.dumps(PAYLOAD if payload is None else payload),
+                                 headers=self.headers, timeout=60)
         response.raise_for_status()
         return response.json()
 

@@ -507,7 +507,7 @@ class AlgorithmiaClient:
         sent.update(headers)
         connect, read = self._timeouts(timeout)
         try:
-            raw = pool.urlopen(method, target, body=data, headers=sent, retries=adapter.max_retries, redirect=False,
+            raw = pool.request(method, target, body=data, headers=sent, retries=adapter.max_retries, redirect=False,
                                assert_same_host=False, preload_content=True, decode_content=True,
                                timeout=Timeout(connect=connect, read=read))
         except (Urllib3Error, OSError, http.client.HTTPException) as exc:
