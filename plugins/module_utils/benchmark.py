@@ -81,8 +81,9 @@ MAX_RATE = 10000
 IN_FLIGHT_SECONDS = 2
 MIN_IN_FLIGHT = 10
 CLOSED, OPEN = "closed", "open"
-# Which load fields go together, as (field, problem, fix) when the fields named in "when" are all
-# given: algo_benchmark and the workflow check use these, workflows/schema.json states the same.
+# The load fields that do not go together, as (fields given together, the field to name, problem,
+# fix), and those that need another one, as (field, the field it needs, problem, fix).
+# algo_benchmark and the workflow check use these; workflows/schema.json states the same rules.
 LOAD_RULES = (
     (("calls", "duration"), "duration", "calls and duration are two ends for one closed test",
      "keep calls (a number of calls) or duration (seconds), not both"),
@@ -530,7 +531,7 @@ def _timed(test, call, clock, started):
 
 def closed_loop(timed, workers, take, sink):
     """Calls ``timed`` while ``take()`` says another call may start, ``workers`` at once (a new call
-    starts when one ends), and hands each ``sink(outcome, start, end)`` in this thread.
+    starts when one ends), and calls ``sink(outcome, start, end)`` for each, in this thread.
 
     At most ``workers`` calls are submitted at a time, so that nothing (futures included) grows
     with the number of calls. The client should pool at least ``workers`` connections.

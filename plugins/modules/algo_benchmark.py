@@ -270,8 +270,8 @@ tests:
       elements: dict
     errors_by_kind:
       description:
-        - Failed calls by kind, one of C(connect), C(tls), C(timeout), C(http_4xx), C(http_5xx), C(algorithm_error),
-          C(check_failed) and C(dropped).
+        - Failed calls by kind, one of C(connect), C(tls), C(timeout), C(http_4xx), C(http_5xx), C(algorithm_error)
+          and C(check_failed); they add up to C(errors). Calls due that never started are in C(dropped), not here.
       type: dict
     last_errors:
       description: The last few failures, each with C(kind) and C(message).
@@ -290,9 +290,8 @@ tests:
       type: dict
     load:
       description:
-        - The test's load model - C({"model": "closed", "calls": N, "concurrency": C}),
-          C({"model": "closed", "duration": S, "concurrency": C}) or
-          C({"model": "open", "rate": R, "duration": S, "max_in_flight": M}).
+        - The test's load model - C(model) V(closed) with C(calls) (or C(duration)) and C(concurrency), or
+          C(model) V(open) with C(rate), C(duration) and C(max_in_flight).
       type: dict
     dropped:
       description:

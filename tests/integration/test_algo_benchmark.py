@@ -6,6 +6,7 @@ One algorithm (``Bench``) is built and published once for the module, by algo_bu
 from __future__ import annotations
 
 import json
+import time
 from xml.etree import ElementTree
 
 import pytest
@@ -167,6 +168,122 @@ def test_injected_faults_are_counted_once_each_with_their_kind(cluster, publishe
     assert test["errors_by_kind"] == {"http_5xx": injected["error"], "connect": injected["drop"]}
     assert test["errors"] == injected["error"] + injected["drop"] and test["status"] == "passed"
     print("injected", injected, "reported", test["errors_by_kind"])
+
+
+def algorithm_calls(cluster, start, prefix, expected):
+    """The entrypoint calls the cluster logged since ``start``, waiting (bounded) for ``expected``
+    of them: a reset request is logged once the server has cleaned it up."""
+    for _wait in range(100):
+        calls = [entry for entry in cluster.request_log()[start:]
+                 if entry["method"] == "POST" and entry["path"].startswith(prefix)]
+        if len(calls) >= expected:
+            break
+        time.sleep(0.02)
+    return calls
+
+
+def test_each_load_model_with_its_warmup(cluster, published, run_playbook):
+    tests = [
+        {"name": "closed calls", "payload": "x", "calls": 4, "concurrency": 2, "warmup": 2,
+         "expected_output": "hello x"},
+        {"name": "closed duration", "payload": "x", "duration": 1, "concurrency": 2, "warmup": 2,
+         "expected_output": "hello x"},
+        # 8 in flight at 10 calls/s: a call would have to take 0.8 s for one to be dropped
+        {"name": "open", "payload": "x", "rate": 10, "duration": 1, "max_in_flight": 8, "warmup": 1,
+         "expected_output": "hello x", "gates": ["p(50) < 60000"]},
+    ]
+    start = len(cluster.request_log())
+    run = run_playbook(playbook(bench_task("Benchmark", tests)), extra_vars=published)
+    result = run.task("Benchmark")
+    assert not result.get("failed"), result.get("msg")
+    closed, timed, opened = result["tests"]
+    assert closed["load"] == {"model": "closed", "calls": 4, "concurrency": 2} and closed["calls"] == 4
+    assert timed["load"] == {"model": "closed", "duration": 1, "concurrency": 2}
+    assert timed["calls"] >= 2 and timed["elapsed_s"] >= 1 and timed["throughput"] > 0
+    assert opened["load"] == {"model": "open", "rate": 10, "duration": 1, "max_in_flight": 8}
+    assert opened["calls"] == 10 and opened["dropped"] == 0 and opened["status"] == "passed"
+    assert [gate["gate"] for gate in opened["gates"]] == ["p(50) < 60000", "error_rate <= 0", "dropped == 0"]
+    assert opened["histograms"]["intended"]["count"] == opened["histograms"]["schedule_lag"]["count"] == 10
+    assert opened["intended_latency_ms"]["min"] >= opened["latency_ms"]["min"] >= 0
+    assert opened["schedule_lag_ms"]["max"] is not None and opened["elapsed_s"] >= 1
+    for test in (closed, timed):
+        assert test["dropped"] == 0 and test["intended_latency_ms"] is None and test["schedule_lag_ms"] is None
+        assert "intended" not in test["histograms"] and test["status"] == "passed"
+    for test, warmup_calls in zip((closed, timed, opened), (2, 2, 1)):
+        warmup = test["warmup"]
+        assert warmup["calls"] == warmup_calls and warmup["errors"] == 0 and warmup["first_ms"] > 0
+        assert test["histograms"]["latency"]["count"] == test["calls"]  # warmup apart
+    # one request per call, warmup included: nothing more, nothing repeated
+    made = sum(test["calls"] + test["warmup"]["calls"] for test in result["tests"])
+    assert len(algorithm_calls(cluster, start, f"/v1/algo/{cluster.user}/Bench", made)) == made
+
+
+def test_an_open_test_the_algorithm_cannot_sustain_drops_calls_and_fails(cluster, published, run_playbook):
+    """20 calls/s of calls that take 0.5 s, at most 2 in flight: the calls due meanwhile are
+    dropped (never sent), and the implicit gate ``dropped == 0`` fails the test."""
+    tests = [{"name": "overloaded", "payload": {"sleep": 0.5}, "rate": 20, "duration": 1, "max_in_flight": 2,
+              "expected_output": "slept"}]
+    start = len(cluster.request_log())
+    run = run_playbook(playbook(bench_task("Benchmark", tests)), extra_vars=published)
+    result = run.task("Benchmark")
+    assert result["failed"]
+    (test,) = result["tests"]
+    assert test["status"] == "failed" and test["dropped"] > 0 and test["calls"] + test["dropped"] == 20
+    assert test["errors"] == 0 and test["errors_by_kind"] == {} and test["error_rate"] == 0
+    line = ("gate dropped == 0: dropped {0} is not == 0; {0} of 20 calls due at 20/s could not start on time: "
+            "max_in_flight (2) calls were still running").format(test["dropped"])
+    assert test["failures"][0].startswith(line) and "test 'overloaded': " + line in result["msg"]
+    print("overloaded:", test["calls"], "calls made,", test["dropped"], "dropped; schedule lag",
+          test["schedule_lag_ms"], "latency from the due time", test["intended_latency_ms"])
+    # the dropped calls were never sent
+    calls = algorithm_calls(cluster, start, f"/v1/algo/{cluster.user}/Bench", test["calls"])
+    assert len(calls) == test["calls"]
+
+
+def test_injected_faults_in_an_open_test_are_counted_once_each_with_their_kind(cluster, published, run_playbook):
+    """5% 503s and 5% resets on the entrypoint during an open test: the errors by kind are what the
+    request log says the server injected, and it saw exactly one request per call made."""
+    admin = {"Authorization": f"Simple {cluster.admin_key}"}
+    prefix = f"/v1/algo/{cluster.user}/Bench"
+    rules = [{"kind": "error", "status": 503, "rate": 0.05, "path_prefix": prefix},
+             {"kind": "drop", "rate": 0.05, "path_prefix": prefix}]
+    start = len(cluster.request_log())
+    answer = requests.put(f"{cluster.url}/localcluster/faults", json={"rules": rules, "seed": 5}, headers=admin,
+                          timeout=30, verify=cluster.ca_cert)
+    assert answer.status_code == 200, answer.text
+    try:
+        tests = [{"name": "open under faults", "payload": "x", "rate": 50, "duration": 3, "max_in_flight": 16,
+                  "expected_output": "hello x", "gates": ["error_rate < 0.5"]}]
+        run = run_playbook(playbook(bench_task("Benchmark", tests)), extra_vars=published)
+    finally:
+        requests.delete(f"{cluster.url}/localcluster/faults", headers=admin, timeout=30, verify=cluster.ca_cert)
+    result = run.task("Benchmark")
+    (test,) = result["tests"]
+    assert test["load"]["model"] == "open" and test["calls"] + test["dropped"] == 150
+    # a machine too slow for 50 calls/s drops calls (and fails dropped == 0): the counts below hold all the same
+    assert [gate["gate"] for gate in test["gates"] if gate["status"] != "pass"] == (
+        ["dropped == 0"] if test["dropped"] else []), result.get("msg")
+    calls = algorithm_calls(cluster, start, prefix, test["calls"])
+    injected = {}
+    for entry in calls:
+        if entry.get("fault"):
+            injected[entry["fault"]] = injected.get(entry["fault"], 0) + 1
+    assert len(calls) == test["calls"]  # one request per call made: nothing repeated, nothing dropped sent
+    assert injected.get("error", 0) > 0 and injected.get("drop", 0) > 0, injected
+    assert test["errors_by_kind"] == {"http_5xx": injected["error"], "connect": injected["drop"]}
+    assert test["errors"] == injected["error"] + injected["drop"]
+    print("open model: injected", injected, "reported", test["errors_by_kind"], "dropped", test["dropped"])
+
+
+def test_contradictory_load_fields_are_refused_before_any_call(cluster, published, run_playbook):
+    calls_before = len([e for e in cluster.request_log() if e["path"].startswith("/v1/algo/")])
+    tests = [{"name": "mixed", "payload": 1, "rate": 5, "duration": 1, "concurrency": 4}]
+    run = run_playbook(playbook(bench_task("Benchmark", tests)), extra_vars=published)
+    result = run.task("Benchmark")
+    assert result["failed"] and "nothing was called" in result["msg"]
+    assert "test 'mixed': concurrency is for closed tests" in result["msg"]
+    assert "Fix: use max_in_flight instead of concurrency" in result["msg"]
+    assert len([e for e in cluster.request_log() if e["path"].startswith("/v1/algo/")]) == calls_before
 
 
 def test_check_mode_calls_nothing_and_writes_no_report(cluster, published, run_playbook, tmp_path):

@@ -469,8 +469,8 @@ def test_an_open_test_starts_every_due_call_on_a_free_worker():
     assert result["histograms"]["schedule_lag"]["count"] == result["calls"]
     assert result["histograms"]["intended"]["count"] == result["calls"]
     assert result["schedule_lag_ms"]["min"] >= 0 and result["intended_latency_ms"]["min"] >= 2.0
-    assert result["elapsed_s"] >= 0.3 and result["load"] == {"model": "open", "rate": 100, "duration": 0.3,
-                                                              "max_in_flight": 3}
+    assert result["elapsed_s"] >= 0.3
+    assert result["load"] == {"model": "open", "rate": 100, "duration": 0.3, "max_in_flight": 3}
     assert sum(point["started"] for point in result["timeseries"]["points"]) == result["calls"]
 
 
@@ -524,7 +524,8 @@ def test_the_schedule_is_absolute_a_stall_makes_calls_late_not_fewer():
     result = run_test(test, lambda payload, timeout: ok(1.0), clock=clock)
     assert result["calls"] + result["dropped"] == 30
     assert result["schedule_lag_ms"]["max"] >= 100 and result["intended_latency_ms"]["max"] >= 100
-    # the 14 calls due after the stall (0.16 s .. 0.29 s) are on time again, and the first one was
+    # the schedule does not move by the stall: the first call and the 14 due after it (0.16 s .. 0.29 s)
+    # start on time again, and those due at its end barely late (a generous 100 ms on a busy machine)
     lags = Histogram.from_dict(result["histograms"]["schedule_lag"])
     assert sum(count for _low, high, count in lags.buckets() if high <= 100) >= 10
 
