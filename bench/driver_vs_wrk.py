@@ -7,21 +7,23 @@ What is compared, at concurrency 1, 8 and 32, each for a fixed duration (10 s by
   c: ``benchmark.run_test`` with ``AlgorithmiaClient`` + ``Algorithm.call``, as algo_benchmark
   runs it, in this process. Both POST the same JSON body with the same key header to the same
   warm echo algorithm on one localcluster, ``POST /v1/algo/<owner>/Echo/<hash>?timeout=60``.
-  Printed: throughput (calls/s), p50 and p99 of each, and the ratios driver/wrk. wrk is the
+  Each side is measured ``--rounds`` times (3), alternating which goes first, so that the
+  machine's load drifting (other work on it) weighs on both; printed: the median throughput
+  (calls/s), p50 and p99 of each, and the ratios driver/wrk of those medians. wrk is the
   reference: a C client whose own CPU cost is small, so on a small machine (server and client
   share the cores) a ratio below 1 is the driver's client-side cost per call.
 - open model, not like for like: wrk has no open model (wrk2 has, not packaged in Debian). The
   driver's open model (``rate`` + ``duration`` + ``max_in_flight`` c) runs at a fixed fraction
   (``--open-fraction``, 0.8) of wrk's closed throughput at the same c, and its achieved rate,
   dropped calls, and p50 from the actual start and from the intended start (the schedule: no
-  coordinated omission) are printed beside wrk's closed figures at that c. It shows the driver
-  keeps an offered rate below the endpoint's capacity with nothing dropped, and what the latency
-  is when calls are not queued behind one another; it is not a ratio against wrk.
+  coordinated omission) are printed beside wrk's closed figures at that c. It shows whether the
+  driver keeps an offered rate below the endpoint's capacity (dropped 0, achieved = rate) and the
+  latency when calls do not queue behind one another; it is not a ratio against wrk.
 
 Figures only, never pass/fail; the criteria read against: driver throughput >= 0.9x wrk at 8 and
 32 and its p50 within 10% of wrk's.
 
-    .venv/bin/python -m bench.driver_vs_wrk [--duration 10] [--concurrency 1 8 32]
+    .venv/bin/python -m bench.driver_vs_wrk [--duration 10] [--rounds 3] [--concurrency 1 8 32]
 
 Needs wrk: ``apt-get install wrk`` (Debian, Ubuntu), or ``make bench``, which installs it.
 """
@@ -33,6 +35,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,6 +146,13 @@ class Driver:
         return self.run({"rate": rate, "duration": duration, "max_in_flight": concurrency})
 
 
+def median_row(rounds: list[dict]) -> dict:
+    """Each figure's median over the rounds (calls and errors: their sums)."""
+    row = {key: round(statistics.median(r[key] for r in rounds), 2) for key in ("throughput", "p50_ms", "p99_ms")}
+    row.update(calls=sum(r["calls"] for r in rounds), errors=sum(r["errors"] for r in rounds), rounds=rounds)
+    return row
+
+
 def ratio(driver: float | None, wrk: float | None) -> float | None:
     return round(driver / wrk, 3) if driver and wrk else None
 
@@ -151,6 +161,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement (default 10)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="measurements of each side per concurrency, alternating; medians printed (default 3)")
     parser.add_argument("--open-fraction", type=float, default=0.8,
                         help="the open model's rate as a fraction of wrk's closed throughput at the same c")
     parser.add_argument("--no-open", action="store_true", help="measure the closed model only")
@@ -166,8 +178,16 @@ def main() -> int:
         try:
             open_model = not args.no_open and driver.supports("rate")
             for concurrency in args.concurrency:
-                wrk_row = run_wrk(wrk, endpoint, concurrency, args.duration, Path(tmp))
-                driver_row = driver.closed(concurrency, args.duration, wrk_row)
+                wrk_rounds, driver_rounds = [], []
+                for round_index in range(args.rounds):
+                    # Alternating which goes first, so that a drift of the machine's load weighs on both.
+                    sides = [lambda: wrk_rounds.append(run_wrk(wrk, endpoint, concurrency, args.duration, Path(tmp))),
+                             lambda: driver_rounds.append(driver.closed(concurrency, args.duration, wrk_rounds[-1]))]
+                    if round_index % 2 and wrk_rounds:
+                        sides.reverse()
+                    for side in sides:
+                        side()
+                wrk_row, driver_row = median_row(wrk_rounds), median_row(driver_rounds)
                 closed_rows.append({"concurrency": concurrency, "wrk": wrk_row, "driver": driver_row,
                                     "throughput_ratio": ratio(driver_row["throughput"], wrk_row["throughput"]),
                                     "p50_ratio": ratio(driver_row["p50_ms"], wrk_row["p50_ms"]),
@@ -181,7 +201,8 @@ def main() -> int:
         finally:
             driver.close()
 
-    print(f"\nclosed model, {args.duration} s each: wrk vs the driver on the same localcluster echo endpoint")
+    print(f"\nclosed model, {args.duration} s each, median of {args.rounds} alternating rounds: wrk vs the driver "
+          "on the same localcluster echo endpoint (calls, errors: all rounds)")
     print(f"{'c':>3} {'client':<7} {'calls':>7} {'errors':>6} {'calls/s':>8} {'p50 ms':>7} {'p99 ms':>7}")
     for row in closed_rows:
         for label in ("wrk", "driver"):

@@ -18,7 +18,7 @@ BENCHMARKS = {
     "bench.localcluster_calls": None,
     "bench.localcluster_build_cache": None,
     "bench.data_sync_vs_seed": None,
-    "bench.driver_vs_wrk": ["--duration", "3"],
+    "bench.driver_vs_wrk": ["--duration", "3", "--rounds", "1"],
     "bench.million_calls": ["--calls", "2000", "20000"],
 }
 
