@@ -51,8 +51,17 @@ browser:
 	  { echo "make browser: apt-get could not install chromium. Fix: apt-get install chromium, then make test again" >&2; exit 1; }; \
 	test -x $(CHROMIUM) || { echo "make browser: the chromium package did not install $(CHROMIUM). Fix: install Chromium so that $(CHROMIUM) runs it" >&2; exit 1; }
 
+# The speed of this project's own code; figures, never pass/fail. `make bench BENCH_ARGS=--quick`
+# for a small try, BENCH_ARGS="--only driver_vs_wrk" for one. bench.driver_vs_wrk measures the
+# driver against wrk (a Debian package), installed here when missing: as root, or through sudo.
 bench: setup collections-link
-	$(PY) -m bench.run_all
+	@command -v wrk >/dev/null || { \
+	  if ! command -v apt-get >/dev/null; then \
+	    echo "make bench needs wrk (https://github.com/wg/wrk): install it with your package manager" >&2; exit 1; \
+	  elif [ "$$(id -u)" = 0 ]; then apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; \
+	  elif command -v sudo >/dev/null; then sudo apt-get install -y wrk || { sudo apt-get update && sudo apt-get install -y wrk; }; \
+	  else echo "make bench needs wrk: run 'apt-get install wrk' as root" >&2; exit 1; fi; }
+	$(PY) -m bench.run_all $(BENCH_ARGS)
 
 # The Galaxy tarball (dist/algorithmia-testbench-<version>.tar.gz; galaxy.yml's build_ignore keeps
 # the project around the collection out of it), and the build context of the execution

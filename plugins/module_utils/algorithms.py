@@ -199,9 +199,10 @@ class Algorithm:
         action = "call {0}{1}".format(self.label, "/" + str(version) if version else "")
         started = clock()
         try:
+            # lean: the client's own work per request would be measured as the cluster's latency.
             response = self.client.request("POST", template, *args, action=action, params={"timeout": int(timeout)},
                                            data=data, headers={"Content-Type": content_type}, retry=retry,
-                                           timeout=timeout + READ_TIMEOUT_MARGIN)
+                                           timeout=timeout + READ_TIMEOUT_MARGIN, lean=True)
             body = response.content
         except ClusterError as exc:
             return CallOutcome(False, (clock() - started) * 1000.0, error=str(exc), error_type=type(exc).__name__)
