@@ -327,7 +327,8 @@ def load_spec(test):
     """The part of a normalised benchmark test that decides its load: payload, calls, concurrency,
     and duration, rate, max_in_flight and warmup when set."""
     spec = {key: test.get(key) for key in LOAD_SPEC_KEYS}
-    spec.update((key, test[key]) for key in OPTIONAL_LOAD_SPEC_KEYS if test.get(key) is not None)
+    # warmup 0 is no warmup: the same load as a test that does not mention it.
+    spec.update((key, test[key]) for key in OPTIONAL_LOAD_SPEC_KEYS if test.get(key) not in (None, 0))
     return spec
 
 

@@ -63,7 +63,13 @@ def test_the_run_writes_its_bundle(real_run, cluster):
     assert f"Reports of this run: {bundle / 'index.html'}" in run.stdout
     dest = bundle / "dest"
     assert sorted(p.name for p in dest.iterdir()) == [
-        "input.json", "junit.xml", "record.jsonl", "report.html", "results.json", "workflows"]
+        "history", "input.json", "junit.xml", "record.jsonl", "report.html", "results.json", "workflows"]
+    # the ratchet histories the tests were compared with (testbench_history_dir's default is on)
+    copied = {p.name: json.loads(p.read_text()) for p in (dest / "history" / "echo_load").iterdir()}
+    assert sorted(copied) == ["open_20_s.json", "steady.json", "too_few_for_p_99_.json"]
+    # the first run of a history was compared with nothing; the file says where the history is kept
+    assert copied["steady.json"]["runs"] == []
+    assert "/history/dest/" in copied["steady.json"]["history_file"]
     results = json.loads((dest / "results.json").read_text())
     assert results["cluster"] == "dest" and results["status"] == "inconclusive" and results["run_id"] == bundle.name
     workflow = results["workflows"][0]
