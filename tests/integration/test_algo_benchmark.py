@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from xml.etree import ElementTree
 
 import pytest
@@ -138,23 +139,31 @@ def test_too_few_calls_for_a_percentile_are_inconclusive(published, run_playbook
     assert junit.get("failures") == "0" and junit.get("skipped") == "1"
 
 
-def test_injected_faults_are_counted_once_each_with_their_kind(cluster, published, run_playbook):
-    """5% 503s and 5% connection resets on the entrypoint: the module's counts by kind are what the
-    cluster's request log says it injected, and every call is exactly one request (no retry)."""
+@contextmanager
+def entrypoint_faults(cluster, seed):
+    """5% 503s and 5% connection resets on the Bench entrypoint while the block runs (seeded); yields
+    the entrypoint's path prefix, for reading the request log."""
     admin = {"Authorization": f"Simple {cluster.admin_key}"}
     prefix = f"/v1/algo/{cluster.user}/Bench"
     rules = [{"kind": "error", "status": 503, "rate": 0.05, "path_prefix": prefix},
              {"kind": "drop", "rate": 0.05, "path_prefix": prefix}]
-    start = len(cluster.request_log())
-    answer = requests.put(f"{cluster.url}/localcluster/faults", json={"rules": rules, "seed": 3}, headers=admin,
+    answer = requests.put(f"{cluster.url}/localcluster/faults", json={"rules": rules, "seed": seed}, headers=admin,
                           timeout=30, verify=cluster.ca_cert)
     assert answer.status_code == 200, answer.text
     try:
+        yield prefix
+    finally:
+        requests.delete(f"{cluster.url}/localcluster/faults", headers=admin, timeout=30, verify=cluster.ca_cert)
+
+
+def test_injected_faults_are_counted_once_each_with_their_kind(cluster, published, run_playbook):
+    """5% 503s and 5% connection resets on the entrypoint: the module's counts by kind are what the
+    cluster's request log says it injected, and every call is exactly one request (no retry)."""
+    start = len(cluster.request_log())
+    with entrypoint_faults(cluster, seed=3) as prefix:
         tests = [{"name": "under faults", "payload": "x", "calls": 200, "concurrency": 4,
                   "expected_output": "hello x", "gates": ["error_rate < 0.5"]}]
         run = run_playbook(playbook(bench_task("Benchmark", tests)), extra_vars=published)
-    finally:
-        requests.delete(f"{cluster.url}/localcluster/faults", headers=admin, timeout=30, verify=cluster.ca_cert)
     result = run.task("Benchmark")
     assert not result.get("failed"), result.get("msg")
     (test,) = result["tests"]
@@ -243,20 +252,11 @@ def test_an_open_test_the_algorithm_cannot_sustain_drops_calls_and_fails(cluster
 def test_injected_faults_in_an_open_test_are_counted_once_each_with_their_kind(cluster, published, run_playbook):
     """5% 503s and 5% resets on the entrypoint during an open test: the errors by kind are what the
     request log says the server injected, and it saw exactly one request per call made."""
-    admin = {"Authorization": f"Simple {cluster.admin_key}"}
-    prefix = f"/v1/algo/{cluster.user}/Bench"
-    rules = [{"kind": "error", "status": 503, "rate": 0.05, "path_prefix": prefix},
-             {"kind": "drop", "rate": 0.05, "path_prefix": prefix}]
     start = len(cluster.request_log())
-    answer = requests.put(f"{cluster.url}/localcluster/faults", json={"rules": rules, "seed": 5}, headers=admin,
-                          timeout=30, verify=cluster.ca_cert)
-    assert answer.status_code == 200, answer.text
-    try:
+    with entrypoint_faults(cluster, seed=5) as prefix:
         tests = [{"name": "open under faults", "payload": "x", "rate": 50, "duration": 3, "max_in_flight": 16,
                   "expected_output": "hello x", "gates": ["error_rate < 0.5"]}]
         run = run_playbook(playbook(bench_task("Benchmark", tests)), extra_vars=published)
-    finally:
-        requests.delete(f"{cluster.url}/localcluster/faults", headers=admin, timeout=30, verify=cluster.ca_cert)
     result = run.task("Benchmark")
     (test,) = result["tests"]
     assert test["load"]["model"] == "open" and test["calls"] + test["dropped"] == 150

@@ -85,6 +85,18 @@ def test_cluster_errors_end_the_task_with_their_message_and_the_work_done(capsys
     assert KEY not in json.dumps(result)
 
 
+def tls_failure_message(capsys, arguments, failing_address):
+    """The message of a task that connected to its destination and source, then failed TLS at ``failing_address``."""
+    with patch_module_args(arguments):
+        module = ClusterModule(source_argument_spec())
+        with pytest.raises(SystemExit):
+            with module.reporting("copy"):
+                module.connect()
+                module.connect("source_")
+                raise TLSError("read data://.my/c/f", failing_address, detail="certificate verify failed")
+    return module_result(capsys)["msg"]
+
+
 @pytest.mark.parametrize(("prefix", "option", "variable"), [
     ("", "ca_cert", "testbench_ca_cert"),
     ("source_", "source_ca_cert", "testbench_source_ca_cert"),
@@ -94,15 +106,7 @@ def test_a_fix_names_the_option_and_the_role_variable_of_the_failing_cluster(cap
     TLS failure of the source cluster names both the option and the variable."""
     arguments = {"api_address": "https://api.dest.example", "api_key": KEY,
                  "source_api_address": "https://api.source.example", "source_api_key": SOURCE_KEY}
-    failing = arguments[prefix + "api_address"]
-    with patch_module_args(arguments):
-        module = ClusterModule(source_argument_spec())
-        with pytest.raises(SystemExit):
-            with module.reporting("copy"):
-                module.connect()
-                module.connect("source_")
-                raise TLSError("read data://.my/c/f", failing, detail="certificate verify failed")
-    message = module_result(capsys)["msg"]
+    message = tls_failure_message(capsys, arguments, arguments[prefix + "api_address"])
     assert "Fix: set {0} ({1} in the testbench role) to the CA certificate".format(option, variable) in message
     assert "or {0}=false ({1} in the testbench role)".format(
         prefix + "validate_certs", "testbench_validate_certs") in message
@@ -111,14 +115,7 @@ def test_a_fix_names_the_option_and_the_role_variable_of_the_failing_cluster(cap
 def test_a_fix_stays_general_when_source_and_destination_are_one_address(capsys):
     arguments = {"api_address": "https://api.example.com", "api_key": KEY,
                  "source_api_address": "https://api.example.com", "source_api_key": SOURCE_KEY}
-    with patch_module_args(arguments):
-        module = ClusterModule(source_argument_spec())
-        with pytest.raises(SystemExit):
-            with module.reporting("copy"):
-                module.connect()
-                module.connect("source_")
-                raise TLSError("read data://.my/c/f", "https://api.example.com", detail="certificate verify failed")
-    assert "Fix: set ca_cert to the CA certificate" in module_result(capsys)["msg"]
+    assert "Fix: set ca_cert to the CA certificate" in tls_failure_message(capsys, arguments, "https://api.example.com")
 
 
 def test_bad_options_fail_before_any_request(capsys):
