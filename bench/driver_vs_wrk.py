@@ -4,7 +4,7 @@ What is compared, at concurrency 1, 8 and 32, each for a fixed duration (10 s by
 
 - closed model, like for like: ``wrk -t min(c,2) -c c --latency`` (c connections, each sending its
   next request as soon as its answer arrives) and the driver's closed model with ``concurrency``
-  c: ``benchmark.run_test`` with ``AlgorithmiaClient`` + ``Algorithm.call``, as algo_benchmark
+  c: ``benchmark.run_test`` with ``AlgorithmiaClient`` + ``Algorithm.caller``, as algo_benchmark
   runs it, in this process. Both POST the same JSON body with the same key header to the same
   warm echo algorithm on one localcluster, ``POST /v1/algo/<owner>/Echo/<hash>?timeout=60``.
   Each side is measured ``--rounds`` times (3), alternating which goes first, so that the
@@ -52,6 +52,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark im
     run_test,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.client import AlgorithmiaClient  # noqa: E402
+from ansible_collections.algorithmia.testbench.plugins.modules.algo_benchmark import counted_calls  # noqa: E402
 
 CALL_TIMEOUT = 60
 INSTALL_HINT = "wrk is not installed: apt-get install wrk (Debian/Ubuntu), or run make bench, which installs it"
@@ -119,11 +120,11 @@ class Driver:
         test = normalise_test(dict({"name": "echo", "payload": PAYLOAD, "timeout": CALL_TIMEOUT,
                                     "expected_output": PAYLOAD}, **spec), 0)
         self.client.ensure_pool(max(test.get("concurrency") or 1, test.get("max_in_flight") or 1))
-
-        def call(payload, timeout):
-            return self.algorithm.call(self.version, payload, timeout)
-
-        result = run_test(test, call)
+        caller = self.algorithm.caller(self.version)
+        try:
+            result = run_test(test, counted_calls(caller, "echo"))
+        finally:
+            caller.close()
         elapsed = result["elapsed_s"] or float("nan")
         latency = result["latency_ms"]
         row = {"calls": result["calls"], "errors": result["errors"],

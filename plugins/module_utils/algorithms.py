@@ -12,7 +12,7 @@ community.docker's ``get_container``/``get_network`` on its client base), so a m
     builds     build_of / await_build / compile /    /v1/algorithms/<owner>/<name>/builds[/<id>/logs],
                log_tail                              .../compile
     versions   published_version / publish           /v1/algorithms/<owner>/<name>/versions[/<hash>]
-    calls      call                                  /v1/algo/<owner>/<name>[/<version>]
+    calls      call / caller                         /v1/algo/<owner>/<name>[/<version>]
 
 Each call states its class (``retries``): reads, ``update`` and ``delete`` are safe to repeat;
 ``create`` and ``publish`` are guarded (a repeat first checks whether a lost attempt did the
@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import time
 
+from ansible_collections.algorithmia.testbench.plugins.module_utils.call_wire import KeptAliveWire
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import (
     ClusterError,
     ClusterTimeout,
@@ -199,14 +200,60 @@ class Algorithm:
         action = "call {0}{1}".format(self.label, "/" + str(version) if version else "")
         started = clock()
         try:
-            # lean: the client's own work per request would be measured as the cluster's latency.
             response = self.client.request("POST", template, *args, action=action, params={"timeout": int(timeout)},
                                            data=data, headers={"Content-Type": content_type}, retry=retry,
-                                           timeout=timeout + READ_TIMEOUT_MARGIN, lean=True)
+                                           timeout=timeout + READ_TIMEOUT_MARGIN)
             body = response.content
         except ClusterError as exc:
             return CallOutcome(False, (clock() - started) * 1000.0, error=str(exc), error_type=type(exc).__name__)
         return parse_call_answer(body, (clock() - started) * 1000.0, self.client.redact)
+
+    def caller(self, version):
+        """A ``Caller`` for a benchmark's many calls of this algorithm at ``version``."""
+        return Caller(self, version)
+
+
+class Caller:
+    """``caller(payload, timeout)`` makes one call as ``Algorithm.call`` does (sent once, a
+    ``CallOutcome`` whatever happened) with less client work per call: the request is prepared
+    once per payload and timeout and sent on a kept-alive connection of the calling thread
+    (``call_wire``). Behind a proxy, each call is ``Algorithm.call``. ``close()`` when done."""
+
+    def __init__(self, algorithm, version, clock=time.monotonic):
+        self.algorithm = algorithm
+        self.version = version
+        self.clock = clock
+        client = algorithm.client
+        route = client.direct_route()
+        self.wire = KeptAliveWire(client, route) if route[1] is not None else None
+        template = "/v1/algo/{0}/{1}/{2}" if version else "/v1/algo/{0}/{1}"
+        args = (algorithm.owner, algorithm.name, version) if version else (algorithm.owner, algorithm.name)
+        self.url = client.url(template, *args)
+        self.action = "call {0}{1}".format(algorithm.label, "/" + str(version) if version else "")
+        self._prepared = (None, None, None)  # (payload, timeout, request bytes): a test sends one payload
+
+    def _request(self, payload, timeout):
+        last_payload, last_timeout, request = self._prepared
+        if request is None or payload is not last_payload or timeout != last_timeout:
+            data, content_type = request_body(payload)
+            request = self.wire.prepare("POST", self.url, {"timeout": int(timeout)}, {"Content-Type": content_type}, data)
+            self._prepared = (payload, timeout, request)
+        return request
+
+    def __call__(self, payload, timeout):
+        if self.wire is None:
+            return self.algorithm.call(self.version, payload, timeout, self.clock)
+        request = self._request(payload, timeout)
+        started = self.clock()
+        try:
+            answer = self.wire.exchange(request, self.url, self.action, timeout + READ_TIMEOUT_MARGIN)
+        except ClusterError as exc:
+            return CallOutcome(False, (self.clock() - started) * 1000.0, error=str(exc), error_type=type(exc).__name__)
+        return parse_call_answer(answer.content, (self.clock() - started) * 1000.0, self.algorithm.client.redact)
+
+    def close(self):
+        if self.wire is not None:
+            self.wire.close()
 
 
 # ---- calls: the pure parts ---------------------------------------------------------------

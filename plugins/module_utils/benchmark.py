@@ -41,9 +41,10 @@ import json
 import math
 import queue
 import re
+import threading
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import (
     INCONCLUSIVE,
@@ -531,27 +532,42 @@ def _timed(test, call, clock, started):
 
 def closed_loop(timed, workers, take, sink):
     """Calls ``timed`` while ``take()`` says another call may start, ``workers`` at once (a new call
-    starts when one ends), and calls ``sink(outcome, start, end)`` for each, in this thread.
+    starts when one ends), and calls ``sink(outcome, start, end)`` for each, one at a time.
 
-    At most ``workers`` calls are submitted at a time, so that nothing (futures included) grows
-    with the number of calls. The client should pool at least ``workers`` connections.
+    ``workers`` threads each loop over take-call-sink, with ``take`` and ``sink`` under one lock:
+    nothing (futures included) grows with the number of calls, and no thread is woken between a
+    call's end and the next call's start, which a controller sharing its cores with the cluster
+    would measure as the cluster's throughput. The client should keep one connection per worker.
     """
     if workers == 1:
         while take():
             began, ended, outcome = timed()
             sink(outcome, began, ended)
         return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending = set()
-        while True:
-            while len(pending) < workers and take():
-                pending.add(pool.submit(timed))
-            if not pending:
-                return
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                began, ended, outcome = future.result()
-                sink(outcome, began, ended)
+    lock = threading.Lock()
+    failures = []
+
+    def work():
+        try:
+            while True:
+                with lock:
+                    if failures or not take():
+                        return
+                began, ended, outcome = timed()
+                with lock:
+                    sink(outcome, began, ended)
+        except BaseException as exc:  # raised again in the caller's thread; the other workers stop
+            with lock:
+                failures.append(exc)
+
+    threads = [threading.Thread(target=work, name="benchmark-worker-{0}".format(index), daemon=True)
+               for index in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
 
 
 def counter(limit):

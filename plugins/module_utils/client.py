@@ -31,7 +31,7 @@ import re
 import socket
 import ssl
 import traceback
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import (
     ANSWER_LOST,
@@ -73,10 +73,8 @@ try:
     from requests.adapters import HTTPAdapter
     from requests.utils import select_proxy
     from urllib3.exceptions import ConnectTimeoutError, IncompleteRead, LocationValueError
-    from urllib3.exceptions import HTTPError as Urllib3Error
     from urllib3.exceptions import NewConnectionError, ProtocolError, ReadTimeoutError
     from urllib3.util.retry import Retry
-    from urllib3.util.timeout import Timeout
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
@@ -283,17 +281,6 @@ class _Counted:
             self.sent += len(chunk)
 
 
-class _Answer:
-    """An answer read whole, as ``request(lean=True)`` returns it: ``status_code``, ``reason``,
-    ``headers`` (case-insensitive) and ``content`` (bytes), as on a ``requests.Response``."""
-
-    def __init__(self, status_code, reason, headers, content):
-        self.status_code = status_code
-        self.reason = reason
-        self.headers = headers
-        self.content = content
-
-
 class AlgorithmiaClient:
     """An API client for one cluster: ``Simple`` key auth, CA handling, timeouts, retries.
 
@@ -350,7 +337,7 @@ class AlgorithmiaClient:
         self.verify = self._ca.verify
         self._session = self._new_session(_SimpleKeyAuth(key))
         self._auth_header = "Simple " + key
-        self._direct = None  # request(lean=True)'s route: (adapter, pool or None, headers), see _direct_route()
+        self._direct = None  # the benchmark wire's route: (adapter, pool or None, headers), see direct_route()
 
     def _new_session(self, auth):
         session = requests.Session()
@@ -441,15 +428,13 @@ class AlgorithmiaClient:
     # ---- the one request path --------------------------------------------------------------
 
     def request(self, method, template, *args, action=None, params=None, body=_NO_BODY, data=None,
-                headers=None, stream=False, timeout=None, retry=False, hints=None, ok=_SUCCESS, lean=False):
+                headers=None, stream=False, timeout=None, retry=False, hints=None, ok=_SUCCESS):
         """Send a request; return the ``requests.Response`` or raise a ``ClusterError``.
 
         ``body`` is sent as JSON (``None`` too, as ``null``); ``data`` as is (bytes, a file, or
         an iterable of bytes, streamed). ``retry`` is the call's class (see ``retries``): ``True``
         for a call that is safe to repeat, then repeated on transient failures; ``False`` for one
         sent exactly once. ``hints`` maps a status (int) to a call-specific "what to do".
-        ``lean=True`` (a small request whose answer is read whole: an algorithm call, a benchmark's
-        measure) returns an ``_Answer`` instead, sent with less client work per request (``_send_lean``).
         """
         url, action = self._prepare(method, template, args, action, params)
         headers = dict(headers or {})
@@ -459,12 +444,9 @@ class AlgorithmiaClient:
         if retry and not (data is None or isinstance(data, (bytes, bytearray))):
             raise ValueError("request(retry=True) needs a body that can be sent again (bytes); "
                              "stream a body with upload(chunks=<callable>)")
-        if lean and not stream and (data is None or isinstance(data, (bytes, bytearray))):
-            def attempt():
-                return self._send_lean(method, url, action, params, data, headers, timeout, hints, ok, retry)
-        else:
-            def attempt():
-                return self._send(method, url, action, params, data, headers, stream, timeout, hints, ok, retry)
+
+        def attempt():
+            return self._send(method, url, action, params, data, headers, stream, timeout, hints, ok, retry)
         if not retry:
             return attempt()
         return self.attempts(timeout).run(lambda _attempts: attempt())
@@ -487,43 +469,10 @@ class AlgorithmiaClient:
                 response.close()
         return response
 
-    def _send_lean(self, method, url, action, params, data, headers, timeout, hints, ok, retry):
-        """One attempt of ``request(lean=True)``: the answer read whole as an ``_Answer``, or a
-        ``ClusterError`` as ``_send`` raises.
-
-        Straight to the session's urllib3 pool: the same kept-alive connections, TLS settings (CA,
-        verify), key, headers and timeouts, and urllib3 repeats nothing, as in ``_send``; but without
-        what requests does around every request (the environment's proxy settings read again, the
-        cookie jar, hooks, redirect handling, its ``Response``): about 0.4 ms of CPU per request, which
-        a benchmark on a controller whose cores the cluster shares measures as the cluster's latency
-        and throughput. A redirect is not followed: its status is the answer (an algorithm call is
-        never redirected). When the environment routes the cluster through a proxy, ``_send`` it is.
-        """
-        adapter, pool, base_headers = self._direct_route()
-        if pool is None:
-            response = self._send(method, url, action, params, data, headers, False, timeout, hints, ok, retry)
-            return _Answer(response.status_code, response.reason, response.headers, response.content)
-        target = urlsplit(url).path
-        if params:
-            target += "?" + urlencode(params, doseq=True)
-        sent = dict(base_headers)
-        sent.update(headers)
-        connect, read = self._timeouts(timeout)
-        try:
-            raw = pool.request(method, target, body=data, headers=sent, retries=adapter.max_retries, redirect=False,
-                               assert_same_host=False, preload_content=True, decode_content=True,
-                               timeout=Timeout(connect=connect, read=read))
-        except (Urllib3Error, OSError, http.client.HTTPException) as exc:
-            raise self.transport_error(action, exc, url, timeout, retry=retry) from None
-        answer = _Answer(raw.status, raw.reason, raw.headers, raw.data)
-        if answer.status_code not in ok:
-            raise self._status_error(action, answer, hints, False)
-        return answer
-
-    def _direct_route(self):
-        """``(adapter, pool, headers)`` of ``_send_lean``: the urllib3 pool of the session's adapter for
-        the cluster (``None`` behind a proxy) and the headers requests would send. Made again when
-        ``ensure_pool`` replaced the adapter."""
+    def direct_route(self):
+        """``(adapter, pool, headers)`` for a benchmark's calls (``call_wire``): the urllib3 pool of the
+        session's adapter for the cluster (``None`` behind a proxy: then calls go through ``request``)
+        and the headers requests would send. Made again when ``ensure_pool`` replaced the adapter."""
         adapter = self._session.get_adapter(self.api_address)
         route = self._direct
         # A pool the pool manager closed (it keeps a few hosts' pools) is looked up again.

@@ -565,7 +565,11 @@ class Benchmark:
             self.result.update(passed=None, tests=[skipped_test(test) for test in tests])
             return self.result
 
-        results = [run_test(test, counted_calls(algorithm, version, test["name"])) for test in tests]
+        caller = algorithm.caller(version)
+        try:
+            results = [run_test(test, counted_calls(caller, test["name"])) for test in tests]
+        finally:
+            caller.close()
         if histories is not None:
             self.apply_ratchet(histories, results)
         inconclusive = [r["name"] for r in results if r["status"] == INCONCLUSIVE]
@@ -598,13 +602,14 @@ class Benchmark:
         return self.result
 
 
-def counted_calls(algorithm, version, test_name):
-    """The call function of one test, reporting how many calls it has made as the task's progress."""
+def counted_calls(caller, test_name):
+    """The call function of one test (``Algorithm.caller``), reporting how many calls it has made as
+    the task's progress."""
     made = itertools.count(1)
 
     def call(payload, timeout):
         report_progress("test {0!r}: {1} calls started".format(test_name, next(made)))
-        return algorithm.call(version, payload, timeout)
+        return caller(payload, timeout)
 
     return call
 
