@@ -11,6 +11,11 @@ Sizing, and why:
   while every worker is busy in an A). They only stop at this cap, against runaway recursion.
 - ``idle_seconds`` (300): a worker unused for that long is stopped by the reaper.
 
+Root calls that wait are served in arrival order (a queue per version): a call that arrives while
+others wait queues behind them instead of taking the worker just released. Letting it barge in
+would serve late calls at once and starve early ones, which a benchmark at saturation sees as a
+latency distribution of two humps that depends on the client's timing, not on the cluster.
+
 Each worker has a private temporary directory under ``tmp_root`` (``localcluster.tmpdirs``),
 removed as soon as its process has ended (a call's timeout, a crash, the reaper, eviction);
 ``stop_all`` removes every one at shutdown, and a new pool empties ``tmp_root`` of what a killed
@@ -25,6 +30,7 @@ import asyncio
 import os
 import signal
 import time
+from collections import deque
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
@@ -51,7 +57,8 @@ class WorkerPool:
         self._count: dict[str, int] = {}             # build_id -> live or starting workers
         self._all: set[Worker] = set()
         self._total = 0
-        self._changed: asyncio.Event | None = None
+        self._changed: asyncio.Event | None = None    # nested calls wait on this (every change)
+        self._queues: dict[str, deque[asyncio.Event]] = {}  # build_id -> root calls in arrival order
         self._reaper: asyncio.Task | None = None
         self._tmp_removals: dict[asyncio.Task, Worker] = {}   # until each worker's process has ended
 
@@ -70,16 +77,42 @@ class WorkerPool:
     async def _acquire(self, runnable: Runnable, spawn_env: dict, nested: bool,
                        deadline: float) -> Worker:
         self._start_reaper()
+        if nested:
+            return await self._acquire_nested(runnable, spawn_env, deadline)
+        key = runnable.build_id
+        queue = self._queues.setdefault(key, deque())
+        turn = asyncio.Event()
+        queue.append(turn)
+        try:
+            while True:
+                if queue[0] is turn:
+                    found = self._take(key, nested=False)
+                    if found is not None:
+                        break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PoolTimeout()
+                turn.clear()
+                try:
+                    await asyncio.wait_for(turn.wait(), remaining)
+                except asyncio.TimeoutError:
+                    raise PoolTimeout() from None
+        finally:
+            queue.remove(turn)
+            if not queue and self._queues.get(key) is queue:
+                del self._queues[key]
+            self._notify()  # the next in line looks too
+        # _spawn counts the new worker before its first await: no one else can take its place.
+        return found if isinstance(found, Worker) else await self._spawn(runnable, spawn_env)
+
+    async def _acquire_nested(self, runnable: Runnable, spawn_env: dict, deadline: float) -> Worker:
+        """Calls made by algorithms: never behind root calls (see ``hard_cap``); they re-check on
+        every change."""
         key = runnable.build_id
         while True:
-            idle = self._idle.get(key)
-            while idle:
-                worker = idle.pop()
-                if worker.alive:
-                    return worker
-                self._forget(worker)
-            if self._may_spawn(key, nested):
-                return await self._spawn(runnable, spawn_env)
+            found = self._take(key, nested=True)
+            if found is not None:
+                return found if isinstance(found, Worker) else await self._spawn(runnable, spawn_env)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise PoolTimeout()
@@ -88,6 +121,16 @@ class WorkerPool:
                 await asyncio.wait_for(changed.wait(), remaining)
             except asyncio.TimeoutError:
                 raise PoolTimeout() from None
+
+    def _take(self, key: str, nested: bool) -> Worker | bool | None:
+        """An idle live worker of ``key``; else True when a new one may be spawned; else None."""
+        idle = self._idle.get(key)
+        while idle:
+            worker = idle.pop()
+            if worker.alive:
+                return worker
+            self._forget(worker)
+        return True if self._may_spawn(key, nested) else None
 
     def _may_spawn(self, key: str, nested: bool) -> bool:
         under_version_cap = self._count.get(key, 0) < self.per_version
@@ -144,7 +187,10 @@ class WorkerPool:
         return self._changed
 
     def _notify(self) -> None:
-        # Wake every waiter; each re-checks. Pools are small, so a herd costs nothing.
+        # Wake the first root call in line per version, and every nested call; each re-checks.
+        for queue in self._queues.values():
+            if queue:
+                queue[0].set()
         if self._changed is not None:
             self._changed.set()
             self._changed = None
