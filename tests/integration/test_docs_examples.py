@@ -45,8 +45,8 @@ def docs_run(tmp_path_factory, no_machine_ca_bundle):
         set_faults(us, {"kind": "error", "status": 500, "methods": ["POST"],
                         "path_prefix": f"/v1/algorithms/{OWNER}/ImageThumbnailer/versions"})
         run = run_playbook(PLAYBOOK, tmp / "run", inventory=inventory)
-        yield {"run": run, "reports": tmp / "reports", "names": {"https://api.eu.example.com": eu.url,
-                                                                   "https://api.us.example.com": us.url}}
+        names = {"https://api.eu.example.com": eu.url, "https://api.us.example.com": us.url}
+        yield {"run": run, "reports": tmp / "reports", "names": names}
 
 
 def test_the_verdict_is_the_one_the_usage_guide_shows(docs_run):

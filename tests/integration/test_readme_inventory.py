@@ -100,8 +100,9 @@ def pem(cluster) -> str:
 
 
 def fill_in(inventory: Path, source, destinations: dict) -> None:
-    replace_once(inventory / "clusters.ini", {"https://api.eu.example.com": destinations["prod-eu"].url,
-                                               "https://api.us.example.com": destinations["prod-us"].url})
+    addresses = {"https://api.eu.example.com": destinations["prod-eu"].url,
+                 "https://api.us.example.com": destinations["prod-us"].url}
+    replace_once(inventory / "clusters.ini", addresses)
     replace_once(inventory / "group_vars" / "clusters" / "main.yml", {"https://api.algorithmia.com": source.url})
     replace_once(inventory / "group_vars" / "clusters" / "vault.yml", {"sim...": source.key, PEM_PLACEHOLDER: pem(source)})
     for host, cluster in destinations.items():
