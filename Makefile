@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup demo test test-unit test-localcluster clean bench collection ee-context browser
 
-setup: $(STAMP)
+# .venv/ with everything, and the link that makes this checkout the installed collection: after
+# `make setup` the README's ansible-playbook commands run as written.
+setup: $(STAMP) collections-link
 
 # Reinstall only when a requirements file changed: a warm `make test` must not touch the network.
 $(STAMP): requirements.txt requirements-localcluster.txt requirements-test.txt
@@ -21,7 +23,7 @@ $(STAMP): requirements.txt requirements-localcluster.txt requirements-test.txt
 # stops the clusters (tools/demo.py). `make demo DEMO_ARGS=--once` skips the second run.
 # `make demo DEMO_DESTINATIONS=3` checks three destination clusters in parallel: one verdict each.
 DEMO_DESTINATIONS ?= 1
-demo: setup collections-link
+demo: setup
 	$(PY) tools/demo.py --destinations $(DEMO_DESTINATIONS) $(DEMO_ARGS)
 
 test-localcluster: setup
@@ -30,7 +32,7 @@ test-localcluster: setup
 # Everything: ansible-lint, ansible-test sanity, then every pytest suite (unit, localcluster,
 # module and playbook integration against localcluster, molecule, ansible-doc) on 2 workers.
 # --dist loadfile keeps a module's tests on one worker: they share a cluster per module.
-test: setup collections-link browser
+test: setup browser
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory sanity
 	$(PY) -m pytest -q -n 2 --dist loadfile -p no:cacheprovider tests
@@ -54,7 +56,7 @@ browser:
 # The speed of this project's own code; figures, never pass/fail. `make bench BENCH_ARGS=--quick`
 # for a small try, BENCH_ARGS="--only driver_vs_wrk" for one. bench.driver_vs_wrk measures the
 # driver against wrk (a Debian package), installed here when missing: as root, or through sudo.
-bench: setup collections-link
+bench: setup
 	@command -v wrk >/dev/null || { \
 	  if ! command -v apt-get >/dev/null; then \
 	    echo "make bench needs wrk (https://github.com/wg/wrk): install it with your package manager" >&2; exit 1; \
@@ -102,5 +104,5 @@ sanity: setup
 	  git ls-files -z | tar --null --files-from=- --ignore-failed-read -cf - | tar -xf - -C "$$dest" && \
 	  cd "$$dest" && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ansible-test sanity --local --python $(SANITY_PYTHON)
 
-lint: setup collections-link
+lint: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ansible-lint --profile production

@@ -54,6 +54,17 @@ def _no_ambient_algorithmia_env(monkeypatch):
         monkeypatch.delenv(var, raising=False)
 
 
+@pytest.fixture(scope="module")
+def no_machine_ca_bundle():
+    """What _no_ambient_algorithmia_env does per test, for a module's fixtures: a machine-wide CA
+    bundle in the environment would replace the clusters' own CA in the official client (requests
+    prefers it to a session's ``verify``), so seeding a TLS source from a module fixture would fail."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            patch.delenv(name, raising=False)
+        yield
+
+
 @contextmanager
 def running_cluster(tmp_path_factory, name: str, tls: bool = False) -> Iterator[RunningCluster]:
     """A localcluster on a free port in its own data dir, stopped however the test ends."""

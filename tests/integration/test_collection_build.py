@@ -19,8 +19,9 @@ from tests.integration.playbook import ROOT, VENV_BIN, ansible_env
 # What a user installs: the collection's content, the files Galaxy adds, and its requirements.
 SHIPPED = {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "requirements.txt", "meta", "plugins",
            "roles", "playbooks", "workflows", "algorithms", "docs"}
-# The project around the collection: never in the tarball (inventories/local holds a demo vault password).
-NOT_SHIPPED = {"localcluster", "tools", "bench", "tests", "inventories", "extensions", "Makefile", "ansible.cfg",
+# The project around the collection: never in the tarball (inventories/local holds a demo vault password,
+# examples/clusters vault files to fill in).
+NOT_SHIPPED = {"localcluster", "tools", "bench", "tests", "inventories", "examples", "extensions", "Makefile", "ansible.cfg",
                ".ci", ".git", ".venv", "requirements-test.txt", "requirements-localcluster.txt",
                "execution-environment.yml"}
 

@@ -68,3 +68,16 @@ def test_every_role_variable_is_in_the_usage_guide():
     usage = (ROOT / "docs" / "usage.md").read_text()
     missing = sorted(name for name in _role_variables() | {"testbench_hosts"} if "`{0}`".format(name) not in usage)
     assert not missing, "docs/usage.md does not mention: " + ", ".join(missing)
+
+
+def test_every_output_example_of_the_usage_guide_is_checked_against_a_real_run():
+    """Each block of docs/usage.md without a language shows what a run prints or writes: each is
+    one of docs_examples.USAGE_OUTPUT, and the test named there still checks it."""
+    from tests.integration.docs_examples import USAGE_OUTPUT, output_blocks, usage_example
+
+    starts = [start for start, _test in USAGE_OUTPUT.values()]
+    unchecked = [lines[0] for lines in output_blocks() if not any(lines[0].startswith(start) for start in starts)]
+    assert unchecked == [], "output examples no test checks (add each to docs_examples.USAGE_OUTPUT): " + repr(unchecked)
+    for name, (_start, test_file) in USAGE_OUTPUT.items():
+        assert usage_example(name)
+        assert f'usage_example("{name}")' in (ROOT / "tests" / "integration" / test_file).read_text(), (name, test_file)

@@ -93,7 +93,7 @@ def test_only_the_cluster_that_fails_mid_run_fails(two_clusters_run, cluster):
     assert "127.0.0.1" in message, message                     # where
 
     # The printed summary and the recap say the same.
-    assert "good: passed (hello_world)" in run.stdout
+    assert f"good ({cluster.url}): passed" in run.stdout
     assert "faulty: failed at step build and publish hello_world of workflow hello_world:" in run.stdout
     recap = run.stdout[run.stdout.rindex("PLAY RECAP"):]
     assert any(line.startswith("faulty") and "failed=1" in line for line in recap.splitlines()), recap

@@ -11,6 +11,7 @@ import pytest
 
 from localcluster.environments import catalog
 from tests.conftest import running_cluster
+from tests.integration.docs_examples import assert_shown, usage_example
 from tests.integration.modules_support import MUTATING
 from tests.integration.playbook import ROOT, run_playbook
 from tests.integration.testbench_support import PLAYBOOK, api, destination, explain, failure_messages, write_inventory
@@ -58,6 +59,10 @@ def test_one_cluster_without_the_environment_stops_all_three_before_any_change(t
            "language=python3 ('Python 3.7') is not installed" in messages, messages
     assert "syncing needs an admin API key. Fix: use an admin key as testbench_api_key" in messages, messages
     assert not (tmp_path / "reports" / "summary.json").exists()
+    # docs/usage.md shows this message, on its own names
+    assert_shown(usage_example("preflight"), messages, {
+        "prod-us": "north", "https://api.us.example.com": north.url, "image_benchmark": "hello_world",
+        "ImageThumbnailer": "hello_world"})
 
 
 def test_every_problem_of_every_cluster_is_reported_at_once(three, tmp_path):

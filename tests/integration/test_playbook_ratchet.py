@@ -21,6 +21,7 @@ import requests
 import yaml
 
 from tests.collection import ensure_importable
+from tests.integration.docs_examples import assert_shown, line_pattern, usage_example
 from tests.integration.playbook import ROOT, run_playbook
 from tests.integration.testbench_support import PLAYBOOK, destination, explain, failure_messages, summary, write_inventory
 
@@ -81,6 +82,11 @@ def module_runs(run_ids: list[str]) -> str:
 def history(tmp, host: str) -> list[dict]:
     files = list((tmp / "history" / host / "ratchet").glob("steady-*.json"))
     assert len(files) == 1, files
+    # the path docs/usage.md gives a history file, its placeholders filled in (a hex hash stands for any)
+    (shown,) = usage_example("history")
+    pattern = line_pattern(shown.replace("<spec hash>", "0123abcd"), {
+        "<cluster>": host, "<workflow>": "ratchet", "<test>": "steady"})
+    assert pattern.fullmatch(str(files[0].relative_to(tmp))), (shown, files[0])
     return json.loads(files[0].read_text())["runs"]
 
 
@@ -160,7 +166,11 @@ def test_a_regression_fails_only_its_cluster_until_its_new_level_is_accepted(pro
         assert "alpha: failed at step benchmark hello_world of workflow ratchet:" in seventh.stdout
         assert re.search(r'test \\"steady\\": FAILED \(100 calls, p50 [\d.]+ ms\); ratchet regressed: latency p\(95\)',
                          seventh.stdout), seventh.stdout[-3000:]
-        assert "beta: passed (ratchet)" in seventh.stdout
+        assert f"beta ({source_cluster.url}): passed" in summary(reports)["lines"]
+        # docs/usage.md shows this regression, on its own names
+        assert_shown(usage_example("regression"), summary(reports)["lines"], {
+            "prod-us": "alpha", "https://api.us.example.com": cluster.url, "quality": cluster.user,
+            "image_benchmark": "ratchet", "ImageBenchmark": "hello_world", "steady load": "steady"})
         assert alpha["steady"]["recorded"] is False and len(history(tmp, "alpha")) == 6
         assert beta["steady"]["recorded"] is True and len(history(tmp, "beta")) == 7
 
