@@ -185,6 +185,6 @@ def write_index(bundle_dir, run_id, clusters, check_mode=False):
         inputs[name] = read_json(os.path.join(bundle_dir, name, "input.json"))
     paths = {"html": os.path.join(bundle_dir, "index.html"), "input": os.path.join(bundle_dir, "input.json")}
     write_files({paths["html"]: report_pages.index_page(run_id, entries),
-            paths["input"]: render_json(mask_secrets({"run_id": run_id, "clusters": inputs}))}, check_mode)
+                 paths["input"]: render_json(mask_secrets({"run_id": run_id, "clusters": inputs}))}, check_mode)
     statuses = {name: report_pages.cluster_status(document) if document else "failed" for name, _h, document in entries}
     return paths, statuses

@@ -55,15 +55,22 @@ def run_bundle(path, label):
     return os.path.join(path, "runs", run_id)
 
 
-def bundle_clusters(bundle):
-    """``{cluster: results document or None}`` of a run bundle, in the run's order. The index's
-    ``input.json`` names every cluster of the run, those that failed before their workflows ran
-    (no ``results.json``) too; without it, each directory holding a ``results.json``."""
+def read_bundle(bundle, label):
+    """``(run id, {cluster: (results document or None, input or None)})`` of a run bundle, by
+    name. The index's ``input.json`` names every cluster of the run, those that failed before
+    their workflows ran (no ``results.json``) too; without it, each directory with a ``results.json``."""
     index_input = read_json(os.path.join(bundle, "input.json"))
-    names = list((index_input or {}).get("clusters") or {}) if isinstance(index_input, dict) else []
-    if not names:
-        names = sorted(name for name in os.listdir(bundle) if os.path.isfile(os.path.join(bundle, name, "results.json")))
-    return {name: read_json(os.path.join(bundle, cluster_dir_name(name), "results.json")) for name in names}
+    index_input = index_input if isinstance(index_input, dict) else {}
+    inputs = index_input.get("clusters") if isinstance(index_input.get("clusters"), dict) else {}
+    names = sorted(inputs) or sorted(name for name in os.listdir(bundle) if os.path.isfile(os.path.join(bundle, name, "results.json")))
+    clusters = {}
+    for name in names:
+        path = os.path.join(bundle, cluster_dir_name(name), "results.json")
+        document = read_json(path)
+        if document is not None and not isinstance(document, dict):
+            raise SummaryError("{0}: {1} is not the results.json of a cluster. {2}".format(label, path, FIX_BUNDLE))
+        clusters[name] = (document, inputs.get(name))
+    return index_input.get("run_id") or os.path.basename(os.path.normpath(bundle)), clusters
 
 
 def cluster_line(entry):
@@ -95,24 +102,21 @@ def merge(paths):
     for number, path in enumerate(paths):
         label = "bundles[{0}]".format(number)
         bundle = run_bundle(path, label)
-        clusters = bundle_clusters(bundle)
+        run_id, clusters = read_bundle(bundle, label)
         if not clusters:
             raise SummaryError("{0} ({1}) holds no cluster: no <cluster>/results.json and no input.json of a run. The run may "
                                "have stopped before any cluster was benchmarked, or ran in check mode. {2}".format(label, bundle, FIX_BUNDLE))
-        index_input = read_json(os.path.join(bundle, "input.json")) or {}
-        run_id = index_input.get("run_id") or os.path.basename(os.path.normpath(bundle))
         bundles.append({"path": bundle, "run_id": run_id, "clusters": list(clusters)})
-        for name, document in clusters.items():
+        for name, (document, cluster_input) in clusters.items():
             status = report_pages.cluster_status(document) if document else report_pages.FAILED
             earlier = entries.get(name)
             if earlier and earlier["status"] != status:
                 raise SummaryError(
                     "cluster {0} is {1} in {2} (run {3}) but {4} in {5} (run {6}): two slices disagree on one cluster. "
-                    "Fix: merge the bundles of one sliced run only, or run that cluster again and give the new "
-                    "bundle alone".format(name, earlier["status"], earlier["bundle"], earlier["run_id"], status, bundle, run_id))
+                    "Fix: merge the bundles of one sliced run only, or give only the bundle of the run that "
+                    "counts for that cluster".format(name, earlier["status"], earlier["bundle"], earlier["run_id"], status, bundle, run_id))
             entries[name] = {"cluster": name, "status": status, "run_id": (document or {}).get("run_id") or run_id,
-                             "bundle": bundle, "document": document,
-                             "input": ((index_input.get("clusters") or {}).get(name))}
+                             "bundle": bundle, "document": document, "input": cluster_input}
     return list(entries.values()), bundles
 
 

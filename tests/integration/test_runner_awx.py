@@ -92,9 +92,10 @@ class Job:
 
 
 def run_job(tmp: Path, name: str, playbook: str, hosts: dict[str, dict] | None = None,
-            extravars: dict | None = None) -> Job:
+            extravars: dict | None = None, check: bool = False) -> Job:
     """An AWX job in a fresh private data dir ``tmp/name``: ``hosts`` is the job's inventory
-    (name: host vars; ``testbench_api_key`` goes into the host's vaulted file)."""
+    (name: host vars; ``testbench_api_key`` goes into the host's vaulted file); ``check``: the
+    job template's check job type."""
     import ansible_runner
 
     ensure_collection_link()
@@ -130,7 +131,7 @@ def run_job(tmp: Path, name: str, playbook: str, hosts: dict[str, dict] | None =
         "ANSIBLE_NOCOLOR": "1",
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }))
-    write_private(env / "cmdline", "--ask-vault-pass")
+    write_private(env / "cmdline", "--ask-vault-pass" + (" --check" if check else ""))
     write_private(env / "passwords", json.dumps({r"^Vault password:\s*?$": VAULT_PASSWORD}))
     runner = ansible_runner.run(private_data_dir=str(base), playbook=playbook, ident=name, quiet=True, timeout=1200)
     return Job(runner, base)
@@ -203,8 +204,13 @@ def test_the_summary_merges_the_slices_artifacts_into_one_verdict(awx):
     for job in awx["slices"]:  # what the workflow node after the sliced job receives
         artifacts.update(job.artifact_data["testbench_clusters"])
     merged_dir = tmp / "shared" / "merged"
-    job = run_job(tmp, "summary", "summary.yml",
-                  extravars={"testbench_clusters": artifacts, "testbench_summary_dir": str(merged_dir)})
+    extravars = {"testbench_clusters": artifacts, "testbench_summary_dir": str(merged_dir)}
+    checked = run_job(tmp, "summary-check", "summary.yml", extravars=extravars, check=True)
+    assert checked.runner.status == "successful", checked.explain()
+    assert f"east: passed (hello_world; run {artifacts['east']['run_id']})" in checked.stdout, checked.explain()
+    assert not merged_dir.exists()  # check mode tells the verdict and writes nothing
+
+    job = run_job(tmp, "summary", "summary.yml", extravars=extravars)
     assert job.runner.status == "successful" and job.runner.rc == 0, job.explain()
     summary = json.loads((merged_dir / "summary.json").read_text())
     assert summary["status"] == "passed" and summary["passed"] is True
