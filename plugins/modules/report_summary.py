@@ -93,7 +93,9 @@ lines:
   elements: str
   sample: ["prod-eu: passed (hello_world; run 20250301T101500Z-000042)"]
 clusters:
-  description: Per cluster (bundle by bundle in the order given, by name within one) its C(status), C(run_id), C(bundle), C(api_address), C(report) and C(workflows).
+  description:
+    - Per cluster its C(status), C(run_id), C(bundle), C(api_address), C(report) and C(workflows); bundle by
+      bundle in the order given, by name within one.
   returned: always
   type: list
   elements: dict
