@@ -120,16 +120,6 @@ def merge(paths):
     return list(entries.values()), bundles
 
 
-def overall_status(statuses):
-    if report_pages.FAILED in statuses:
-        return report_pages.FAILED
-    if report_pages.INCONCLUSIVE in statuses:
-        return report_pages.INCONCLUSIVE
-    if statuses and all(status == report_pages.NOT_RUN for status in statuses):
-        return report_pages.NOT_RUN
-    return report_pages.PASSED
-
-
 def write_summary(paths, dest, check_mode=False):
     """Merge the bundles at ``paths`` into ``dest``: ``(files written, summary document)``; nothing is
     written in check mode or when the merge is refused (``SummaryError``)."""
@@ -141,7 +131,7 @@ def write_summary(paths, dest, check_mode=False):
         href = report_pages.cluster_href(os.path.relpath(cluster_dir, dest)) if entry["document"] else None
         pages.append((entry["cluster"], href, entry["document"]))
     lines = [cluster_line(entry) for entry in entries]
-    status = overall_status([entry["status"] for entry in entries])
+    status = report_pages.overall_status([entry["status"] for entry in entries])
     summary = {
         "status": status, "passed": status == report_pages.PASSED, "runs": run_label, "lines": lines,
         "bundles": [{"path": b["path"], "run_id": b["run_id"], "clusters": b["clusters"]} for b in bundles],
