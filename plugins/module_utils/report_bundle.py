@@ -142,7 +142,7 @@ def history_files(document):
     return files
 
 
-def _write(files, check_mode):
+def write_files(files, check_mode):
     """Write ``{path: text}`` (nothing in check mode); the paths written."""
     if not check_mode:
         for path, text in files.items():
@@ -161,12 +161,12 @@ def write_cluster(bundle_dir, verdict, run_id, effective_input=None, check_mode=
              paths["input"]: render_json(mask_secrets(effective_input or {}))}
     history = {os.path.join(directory, path): text for path, text in history_files(document).items()}
     files.update(history)
-    _write(files, check_mode)
+    write_files(files, check_mode)
     paths["history"] = sorted(history)
     return paths, document
 
 
-def _read_json(path):
+def read_json(path):
     try:
         with open(path, encoding="utf-8") as stream:
             return json.load(stream)
@@ -180,11 +180,11 @@ def write_index(bundle_dir, run_id, clusters, check_mode=False):
     entries, inputs = [], {}
     for cluster in clusters:
         name = cluster_dir_name(cluster)
-        document = _read_json(os.path.join(bundle_dir, name, "results.json"))
+        document = read_json(os.path.join(bundle_dir, name, "results.json"))
         entries.append((name, report_pages.cluster_href(name) if document else None, document))
-        inputs[name] = _read_json(os.path.join(bundle_dir, name, "input.json"))
+        inputs[name] = read_json(os.path.join(bundle_dir, name, "input.json"))
     paths = {"html": os.path.join(bundle_dir, "index.html"), "input": os.path.join(bundle_dir, "input.json")}
-    _write({paths["html"]: report_pages.index_page(run_id, entries),
-            paths["input"]: render_json(mask_secrets({"run_id": run_id, "clusters": inputs}))}, check_mode)
+    write_files({paths["html"]: report_pages.index_page(run_id, entries),
+                 paths["input"]: render_json(mask_secrets({"run_id": run_id, "clusters": inputs}))}, check_mode)
     statuses = {name: report_pages.cluster_status(document) if document else "failed" for name, _h, document in entries}
     return paths, statuses

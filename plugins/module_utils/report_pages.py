@@ -117,6 +117,18 @@ def cluster_status(document):
     return PASSED
 
 
+def overall_status(statuses):
+    """The verdict of several clusters: failed if one failed, else inconclusive if one is, else passed
+    (not-run when nothing was measured anywhere)."""
+    if FAILED in statuses:
+        return FAILED
+    if INCONCLUSIVE in statuses:
+        return INCONCLUSIVE
+    if statuses and all(status == NOT_RUN for status in statuses):
+        return NOT_RUN
+    return PASSED
+
+
 def verdict_sentence(document):
     status = cluster_status(document)
     statuses = [test_status(t) for w in document.get("workflows") or [] for t in benchmark_tests(w)]
@@ -371,8 +383,7 @@ def index_page(run_id, clusters):
     statuses = [cluster_status(d) if d else FAILED for _n, _h, d in clusters]
     counts = ", ".join("{0} {1}".format(statuses.count(s), VERDICT_WORDS[s])
                        for s in (PASSED, FAILED, INCONCLUSIVE, NOT_RUN) if statuses.count(s))
-    overall = FAILED if FAILED in statuses else INCONCLUSIVE if INCONCLUSIVE in statuses else (
-        NOT_RUN if statuses and all(s == NOT_RUN for s in statuses) else PASSED)
+    overall = overall_status(statuses)
     header_workflows = []
     for workflow in dict.fromkeys(w for w, _t in columns):
         span = sum(1 for w, _t in columns if w == workflow)
