@@ -157,7 +157,8 @@ def test_a_regression_fails_only_its_cluster_until_its_new_level_is_accepted(pro
         assert beta["passed"] is True and beta["steady"]["status"] in ("ok", "improved"), beta
         assert alpha["passed"] is False and alpha["steady"]["status"] == "regressed", alpha
         figures = alpha["steady"]["metrics"][P95]
-        assert figures["current"] > figures["level"] + 90, figures
+        # 100 ms in front of every call; half of it as the margin for a loaded machine's noise
+        assert figures["current"] > figures["level"] + 50, figures
         assert alpha["steady"]["metrics"][P50]["verdict"] != "regressed"  # the latency is in front of the algorithm
         expected = f"regressed: latency p(95) {ms(figures['level'])} ms -> {ms(figures['current'])} ms"
         message = alpha["workflows"][0]["message"]
@@ -182,7 +183,7 @@ def test_a_regression_fails_only_its_cluster_until_its_new_level_is_accepted(pro
         assert clusters["alpha"]["steady"]["status"] == "accepted" and clusters["alpha"]["steady"]["recorded"]
         assert clusters["beta"]["steady"]["status"] in ("ok", "improved")
         runs = history(tmp, "alpha")
-        assert len(runs) == 7 and runs[-1]["baseline"] is True and runs[-1]["metrics"][P95] > runs[0]["metrics"][P95] + 90, runs
+        assert len(runs) == 7 and runs[-1]["baseline"] is True and runs[-1]["metrics"][P95] > runs[0]["metrics"][P95] + 50, runs
         assert len(history(tmp, "beta")) == 8
 
         # 9: the same latency is now alpha's level: it passes (warming up from the new baseline)
