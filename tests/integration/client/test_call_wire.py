@@ -163,3 +163,18 @@ def test_a_connection_the_cluster_closed_while_idle_is_replaced_before_the_call(
             client.close()
     assert first.ok and second.ok, (first.error, second.error)
     assert (server.connections, server.requests) == (2, 2)
+
+
+def test_connections_that_broke_are_not_kept(cluster, echo):
+    """A long test with many broken connections holds only the connections open now."""
+    with FaultProxy(cluster.url) as proxy:
+        client, caller = caller_via(proxy.url, cluster, echo)
+        try:
+            proxy.add("lost_reply", "POST", calls_path(cluster), times=5)
+            outcomes = [caller("n{0}".format(n), 30) for n in range(8)]
+            held = len(caller.wire._opened)
+        finally:
+            caller.close()
+            client.close()
+    assert [o.ok for o in outcomes] == [False] * 5 + [True] * 3
+    assert held == 1 and proxy.connections == 6
