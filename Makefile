@@ -31,11 +31,13 @@ test-localcluster: setup
 
 # Everything: ansible-lint, ansible-test sanity, then every pytest suite (unit, localcluster,
 # module and playbook integration against localcluster, molecule, ansible-doc) on 2 workers.
-# --dist loadfile keeps a module's tests on one worker: they share a cluster per module.
+# --dist loadfile keeps a module's tests on one worker: they share a cluster per module. Tests
+# marked `alone` (their verdict rests on measured latencies) run afterwards, one at a time.
 test: setup browser
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory sanity
-	$(PY) -m pytest -q -n 2 --dist loadfile -p no:cacheprovider tests
+	$(PY) -m pytest -q -n 2 --dist loadfile -p no:cacheprovider -m "not alone" tests
+	$(PY) -m pytest -q -p no:cacheprovider -m alone tests
 
 # The report test opens the pages in Debian's Chromium (playwright drives it; it never downloads a
 # browser of its own). Installed with apt-get only when missing: as root, or through password-less

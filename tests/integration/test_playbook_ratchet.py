@@ -25,6 +25,9 @@ from tests.integration.docs_examples import assert_shown, line_pattern, usage_ex
 from tests.integration.playbook import ROOT, run_playbook
 from tests.integration.testbench_support import PLAYBOOK, destination, explain, failure_messages, summary, write_inventory
 
+# Measured latencies decide this test's verdict: `make test` runs it alone, after the parallel suite.
+pytestmark = pytest.mark.alone
+
 # Five times the calls p(95) needs (20): on a loaded machine a short hiccup delays a few calls in a
 # row, and over 40 calls (0.2 s) that alone can be the p(95) of the run. Two at a time keep the runs
 # with 100 ms more short; more would queue on the machine's two cores.
