@@ -55,8 +55,9 @@ browser:
 	  { echo "make browser: apt-get could not install chromium. Fix: apt-get install chromium, then make test again" >&2; exit 1; }; \
 	test -x $(CHROMIUM) || { echo "make browser: the chromium package did not install $(CHROMIUM). Fix: install Chromium so that $(CHROMIUM) runs it" >&2; exit 1; }
 
-# The speed of this project's own code; figures, never pass/fail. `make bench BENCH_ARGS=--quick`
-# for a small try, BENCH_ARGS="--only driver_vs_wrk" for one. bench.driver_vs_wrk measures the
+# The speed of this project's own code; figures, never pass/fail, gathered into one table at the
+# end. `make bench BENCH_ARGS=--quick` for a small try, BENCH_ARGS="--only driver_vs_wrk" for one,
+# BENCH_ARGS=--all for the long million_calls too. bench.driver_vs_wrk measures the
 # driver against wrk (a Debian package), installed here when missing: as root, or through sudo.
 bench: setup
 	@command -v wrk >/dev/null || { \

@@ -42,6 +42,7 @@ import tempfile
 from pathlib import Path
 
 from bench.echo_endpoint import PAYLOAD, collection_env, echo_endpoint
+from bench.figures import emit
 
 # The driver runs in this process as algo_benchmark runs it: the checkout as the collection.
 sys.path[:0] = [path for path in collection_env()["PYTHONPATH"].split(os.pathsep) if path not in sys.path]
@@ -213,6 +214,12 @@ def main() -> int:
         print(f"{'':>3} driver/wrk: throughput {row['throughput_ratio']}, p50 {row['p50_ratio']}, "
               f"p99 {row['p99_ratio']}")
     print("criteria: throughput ratio >= 0.9 at c=8 and c=32; p50 ratio within 0.9..1.1")
+    for row in closed_rows:
+        concurrency, wrk_row, driver_row = row["concurrency"], row["wrk"], row["driver"]
+        emit("11.3", f"driver throughput, closed c={concurrency}", driver_row["throughput"], "calls/s", "wrk",
+             wrk_row["throughput"], ">= 0.8" if concurrency == 1 else ">= 0.9")
+        emit("11.3", f"driver p50, closed c={concurrency}", driver_row["p50_ms"], "ms", "wrk", wrk_row["p50_ms"],
+             None if concurrency == 1 else "<= 1.1")
     if open_rows:
         print(f"\nopen model (the driver only: wrk has none), rate = {args.open_fraction} x wrk's closed calls/s at "
               f"the same c, max_in_flight = c, {args.duration} s; wrk's closed figures beside it")

@@ -30,6 +30,7 @@ from pathlib import Path
 import psutil
 
 from bench.echo_endpoint import PAYLOAD, collection_env, echo_endpoint, module_command
+from bench.figures import emit
 
 MIB = 2 ** 20
 PEAK_LIMIT_MIB = 100
@@ -152,8 +153,11 @@ def main() -> int:
         report["peak_growth_pct"] = round(growth, 2)
         print(f"\npeak RSS {first['calls']} -> {last['calls']} calls: {first['peak_rss_mib']} -> "
               f"{last['peak_rss_mib']} MiB, growth {growth:+.2f}% (criterion < {GROWTH_LIMIT_PCT}%)")
+        emit("9.3", f"module peak RSS, {last['calls']:,} calls", last["peak_rss_mib"], "MiB",
+             f"{first['calls']:,} calls", first["peak_rss_mib"], f"< {1 + GROWTH_LIMIT_PCT / 100:g}")
     peak = max(row["peak_rss_mib"] for row in rows)
     print(f"largest peak RSS: {peak} MiB (criterion < {PEAK_LIMIT_MIB} MiB)")
+    emit("9.3", "module peak RSS, largest run", peak, "MiB", criterion=f"< {PEAK_LIMIT_MIB}")
     print(json.dumps(report))
     return 0
 
