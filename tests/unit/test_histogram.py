@@ -232,6 +232,18 @@ def test_the_time_series_counts_per_second():
     ]}
 
 
+def test_the_time_series_of_a_long_test_stays_as_small_as_a_ten_minute_ones():
+    # 47 minutes (a million calls on a slow machine) must not make the result, and the module's
+    # peak memory, bigger than a ten-minute test's: the series is what grew with the duration.
+    series = TimeSeries()
+    for second in range(2830):
+        series.started(second + 0.5)
+        series.completed(second + 0.9)
+    data = series.to_dict()
+    assert len(data["points"]) <= 600 and data["width_s"] == 8
+    assert sum(point["started"] for point in data["points"]) == 2830
+
+
 def test_a_long_time_series_doubles_its_width_instead_of_growing():
     series = TimeSeries(max_points=100)
     for second in range(1000):
