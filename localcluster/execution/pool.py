@@ -94,8 +94,9 @@ class WorkerPool:
                     raise PoolTimeout()
                 turn.clear()
                 try:
-                    await asyncio.wait_for(turn.wait(), remaining)
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout_at(deadline):  # no task per wait, as wait_for makes
+                        await turn.wait()
+                except TimeoutError:
                     raise PoolTimeout() from None
         finally:
             queue.remove(turn)
@@ -118,8 +119,9 @@ class WorkerPool:
                 raise PoolTimeout()
             changed = self._event()
             try:
-                await asyncio.wait_for(changed.wait(), remaining)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout_at(deadline):
+                    await changed.wait()
+            except TimeoutError:
                 raise PoolTimeout() from None
 
     def _take(self, key: str, nested: bool) -> Worker | bool | None:
