@@ -80,9 +80,15 @@ class WorkerPool:
         if nested:
             return await self._acquire_nested(runnable, spawn_env, deadline)
         key = runnable.build_id
+        if not self._queues.get(key):  # nobody waits: no turn to take
+            found = self._take(key, nested=False)
+            if found is not None:
+                self._notify()
+                return found if isinstance(found, Worker) else await self._spawn(runnable, spawn_env)
         queue = self._queues.setdefault(key, deque())
         turn = asyncio.Event()
         queue.append(turn)
+        found = None
         try:
             while True:
                 if queue[0] is turn:
@@ -102,7 +108,10 @@ class WorkerPool:
             queue.remove(turn)
             if not queue and self._queues.get(key) is queue:
                 del self._queues[key]
-            self._notify()  # the next in line looks too
+            # The next in line looks too, unless it could only find what we found: no idle worker
+            # left and no room for another (it would wake, find nothing and wait again).
+            if found is None or self._idle.get(key) or self._count.get(key, 0) < self.per_version:
+                self._notify()
         # _spawn counts the new worker before its first await: no one else can take its place.
         return found if isinstance(found, Worker) else await self._spawn(runnable, spawn_env)
 
