@@ -33,8 +33,9 @@ class Database:
         self._write_lock = threading.Lock()
         conn = self._connect()
         conn.execute("PRAGMA journal_mode=WAL")
-        # Only ever reads data_version: writes on it would not move its own counter.
-        self._watch_conn = self._connect()
+        # Only ever reads data_version: writes on it would not move its own counter. Plain tuples
+        # (no Row factory): it is read on every warm call.
+        self._watch_conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self._watch_lock = threading.Lock()
 
     def _connect(self) -> sqlite3.Connection:
@@ -55,8 +56,21 @@ class Database:
 
     def data_version(self) -> int:
         """A number that changes whenever any connection (here or in another process) commits."""
+        pinned = getattr(self._local, "pinned_version", None)
+        if pinned is not None:
+            return pinned
         with self._watch_lock:
             return self._watch_conn.execute("PRAGMA data_version").fetchone()[0]
+
+    @contextmanager
+    def one_version(self) -> Iterator[None]:
+        """Within (on this thread), ``data_version`` is read once: several cache lookups made
+        together, with no await between them, see the database at one moment, as if they were one."""
+        self._local.pinned_version = self.data_version()
+        try:
+            yield
+        finally:
+            self._local.pinned_version = None
 
     def ensure_schema(self, ddl: str) -> None:
         """Each backend declares its own tables (CREATE ... IF NOT EXISTS) at start-up."""

@@ -47,7 +47,12 @@ class Options:
         self.timeout, self.stdout, self.output = timeout, stdout, output
 
 
+DEFAULT_OPTIONS = Options(DEFAULT_TIMEOUT, False, None)
+
+
 def _options(request: Request) -> Options:
+    if not request.scope.get("query_string"):
+        return DEFAULT_OPTIONS  # the usual call: nothing to parse
     query = request.query_params
     try:
         timeout = float(query.get("timeout") or DEFAULT_TIMEOUT)
@@ -114,7 +119,8 @@ async def invoke_algorithm(request: Request, parts: list[str], users: UserBacken
                            execution: ExecutionBackend) -> Response:
     """One call, ``parts`` being the path after /v1/algo/ (one to three segments)."""
     try:
-        accepted = _accept(request, parts, users, execution, cached_only=True)
+        with users.db.one_version():  # both caches, one look at the database's version
+            accepted = _accept(request, parts, users, execution, cached_only=True)
         if accepted is None:
             accepted = await run_in_threadpool(_accept, request, parts, users, execution, cached_only=False)
     except ApiError as err:
