@@ -100,7 +100,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(environment_routes.router, prefix=prefix)
     app.include_router(algorithm_routes.router)
     app.include_router(git_routes.router)
-    # Outermost first: the log sees injected faults too.
+    # The last added is the outermost: the log sees injected faults too, and both see the call
+    # path, which CallRoute answers before FastAPI's routing (execution.routes).
+    app.add_middleware(execution_routes.CallRoute, users=users, execution=execution)
     app.add_middleware(FaultMiddleware, injector=faults)
     app.add_middleware(RequestLogMiddleware, log=request_log)
     return app

@@ -10,6 +10,7 @@ backend asks it, never its table.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import uuid
@@ -17,7 +18,7 @@ import uuid
 from localcluster.algorithms import resolution, semver
 from localcluster.builds.artifacts import Runnable
 from localcluster.builds.backend import IN_PROGRESS, SUCCEEDED, BuildBackend
-from localcluster.db import Database
+from localcluster.db import MISS, ChangeCache, Database
 from localcluster.environments.backend import EnvironmentBackend
 from localcluster.environments.templates import classic_template
 from localcluster.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
@@ -84,12 +85,30 @@ class AlgorithmBackend:
         self.environments = environments
         self.builds = builds
         db.ensure_schema(SCHEMA)
+        # (username, is_admin, owner, name, version) -> Runnable: what a call resolved to, until the
+        # database changes (a publish, a delete, a build, new settings). Who calls is part of the
+        # key because it decides which versions are callable; nothing else of the caller is read.
+        self._resolved = ChangeCache(db)
 
-    def resolve_runnable(self, caller: Caller, owner: str | None, name: str, version: str | None) -> Runnable:
-        """The build a call runs; the full contract is in ``localcluster.algorithms.resolution``."""
+    def resolve_runnable(self, caller: Caller, owner: str | None, name: str, version: str | None, *,
+                         cached_only: bool = False):
+        """The build a call runs; the full contract is in ``localcluster.algorithms.resolution``.
+
+        Answers come from memory while the database is unchanged and the build is still on disk.
+        ``cached_only``: never query, answer ``MISS`` instead (the event loop asks so). Refusals
+        are not cached: they are not the path worth making fast."""
+        key = (caller.username, caller.is_admin, owner, name, version)
+        found = self._resolved.get(key)
+        if found is not MISS and os.path.isfile(found.manifest_path):
+            return found
+        if cached_only:
+            return MISS
+        seen = self._resolved.version()
         algo = self.find_by_id(name) if owner is None else self.find(owner, name)
-        return resolution.resolve_runnable(caller, algo, version, published=self.published_versions(algo["id"]),
-                                           builds=self.builds, data_dir=self.data_dir)
+        runnable = resolution.resolve_runnable(caller, algo, version, published=self.published_versions(algo["id"]),
+                                               builds=self.builds, data_dir=self.data_dir)
+        self._resolved.put(key, runnable, seen)
+        return runnable
 
     # finding and authorizing
     def find(self, owner: str, name: str) -> dict:

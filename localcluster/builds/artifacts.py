@@ -20,7 +20,9 @@ load check as ``RUNNER --check``, a worker as ``RUNNER`` serving calls.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 RUNNER = Path(__file__).resolve().parent.parent / "execution" / "runner.py"
@@ -49,6 +51,11 @@ class Runnable:
     @property
     def src_dir(self) -> Path:
         return self.build_dir / "src"
+
+    @cached_property
+    def manifest_path(self) -> str:
+        """Where the build's manifest is: a build without it is gone (a plain str: checked per call)."""
+        return os.path.join(self.build_dir, "manifest.json")
 
     def to_manifest(self) -> dict:
         data = asdict(self)

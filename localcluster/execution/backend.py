@@ -4,6 +4,10 @@ The HTTP layer (routes.py) reads the request and shapes the answer; this backend
 version (with the resolver it is handed, ``AlgorithmBackend.resolve_runnable``: its contract is
 ``localcluster.algorithms.resolution``), mints the call's session key, and runs the call on a
 pooled worker.
+
+A warm call accepts without a thread hop: the key and the version come from the users' and the
+algorithms' caches (``cached_only``, see ``localcluster.db.ChangeCache``), the session key lives in
+memory, and a worker's environment is made once per build.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from localcluster.builds.artifacts import Runnable
+from localcluster.db import MISS
 from localcluster.execution.pool import PoolTimeout, WorkerPool
 from localcluster.execution.worker import CallTimeout, WorkerDied
 from localcluster.settings import Settings
@@ -33,8 +38,9 @@ SCRUBBED_ENV = ("ALGORITHMIA_API_KEY", "ALGORITHMIA_API", "ALGORITHMIA_BEARER_TO
 
 log = logging.getLogger("localcluster.execution")
 
-# (caller, owner or None, name or algorithm id, version or None) -> the build to run, or an ApiError.
-Resolver = Callable[[Caller, str | None, str, str | None], Runnable]
+# (caller, owner or None, name or algorithm id, version or None, *, cached_only) -> the build to run,
+# or an ApiError; with cached_only=True, MISS when the answer is not in memory.
+Resolver = Callable[..., Runnable]
 
 
 @dataclass
@@ -77,17 +83,22 @@ class ExecutionBackend:
         self.pool = pool
         self.resolve = resolve
         self._base_env = self._worker_base_env()
+        self._envs: dict[str, dict] = {}  # build_id -> a worker's environment
         self._background: set[asyncio.Task] = set()
 
-    # -- accepting a call (sync: database work, run in the thread pool) ----------------------
+    # -- accepting a call (sync; database work only when cached_only is False) ---------------
 
-    def accept(self, caller: Caller, owner: str | None, name: str, version: str | None, timeout: float) -> Call:
-        """owner None: name is the algorithm's id (the "by UUID" form)."""
+    def accept(self, caller: Caller, owner: str | None, name: str, version: str | None, timeout: float, *,
+               cached_only: bool = False) -> Call | None:
+        """owner None: name is the algorithm's id (the "by UUID" form). ``cached_only``: from memory,
+        on the event loop; None when the version is not cached (then again, in the thread pool)."""
         # `.my` names the caller, as the Data API's does; inside an algorithm that is the user who
         # called it, not its author (the docs warn authors about exactly this).
         if owner == ".my":
             owner = caller.username
-        runnable = self.resolve(caller, owner, name, version)
+        runnable = self.resolve(caller, owner, name, version, cached_only=cached_only)
+        if runnable is MISS:
+            return None
         session_id = caller.session_id or f"ses-{uuid.uuid4()}"
         api_key = self.users.create_session_key(caller.username, (runnable.owner, runnable.name), session_id,
                                                 ttl_seconds=timeout + KEY_MARGIN_SECONDS)
@@ -98,13 +109,9 @@ class ExecutionBackend:
                     may_see_stacktrace=is_owner or source_open)
 
     def finish(self, call: Call) -> None:
-        """The call is over: its key stops working (nested calls it made are over too)."""
-        self.users.revoke_key(call.api_key)
-
-    def finish_later(self, call: Call) -> None:
-        """finish() off the event loop (a write may wait for SQLite's lock), caller not kept waiting."""
-        future = asyncio.get_running_loop().run_in_executor(None, self.finish, call)
-        future.add_done_callback(_log_failure)
+        """The call is over: its key stops working (nested calls it made are over too). Session keys
+        live in memory: this never waits, on the event loop either."""
+        self.users.revoke_session_key(call.api_key)
 
     def start_void(self, call: Call, content_type: str, body: bytes) -> None:
         """output=void: the caller has its request id already; the call runs on without it."""
@@ -116,7 +123,7 @@ class ExecutionBackend:
                     log.warning("void call %s to %s/%s failed: %s", call.request_id, call.runnable.owner,
                                 call.runnable.name, (outcome.error or {}).get("error_type") or outcome.failure)
             finally:
-                self.finish_later(call)
+                self.finish(call)
 
         task = asyncio.get_running_loop().create_task(run())
         self._background.add(task)  # the loop keeps only weak references to tasks
@@ -160,10 +167,15 @@ class ExecutionBackend:
         return env
 
     def _worker_env(self, runnable: Runnable) -> dict:
-        venv = Path(runnable.python).parent.parent
-        env = dict(self._base_env)
-        env["VIRTUAL_ENV"] = str(venv)
-        env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        """A new worker's environment: the same for every worker of a build, so made once per build
+        (only a spawn reads it; the call's own key travels with each call)."""
+        env = self._envs.get(runnable.build_id)
+        if env is None:
+            venv = Path(runnable.python).parent.parent
+            env = dict(self._base_env)
+            env["VIRTUAL_ENV"] = str(venv)
+            env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+            self._envs[runnable.build_id] = env
         return env
 
 

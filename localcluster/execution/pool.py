@@ -80,9 +80,15 @@ class WorkerPool:
         if nested:
             return await self._acquire_nested(runnable, spawn_env, deadline)
         key = runnable.build_id
+        if not self._queues.get(key):  # nobody waits: no turn to take
+            found = self._take(key, nested=False)
+            if found is not None:
+                self._notify()
+                return found if isinstance(found, Worker) else await self._spawn(runnable, spawn_env)
         queue = self._queues.setdefault(key, deque())
         turn = asyncio.Event()
         queue.append(turn)
+        found = None
         try:
             while True:
                 if queue[0] is turn:
@@ -94,14 +100,18 @@ class WorkerPool:
                     raise PoolTimeout()
                 turn.clear()
                 try:
-                    await asyncio.wait_for(turn.wait(), remaining)
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout_at(deadline):  # no task per wait, as wait_for makes
+                        await turn.wait()
+                except TimeoutError:
                     raise PoolTimeout() from None
         finally:
             queue.remove(turn)
             if not queue and self._queues.get(key) is queue:
                 del self._queues[key]
-            self._notify()  # the next in line looks too
+            # The next in line looks too, unless it could only find what we found: no idle worker
+            # left and no room for another (it would wake, find nothing and wait again).
+            if found is None or self._idle.get(key) or self._count.get(key, 0) < self.per_version:
+                self._notify()
         # _spawn counts the new worker before its first await: no one else can take its place.
         return found if isinstance(found, Worker) else await self._spawn(runnable, spawn_env)
 
@@ -118,8 +128,9 @@ class WorkerPool:
                 raise PoolTimeout()
             changed = self._event()
             try:
-                await asyncio.wait_for(changed.wait(), remaining)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout_at(deadline):
+                    await changed.wait()
+            except TimeoutError:
                 raise PoolTimeout() from None
 
     def _take(self, key: str, nested: bool) -> Worker | bool | None:

@@ -19,13 +19,17 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from localcluster.errors import ApiError, BadRequest
+from localcluster.db import MISS
+from localcluster.errors import ApiError, BadRequest, error_response
 from localcluster.execution.backend import DEFAULT_TIMEOUT, MAX_TIMEOUT, Call, ExecutionBackend, Outcome
-from localcluster.users.auth import require_admin, require_caller, user_backend
+from localcluster.users.auth import key_from_authorization, refusal, require_admin
 from localcluster.users.backend import Caller, UserBackend
 
 router = APIRouter()
+
+PREFIX = "/v1/algo/"
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # "The maximum request size for an algorithm invocation is 10MiB."
 INPUT_TYPES = {"application/json": "json", "text/plain": "text", "application/text": "text",
@@ -43,7 +47,12 @@ class Options:
         self.timeout, self.stdout, self.output = timeout, stdout, output
 
 
+DEFAULT_OPTIONS = Options(DEFAULT_TIMEOUT, False, None)
+
+
 def _options(request: Request) -> Options:
+    if not request.scope.get("query_string"):
+        return DEFAULT_OPTIONS  # the usual call: nothing to parse
     query = request.query_params
     try:
         timeout = float(query.get("timeout") or DEFAULT_TIMEOUT)
@@ -58,20 +67,28 @@ def _options(request: Request) -> Options:
     return Options(min(timeout, MAX_TIMEOUT), stdout, None if output == "default" else output)
 
 
-def accepted_call(request: Request, users: UserBackend = Depends(user_backend),
-                  execution: ExecutionBackend = Depends(execution_backend)) -> tuple[Call, Options]:
-    """Auth, version resolution and the session key in one sync step (one thread-pool hop)."""
-    caller: Caller = require_caller(request, users)
+def _accept(request: Request, parts: list[str], users: UserBackend, execution: ExecutionBackend, *,
+            cached_only: bool) -> tuple[Call, Options] | None:
+    """Auth, options, version resolution and the session key, in the order of their refusals.
+
+    ``cached_only`` (on the event loop): from memory, None when the key or the version is not
+    cached; then the same again in the thread pool, which may query the database."""
+    key = key_from_authorization(request.headers.get("authorization"))
+    caller = None if key is None else users.authenticate(key, cached_only=cached_only)
+    if caller is MISS:
+        return None
+    if caller is None:
+        raise refusal(request)
+    request.state.caller = caller  # for the request log
     options = _options(request)
-    params = request.path_params
-    if "algo_id" in params:  # "Invoke an algorithm by UUID": /v1/algo/<id>[/<version>]
-        owner, name, version = None, params["algo_id"], None
-    elif _is_uuid(params["user"]) and "version" not in params:
-        owner, name, version = None, params["user"], params["algo"]
+    if len(parts) == 1:  # "Invoke an algorithm by UUID": /v1/algo/<id>[/<version>]
+        owner, name, version = None, parts[0], None
+    elif len(parts) == 2 and _is_uuid(parts[0]):
+        owner, name, version = None, parts[0], parts[1]
     else:
-        owner, name, version = params["user"], params["algo"], params.get("version")
-    call = execution.accept(caller, owner, name, version, options.timeout)
-    return call, options
+        owner, name, version = parts[0], parts[1], parts[2] if len(parts) == 3 else None
+    call = execution.accept(caller, owner, name, version, options.timeout, cached_only=cached_only)
+    return None if call is None else (call, options)
 
 
 def _is_uuid(text: str) -> bool:
@@ -98,11 +115,16 @@ def _input_type(request: Request, body: bytes) -> str:
         return "binary"
 
 
-@router.post("/v1/algo/{algo_id}")
-@router.post("/v1/algo/{user}/{algo}")
-@router.post("/v1/algo/{user}/{algo}/{version}")
-async def invoke_algorithm(request: Request, accepted: tuple[Call, Options] = Depends(accepted_call),
-                           backend: ExecutionBackend = Depends(execution_backend)) -> Response:
+async def invoke_algorithm(request: Request, parts: list[str], users: UserBackend,
+                           execution: ExecutionBackend) -> Response:
+    """One call, ``parts`` being the path after /v1/algo/ (one to three segments)."""
+    try:
+        with users.db.one_version():  # both caches, one look at the database's version
+            accepted = _accept(request, parts, users, execution, cached_only=True)
+        if accepted is None:
+            accepted = await run_in_threadpool(_accept, request, parts, users, execution, cached_only=False)
+    except ApiError as err:
+        return error_response(err)
     call, options = accepted
     try:
         if int(request.headers.get("content-length") or 0) > MAX_REQUEST_BYTES:
@@ -111,20 +133,59 @@ async def invoke_algorithm(request: Request, accepted: tuple[Call, Options] = De
         if len(body) > MAX_REQUEST_BYTES:
             raise ApiError("The maximum request size for an algorithm invocation is 10MiB.", status_code=413)
         content_type = _input_type(request, body)
+    except ApiError as err:
+        execution.finish(call)
+        return error_response(err)
     except BaseException:
-        backend.finish_later(call)
+        execution.finish(call)
         raise
     if options.output == "void":
-        backend.start_void(call, content_type, body)
+        execution.start_void(call, content_type, body)
         # What the client's AsyncResponse reads ("async", "request_id"); async_protocol for pipe().
         return JSONResponse({"async": "void", "async_protocol": "void", "request_id": call.request_id})
     try:
-        outcome = await backend.run(call, content_type, body, options.stdout)
+        outcome = await execution.run(call, content_type, body, options.stdout)
     finally:
-        backend.finish_later(call)
+        execution.finish(call)
     if options.output == "raw":
         return _raw_response(outcome)
     return _envelope_response(outcome, call)
+
+
+class CallRoute:
+    """The call path, matched before FastAPI's routing (pure ASGI, inside the request log's and the
+    fault hooks' middlewares, so both see every call as before).
+
+    A call is the one request that is made thousands of times a second: it skips the route table
+    and FastAPI's dependency machinery, and, warm, every thread hop (docs/localcluster.md, "The
+    warm call path"). Anything else, a GET on a call path too, goes on to the app, where the
+    same paths are declared (``router``) and answer 405 for other methods, as before.
+    """
+
+    def __init__(self, app, users: UserBackend, execution: ExecutionBackend) -> None:
+        self.app = app
+        self.users = users
+        self.execution = execution
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith(PREFIX):
+            parts = scope["path"][len(PREFIX):].split("/")
+            if len(parts) <= 3 and all(parts):  # what {user}/{algo}/{version} match, no more
+                response = await invoke_algorithm(Request(scope, receive), parts, self.users, self.execution)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _invoke_routed(request: Request) -> Response:
+    """The same call, reached through the route table (an app without ``CallRoute`` in front)."""
+    state = request.app.state
+    return await invoke_algorithm(request, list(request.path_params.values()), state.users, state.execution)
+
+
+router.add_route("/v1/algo/{algo_id}", _invoke_routed, methods=["POST"], include_in_schema=False)
+router.add_route("/v1/algo/{user}/{algo}", _invoke_routed, methods=["POST"], include_in_schema=False)
+router.add_route("/v1/algo/{user}/{algo}/{version}", _invoke_routed, methods=["POST"], include_in_schema=False)
 
 
 def _envelope_response(outcome: Outcome, call: Call) -> Response:

@@ -52,12 +52,17 @@ def optional_caller(request: Request, users: UserBackend) -> Caller | None:
     return caller
 
 
+def refusal(request: Request) -> Unauthorized:
+    """Why a request without a valid key is refused (a key that is unknown, or none)."""
+    if request.headers.get("authorization"):
+        return Unauthorized("Unknown or invalid API key. Check the key and that it belongs to this cluster.")
+    return Unauthorized("Authorization required: send the header 'Authorization: Simple <API key>'.")
+
+
 def require_caller(request: Request, users: UserBackend = Depends(user_backend)) -> Caller:
     caller = optional_caller(request, users)
     if caller is None:
-        if request.headers.get("authorization"):
-            raise Unauthorized("Unknown or invalid API key. Check the key and that it belongs to this cluster.")
-        raise Unauthorized("Authorization required: send the header 'Authorization: Simple <API key>'.")
+        raise refusal(request)
     return caller
 
 

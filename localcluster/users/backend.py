@@ -8,6 +8,10 @@ ACL) and the session id (for ``data://.session``).
 Session keys live in this process's memory only, by design: a call and its key end together,
 and a restart ends every call, so nothing is lost by not storing them; and a warm algorithm
 call then costs no database write at all (it used to cost two, under the write lock).
+
+Stored keys are looked up once and then answered from memory (``localcluster.db.ChangeCache``)
+until the database changes: a key created or revoked, by this server or by ``create-user``, is
+seen by the very next request.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from localcluster.db import Database
+from localcluster.db import MISS, ChangeCache, Database
 from localcluster.errors import BadRequest, Conflict, NotFound
 from localcluster.keys import new_key
 
@@ -76,6 +80,7 @@ class UserBackend:
         db.ensure_schema(SCHEMA)
         self._session_keys: dict[str, _SessionKey] = {}
         self._session_lock = threading.Lock()
+        self._stored_keys = ChangeCache(db)  # key hash -> Caller, or None for an unknown key
 
     # users
     def create_user(self, username: str, *, admin: bool = False, email: str | None = None,
@@ -148,6 +153,11 @@ class UserBackend:
                 self._drop_expired_session_keys(now)
         return key
 
+    def revoke_session_key(self, key: str) -> None:
+        """End a session key (memory only: an expired one may be gone already, which is as good)."""
+        with self._session_lock:
+            self._session_keys.pop(hash_key(key), None)
+
     def revoke_key(self, key: str) -> None:
         digest = hash_key(key)
         with self._session_lock:
@@ -161,15 +171,21 @@ class UserBackend:
         for digest in expired:
             del self._session_keys[digest]
 
-    def authenticate(self, key: str) -> Caller | None:
+    def authenticate(self, key: str, *, cached_only: bool = False):
+        """The key's Caller, or None for an unknown, revoked or expired key. ``cached_only``: answer
+        without touching the database, ``MISS`` when that is not possible (the event loop asks so)."""
         digest = hash_key(key)
         with self._session_lock:
             session = self._session_keys.get(digest)
         if session is not None:
             return session.caller if session.expires_at >= time.time() else None
+        found = self._stored_keys.get(digest)
+        if found is not MISS or cached_only:
+            return found
+        version = self._stored_keys.version()
         row = self.db.query_one(
             "SELECT k.username, u.is_admin FROM api_keys k JOIN users u ON u.username = k.username"
             " WHERE k.key_hash = ?", (digest,))
-        if row is None:
-            return None
-        return Caller(username=row["username"], is_admin=bool(row["is_admin"]))
+        caller = None if row is None else Caller(username=row["username"], is_admin=bool(row["is_admin"]))
+        self._stored_keys.put(digest, caller, version)
+        return caller
