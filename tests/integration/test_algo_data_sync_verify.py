@@ -131,8 +131,9 @@ def run_sync(run_playbook, keys, algorithm, **extra):
 
 
 def stored(cluster, algorithm, ca=None):
-    """``(sha256, size)`` of the copy, or None when the destination has no such file."""
-    response = requests.get(f"{cluster.url}/v1/connector/data/{cluster.user}/{algorithm}/model.bin",
+    """``(sha256, size)`` of the copy, or None when the destination has no such file. Read through
+    ``/v1/data`` (the module uses ``/v1/connector/data``), so ``reads_of`` never counts this check."""
+    response = requests.get(f"{cluster.url}/v1/data/{cluster.user}/{algorithm}/model.bin",
                             headers={"Authorization": f"Simple {cluster.key}"}, timeout=60, verify=ca or True)
     if response.status_code == 404:
         return None
@@ -141,7 +142,8 @@ def stored(cluster, algorithm, ca=None):
 
 
 def reads_of(watch, algorithm):
-    return [r for r in watch.requests() if r["method"] == "GET" and r["path"].endswith(f"/{algorithm}/model.bin")]
+    return [r for r in watch.requests() if r["method"] == "GET" and r["path"].startswith("/v1/connector/data/")
+            and r["path"].endswith(f"/{algorithm}/model.bin")]
 
 
 def set_faults(cluster, rules):
