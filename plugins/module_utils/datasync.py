@@ -2,7 +2,7 @@
 # Copyright: (c) 2025, Algorithmia testbench maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Copying Data API files cluster to cluster: streamed, hashed on the way, skipped when unchanged.
+"""Copying Data API files cluster to cluster: streamed, read ahead, checked, skipped when unchanged.
 
 How "same content" is decided (the Data API gives a file's size and last_modified, no hash):
 
@@ -12,12 +12,14 @@ How "same content" is decided (the Data API gives a file's size and last_modifie
    destination's size and last_modified right after the write, and all of them still match
    the listings: skip without reading either file (the cheap path a re-run takes);
 3. anything else (no manifest, a file changed on either side, a last_modified missing): stream
-   both files through SHA-256 and compare; equal skips (and refreshes the manifest), different copies.
+   both files (at once) through SHA-256 and compare; equal skips (and refreshes the manifest),
+   different copies.
 
 Step 2 trusts that a file rewritten on either side gets a new last_modified (millisecond
 resolution on the API): a rewrite with the same size within the same millisecond would go
 unnoticed. Everything else falls through to hashing, so a stale or damaged manifest costs
-time, never correctness.
+time, never correctness. A manifest entry written after a copy checked by size records no
+SHA-256 (``sha256`` null): none was computed, since none was compared.
 """
 
 from __future__ import annotations
