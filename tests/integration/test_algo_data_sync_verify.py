@@ -157,7 +157,7 @@ def clear_faults(cluster):
 
 
 def test_size_check_reads_nothing_back_and_the_rerun_reads_nothing(cluster, source_cluster, source_file,
-                                                                     run_playbook):
+                                                                   run_playbook):
     keys = keys_for(cluster, source_cluster)
     watch = RequestWatch(cluster)
     run, result = run_sync(run_playbook, keys, "BySize")
