@@ -31,9 +31,11 @@ FILE = "data://.my/models/model.bin"
 
 class TruncatingProxy:
     """Forwards HTTP requests to ``upstream``; the PUTs whose path ends with ``cut_suffix`` reach it
-    with only the first half of their body (``cuts`` of them, ``None``: all), declared as such."""
+    with only the first half of their body (``cuts`` of them, ``None``: all), declared as such.
+    With ``method="GET"``, the answers to such GETs are cut instead (a source that changed)."""
 
-    def __init__(self, upstream: str, cut_suffix: str, cuts: int | None) -> None:
+    def __init__(self, upstream: str, cut_suffix: str, cuts: int | None, method: str = "PUT") -> None:
+        self.method = method
         self.upstream = urlsplit(upstream)
         self.cut_suffix = cut_suffix
         self.cuts_left = cuts
@@ -61,7 +63,9 @@ class TruncatingProxy:
 
             def _forward(self) -> None:
                 body = self._body()
-                if self.command == "PUT" and self.path.split("?")[0].endswith(proxy.cut_suffix) and proxy.take_cut():
+                cut_this = self.command == proxy.method and self.path.split("?")[0].endswith(proxy.cut_suffix) \
+                    and proxy.take_cut()
+                if cut_this and self.command == "PUT":
                     body = body[:len(body) // 2]
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ("host", "content-length", "transfer-encoding", "connection")}
@@ -72,6 +76,8 @@ class TruncatingProxy:
                     connection.request(self.command, self.path, body=body or None, headers=headers)
                     answer = connection.getresponse()
                     payload = answer.read()
+                    if cut_this and self.command == "GET":
+                        payload = payload[:len(payload) // 2]
                 finally:
                     connection.close()
                 self.send_response(answer.status, answer.reason)
@@ -214,6 +220,17 @@ def test_a_copy_that_stays_short_fails_and_is_deleted(cluster, source_cluster, s
     assert stored(cluster, algorithm) is None  # never left behind as if it were the file
     names = {f.getName() for f in cluster.client().dir(f"data://.my/{algorithm}").files()}
     assert names == set()  # nor recorded in a manifest
+
+
+def test_a_source_that_sends_less_than_it_listed_fails_the_copy_and_stores_nothing(cluster, source_cluster,
+                                                                                   source_file, run_playbook):
+    with TruncatingProxy(source_cluster.url, "/models/model.bin", cuts=None, method="GET") as proxy:
+        run, result = run_sync(run_playbook, dict(keys_for(cluster, source_cluster), source_api_address=proxy.url),
+                               "SourceChanged")
+    assert proxy.cut == 1
+    assert run.rc != 0 and result["failed"] is True, run.stdout
+    assert "changed during the copy" in result["msg"] and "Nothing was written" in result["msg"]
+    assert stored(cluster, "SourceChanged") is None  # the upload was cut short of its Content-Length: refused
 
 
 def test_a_cut_upload_is_refused_and_sent_again(cluster, source_cluster, source_file, run_playbook):
