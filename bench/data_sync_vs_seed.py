@@ -1,19 +1,22 @@
-"""Benchmark: the algo_data_sync module against the original tool's way of copying a data file.
+"""Benchmark: algo_data_sync copying one big data file cluster to cluster, against `curl | curl` and the original tool.
 
-Two localclusters; a random file on the source. Side by side in this run, each in its own
-process (so each peak RSS is its own):
+Two localclusters (a source and a destination) over plain HTTP, then two over TLS; one random
+file on each source (1 GiB by default). In each round, side by side, in alternating order:
 
-- reference: what the original TestBench did, with the official client: ``getFile()`` (the
-  whole file to a temporary file on disk), then ``putFile()`` to the destination; it copies
-  every time.
-- module: ``algo_data_sync`` run as Ansible runs it (a module process with its arguments),
-  streaming source to destination, verifying after writing, and skipping on the next run
-  what the destination already holds.
+- ``curl | curl``: curl downloads the file from the source's Data API and pipes it into a curl
+  upload (``-T -``) to the destination: what the bytes cost with nothing but HTTP around them;
+- the module: ``algo_data_sync`` as Ansible runs it (a module process with its arguments in a
+  file), a first copy into a collection that does not exist yet, then the same task again (the
+  unchanged re-run, which must find the copy in place without moving the file again).
 
-Prints seconds and peak RSS of both, for a first copy and for a second, unchanged run, and
-the ratios (the figures to read: absolute numbers depend on the machine).
+Once per transport (it is slow, and copies every time): the original TestBench's way, the
+official client's ``getFile()`` (the whole file to a temporary file on disk) then ``putFile()``.
 
-    .venv/bin/python -m bench.data_sync_vs_seed [--mib 48]
+Prints every round, the medians and the spread (min-max), and the goal's figures as
+``BENCH-JSON`` lines (``bench.figures``). Each process is timed and its peak RSS read on its
+own (``os.wait4``); the module's peak RSS is the largest of all its runs.
+
+    .venv/bin/python -m bench.data_sync_vs_seed [--mib 1024] [--rounds 3] [--transports http tls]
 """
 
 from __future__ import annotations
@@ -21,30 +24,35 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.figures import emit
 from localcluster.process import LocalClusterProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = ROOT / "plugins" / "modules" / "algo_data_sync.py"
 COLLECTIONS = ROOT / ".collections"
-ALGORITHM = "Synced"
+MIB = 1024 * 1024
+GOAL = "11.1"
 
 # The original tool's copy, run in a child process: download to disk, upload from disk.
 REFERENCE = """
 import sys, Algorithmia
-source = Algorithmia.client(sys.argv[1], sys.argv[2])
-destination = Algorithmia.client(sys.argv[3], sys.argv[4])
+ca = sys.argv[7] or None
+source = Algorithmia.client(sys.argv[1], sys.argv[2], ca)
+destination = Algorithmia.client(sys.argv[3], sys.argv[4], ca)
 path = source.file(sys.argv[5]).getFile(as_path=True)
 destination.file(sys.argv[6]).putFile(path)
 """
 
 
-def run_child(argv: list[str], env: dict) -> tuple[float, float, str]:
+def run_child(argv: list[str], env: dict, stdin=None) -> tuple[float, float, str]:
     """Seconds, peak RSS in MiB of that one child, and its stdout.
 
     The child writes to files, not pipes, so it can be reaped with ``os.wait4``, which gives
@@ -52,79 +60,212 @@ def run_child(argv: list[str], env: dict) -> tuple[float, float, str]:
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        pid = subprocess.Popen(argv, env=env, stdout=out, stderr=err).pid  # pylint: disable=consider-using-with
+        pid = subprocess.Popen(argv, env=env, stdin=stdin, stdout=out, stderr=err).pid  # pylint: disable=consider-using-with
         status, usage = os.wait4(pid, 0)[1:]
         seconds = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
         stdout = out.read()
         if status != 0:
-            raise SystemExit(f"{' '.join(argv[:2])} failed:\n{stdout}\n{err.read()}")
+            raise SystemExit(f"{' '.join(argv[:3])} failed:\n{stdout[-3000:]}\n{err.read()[-3000:]}")
     return seconds, usage.ru_maxrss / 1024, stdout
+
+
+def private_file(path: Path, text: str) -> Path:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds keys
+    with os.fdopen(fd, "w") as stream:
+        stream.write(text)
+    return path
+
+
+class Pair:
+    """A source and a destination localcluster (one transport), the file on the source, keys."""
+
+    def __init__(self, scratch: Path, transport: str, env: dict) -> None:
+        self.transport = transport
+        self.env = env
+        self.scratch = scratch / transport
+        self.scratch.mkdir()
+        tls = transport == "tls"
+        self.source = LocalClusterProcess(self.scratch / "source", tls=tls).start()
+        self.destination = LocalClusterProcess(self.scratch / "destination", tls=tls).start()
+        self.ca = self.source.ca_cert if tls else None
+        if tls and Path(self.destination.ca_cert).read_bytes() != Path(self.ca).read_bytes():
+            # Two clusters, two CAs: one bundle that vouches for both, for curl and the official client.
+            bundle = self.scratch / "both-ca.pem"
+            bundle.write_bytes(Path(self.ca).read_bytes() + Path(self.destination.ca_cert).read_bytes())
+            self.ca = str(bundle)
+        self.source_key = self.source.create_user("quality")
+        self.destination_key = self.destination.create_user("bench")
+        self.source_header = private_file(self.scratch / "source.h", f"Authorization: Simple {self.source_key}\n")
+        self.destination_header = private_file(self.scratch / "destination.h",
+                                               f"Authorization: Simple {self.destination_key}\n")
+        self.runs = 0
+
+    def stop(self) -> None:
+        self.destination.stop()
+        self.source.stop()
+
+    def curl(self, *args: str) -> list[str]:
+        return ["curl", "-sS", "--fail", "--no-progress-meter", *(["--cacert", self.ca] if self.ca else []), *args]
+
+    def data_url(self, cluster: LocalClusterProcess, path: str) -> str:
+        return f"{cluster.url}/v1/connector/data/{path}"
+
+    def seed(self, blob: Path) -> None:
+        """The file on the source, and the collections curl and the reference write into."""
+        subprocess.run(self.curl("-X", "POST", "-H", f"@{self.source_header}", "-H", "Content-Type: application/json",
+                                 "-d", '{"name": "models"}', "-o", os.devnull,
+                                 self.data_url(self.source, "quality")), check=True)
+        subprocess.run(self.curl("-T", str(blob), "-H", f"@{self.source_header}", "-o", os.devnull,
+                                 self.data_url(self.source, "quality/models/model.bin")), check=True)
+        for name in ("CurlCopy", "Reference"):
+            subprocess.run(self.curl("-X", "POST", "-H", f"@{self.destination_header}", "-H",
+                                     "Content-Type: application/json", "-d", json.dumps({"name": name}),
+                                     "-o", os.devnull, self.data_url(self.destination, "bench")), check=True)
+
+    def delete(self, path: str) -> None:
+        subprocess.run(self.curl("-X", "DELETE", "-H", f"@{self.destination_header}", "-o", os.devnull,
+                                 self.data_url(self.destination, path)), stderr=subprocess.DEVNULL, check=False)
+
+    def curl_pipe(self) -> float:
+        """Seconds of ``curl <source> | curl -T - <destination>``."""
+        self.delete("bench/CurlCopy/model.bin")
+        started = time.perf_counter()
+        down = subprocess.Popen(self.curl("-H", f"@{self.source_header}",  # pylint: disable=consider-using-with
+                                          self.data_url(self.source, "quality/models/model.bin")),
+                                stdout=subprocess.PIPE)
+        up = subprocess.run(self.curl("-T", "-", "-H", f"@{self.destination_header}", "-o", os.devnull,
+                                      self.data_url(self.destination, "bench/CurlCopy/model.bin")),
+                            stdin=down.stdout, check=False)
+        down.stdout.close()
+        down_rc = down.wait()
+        seconds = time.perf_counter() - started
+        if down_rc or up.returncode:
+            raise SystemExit(f"curl | curl failed ({down_rc}, {up.returncode})")
+        return seconds
+
+    def module(self, algorithm: str) -> tuple[float, float, dict]:
+        """Seconds, peak RSS (MiB) and result of one module run into the collection ``algorithm``."""
+        args = {"api_address": self.destination.url, "api_key": self.destination_key,
+                "source_api_address": self.source.url, "source_api_key": self.source_key,
+                "algorithm": algorithm, "files": ["data://.my/models/model.bin"]}
+        if self.transport == "tls":
+            args.update(ca_cert=self.destination.ca_cert, source_ca_cert=self.source.ca_cert)
+        self.runs += 1
+        args_file = private_file(self.scratch / f"args{self.runs}.json", json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+        seconds, rss, out = run_child([sys.executable, str(MODULE), str(args_file)], self.env)
+        args_file.unlink()
+        result = json.loads(out)
+        if result.get("failed"):
+            raise SystemExit(f"the module failed: {result.get('msg')}")
+        return seconds, rss, result
+
+    def reference(self) -> tuple[float, float]:
+        """Seconds and peak RSS (MiB) of the official client's getFile + putFile."""
+        self.delete("bench/Reference/model.bin")
+        argv = [sys.executable, "-c", REFERENCE, self.source_key, self.source.url, self.destination_key,
+                self.destination.url, "data://quality/models/model.bin", "data://bench/Reference/model.bin",
+                self.ca or ""]
+        env = dict(self.env, TMPDIR=str(self.scratch))  # getFile's temporary file: on the same disk as the rest
+        seconds, rss = run_child(argv, env)[:2]
+        self.delete("bench/Reference/model.bin")
+        return seconds, rss
+
+
+def spread(values: list[float]) -> str:
+    return f"median {statistics.median(values):.2f} (min {min(values):.2f}, max {max(values):.2f}, n={len(values)})"
+
+
+def measure(pair: Pair, rounds: int, with_reference: bool) -> dict:
+    found = {"curl": [], "first": [], "rerun": [], "rss": [], "ratio": [], "rerun_ratio": []}
+    for number in range(rounds):
+        algorithm = f"Synced{number}"
+        order = ("curl", "module") if number % 2 == 0 else ("module", "curl")
+        line = {}
+        for what in order:
+            if what == "curl":
+                line["curl"] = pair.curl_pipe()
+                pair.delete("bench/CurlCopy/model.bin")
+                continue
+            first_s, first_rss, first = pair.module(algorithm)
+            rerun_s, rerun_rss, rerun = pair.module(algorithm)
+            actions = ([f["action"] for f in first["files"]], [f["action"] for f in rerun["files"]])
+            if actions != (["copied"], ["skipped"]):
+                raise SystemExit(f"the module did {actions}, not a copy then a skip")
+            line.update(first=first_s, rerun=rerun_s, rss=max(first_rss, rerun_rss),
+                        transfer=first["files"][0].get("transfer"))
+            pair.delete(f"bench/{algorithm}?force=true")
+        for key in ("curl", "first", "rerun", "rss"):
+            found[key].append(line[key])
+        found["ratio"].append(line["first"] / line["curl"])
+        found["rerun_ratio"].append(line["rerun"] / line["first"])
+        print(f"  {pair.transport} round {number + 1}: curl | curl {line['curl']:.2f} s, module first copy "
+              f"{line['first']:.2f} s (x{found['ratio'][-1]:.2f}), re-run {line['rerun']:.2f} s "
+              f"(x{found['rerun_ratio'][-1]:.3f}), module peak RSS {line['rss']:.1f} MiB; transfer {line['transfer']}",
+              flush=True)
+    if with_reference:
+        found["reference"], found["reference_rss"] = pair.reference()
+        print(f"  {pair.transport} getFile + putFile (once): {found['reference']:.2f} s, "
+              f"peak RSS {found['reference_rss']:.1f} MiB", flush=True)
+    return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    parser.add_argument("--mib", type=int, default=48, help="size of the data file (default %(default)s MiB)")
+    parser.add_argument("--mib", type=int, default=1024, help="size of the data file (default %(default)s MiB)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per transport (default %(default)s)")
+    parser.add_argument("--transports", nargs="+", choices=("http", "tls"), default=["http", "tls"])
+    parser.add_argument("--no-reference", action="store_true", help="skip the official client's getFile + putFile")
     args = parser.parse_args()
+    if shutil.which("curl") is None:
+        raise SystemExit("curl is needed (the anchor is curl | curl): apt-get install curl")
     env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
     env["PYTHONPATH"] = str(COLLECTIONS)
     if not (COLLECTIONS / "ansible_collections" / "algorithmia" / "testbench").exists():
         raise SystemExit("run `make collections-link` first (make bench does)")
+    size = "1 GiB" if args.mib == 1024 else f"{args.mib} MiB"
 
+    results = {}
     with tempfile.TemporaryDirectory() as scratch:
         scratch_path = Path(scratch)
-        source = LocalClusterProcess(scratch_path / "source").start()
-        destination = LocalClusterProcess(scratch_path / "destination").start()
-        try:
-            import Algorithmia
+        blob = scratch_path / "model.bin"
+        with open(blob, "wb") as stream:
+            for _mib in range(args.mib):
+                stream.write(os.urandom(MIB))
+        for transport in args.transports:
+            pair = Pair(scratch_path, transport, env)
+            try:
+                pair.seed(blob)
+                print(f"{transport}: one {size} file, {args.rounds} rounds", flush=True)
+                results[transport] = measure(pair, args.rounds, not args.no_reference)
+            finally:
+                pair.stop()
+                shutil.rmtree(pair.scratch, ignore_errors=True)
 
-            source_key = source.create_user("quality")
-            destination_key = destination.create_user("bench")
-            blob = scratch_path / "model.bin"
-            with open(blob, "wb") as stream:
-                for _mib in range(args.mib):
-                    stream.write(os.urandom(1024 * 1024))
-            client = Algorithmia.client(source_key, source.url)
-            client.dir("data://.my/models").create()
-            client.file("data://.my/models/model.bin").putFile(str(blob))
-            blob.unlink()
-            dest_client = Algorithmia.client(destination_key, destination.url)
-            dest_client.dir("data://.my/Reference").create()
-
-            reference_argv = [sys.executable, "-c", REFERENCE, source_key, source.url, destination_key,
-                              destination.url, "data://quality/models/model.bin",
-                              "data://bench/Reference/model.bin"]
-            module_args = {"ANSIBLE_MODULE_ARGS": {
-                "api_address": destination.url, "api_key": destination_key,
-                "source_api_address": source.url, "source_api_key": source_key,
-                "algorithm": ALGORITHM, "files": ["data://.my/models/model.bin"]}}
-            args_file = scratch_path / "args.json"
-            fd = os.open(args_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds keys
-            with os.fdopen(fd, "w") as stream:
-                json.dump(module_args, stream)
-            module_argv = [sys.executable, str(MODULE), str(args_file)]
-
-            rows = []
-            for run in ("first copy", "second run, unchanged"):
-                ref_s, ref_rss = run_child(reference_argv, env)[:2]
-                mod_s, mod_rss, out = run_child(module_argv, env)
-                result = json.loads(out)
-                actions = sorted({f["action"] for f in result["files"]})
-                rows.append((run, ref_s, ref_rss, mod_s, mod_rss, "/".join(actions)))
-        finally:
-            destination.stop()
-            source.stop()
-
-    print(f"\nalgo_data_sync vs the official client's getFile + putFile, one {args.mib} MiB file, cluster to cluster")
-    print(f"{'run':24} {'reference s':>11} {'peak MiB':>8} {'module s':>9} {'peak MiB':>8}  {'module did':10}"
-          f" {'time ratio':>10} {'RSS ratio':>9}")
-    for run, ref_s, ref_rss, mod_s, mod_rss, actions in rows:
-        print(f"{run:24} {ref_s:11.2f} {ref_rss:8.1f} {mod_s:9.2f} {mod_rss:8.1f}  {actions:10}"
-              f" {mod_s / ref_s:10.2f} {mod_rss / ref_rss:9.2f}")
-    print("ratios are module / reference.")
-    print("(the module verifies each copy by reading it back; the reference does not, and it writes the file"
-          " to local disk on the way)")
+    print(f"\nalgo_data_sync, one {size} file cluster to cluster (seconds; spread over the rounds)")
+    for transport, found in results.items():
+        print(f"{transport}: curl | curl {spread(found['curl'])}")
+        print(f"{transport}: module first copy {spread(found['first'])}; ratio to curl | curl {spread(found['ratio'])}")
+        print(f"{transport}: module unchanged re-run {spread(found['rerun'])}; ratio to the first copy "
+              f"{spread(found['rerun_ratio'])}")
+        if "reference" in found:
+            print(f"{transport}: getFile + putFile {found['reference']:.2f} s (measured once), peak RSS "
+                  f"{found['reference_rss']:.1f} MiB")
+        print(f"{transport}: module peak RSS {spread(found['rss'])} MiB")
+    for transport, found in results.items():
+        label = transport.upper()
+        first = round(statistics.median(found["first"]), 3)
+        emit(GOAL, f"data sync {size} first copy, {label}", first, "s", anchor="curl | curl",
+             anchor_value=round(statistics.median(found["curl"]), 3), criterion="<= 1.3")
+        if "reference" in found:
+            emit(GOAL, f"data sync {size} first copy vs the original tool's way, {label}", first, "s",
+                 anchor="getFile + putFile", anchor_value=round(found["reference"], 3), criterion="<= 0.5")
+        emit(GOAL, f"data sync {size} unchanged re-run, {label}", round(statistics.median(found["rerun"]), 3), "s",
+             anchor="first copy", anchor_value=first, criterion="<= 0.05")
+    if results:
+        emit(GOAL, "data sync module peak RSS", round(max(max(found["rss"]) for found in results.values()), 1), "MiB",
+             criterion="< 64")
 
 
 if __name__ == "__main__":

@@ -104,6 +104,13 @@ async def put_data(request: Request, caller: Caller = Depends(require_caller),
     except BaseException:
         upload.abort()  # a dropped connection leaves nothing visible
         raise
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and upload.size != int(declared):
+        # The server reads a body to its Content-Length or sees its client leave; this holds
+        # whatever sits in between: a body that does not match its declared length is never stored.
+        upload.abort()
+        raise BadRequest(f"The upload carried {upload.size} bytes but declared {declared} (Content-Length): "
+                         "nothing was stored.")
     uri = await run_in_threadpool(upload.commit)
     return {"result": uri}
 

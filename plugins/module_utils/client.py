@@ -281,6 +281,14 @@ class _Counted:
             self.sent += len(chunk)
 
 
+class _CountedSized(_Counted):
+    """A body whose length is known beforehand (its ``content_length``): requests sends it with a
+    Content-Length instead of chunked, so a cluster refuses it when it ends short."""
+
+    def __len__(self):
+        return self._chunks.content_length
+
+
 class AlgorithmiaClient:
     """An API client for one cluster: ``Simple`` key auth, CA handling, timeouts, retries.
 
@@ -455,7 +463,7 @@ class AlgorithmiaClient:
         """One attempt: the response, or a ``ClusterError`` saying what happened."""
         counted = None
         if data is not None and not isinstance(data, (bytes, bytearray)) and not hasattr(data, "read"):
-            data = counted = _Counted(data)
+            data = counted = (_Counted if getattr(data, "content_length", None) is None else _CountedSized)(data)
         try:
             response = self._session.request(method, url, params=params, data=data, headers=headers, stream=stream,
                                              timeout=self._timeouts(timeout), verify=self.verify)
@@ -630,6 +638,7 @@ class AlgorithmiaClient:
         returning a fresh iterable: a half-sent generator cannot be sent again, so every attempt
         sends the whole body from a new one. A source that fails while it is sent (a download from
         another cluster that could not be resumed) fails the attempt, and the next starts afresh.
+        An iterable with a ``content_length`` (int) is sent with that Content-Length, not chunked.
         """
         if retry and not callable(chunks):
             raise ValueError("upload(retry=True) needs chunks to be a callable returning a fresh iterable")
@@ -650,9 +659,10 @@ class AlgorithmiaClient:
 
 
 def _streamable(source):
-    """What requests streams as is: bytes and files directly (with a length), anything else
-    as an iterator of chunks (sent with chunked transfer encoding)."""
-    if isinstance(source, (bytes, bytearray)) or hasattr(source, "read"):
+    """What requests streams as is: bytes and files directly (with a length), an iterable with a
+    ``content_length`` as chunks with that length, anything else as an iterator of chunks (sent
+    with chunked transfer encoding)."""
+    if isinstance(source, (bytes, bytearray)) or hasattr(source, "read") or hasattr(source, "content_length"):
         return source
     return iter(source)
 

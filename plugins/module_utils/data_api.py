@@ -114,6 +114,20 @@ class DataFiles:
                                  uri, self.role, self.client.cluster, where))
         return dict(files[name], uri=uri)
 
+    def stored_size(self, uri):
+        """The size a file has now, from a HEAD (its Content-Length), else from a fresh listing of
+        its folder; ``None`` when it is missing. Costs one or two requests, never reads the file."""
+        headers = self.client.head(data_path(uri), missing_ok=True, retry=True,
+                                   action="read the size of {0} on the {1} cluster".format(uri, self.role))
+        if headers is None:
+            return None
+        length = headers.get("Content-Length", "")
+        if length.isdigit():
+            return int(length)
+        connector, directory, name = split_file_uri(uri)
+        files = self.listing("{0}://{1}".format(connector, directory)) or {}
+        return files.get(name, {}).get("size")
+
     def download(self, uri, action=None):
         """A ``ByteStream`` of the file (the request is made now, the body read as it is iterated);
         a body that breaks off is resumed where it stopped, unseen by the consumer."""

@@ -2,7 +2,7 @@
 # Copyright: (c) 2025, Algorithmia testbench maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Copying Data API files cluster to cluster: streamed, hashed on the way, skipped when unchanged.
+"""Copying Data API files cluster to cluster: streamed, read ahead, checked, skipped when unchanged.
 
 How "same content" is decided (the Data API gives a file's size and last_modified, no hash):
 
@@ -12,18 +12,22 @@ How "same content" is decided (the Data API gives a file's size and last_modifie
    destination's size and last_modified right after the write, and all of them still match
    the listings: skip without reading either file (the cheap path a re-run takes);
 3. anything else (no manifest, a file changed on either side, a last_modified missing): stream
-   both files through SHA-256 and compare; equal skips (and refreshes the manifest), different copies.
+   both files (at once) through SHA-256 and compare; equal skips (and refreshes the manifest),
+   different copies.
 
 Step 2 trusts that a file rewritten on either side gets a new last_modified (millisecond
 resolution on the API): a rewrite with the same size within the same millisecond would go
 unnoticed. Everything else falls through to hashing, so a stale or damaged manifest costs
-time, never correctness.
+time, never correctness. A manifest entry written after a copy checked by size records no
+SHA-256 (``sha256`` null): none was computed, since none was compared.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import threading
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import TaskFailed
 from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import UriError, split_data_uri
@@ -147,6 +151,117 @@ def manifest_bytes(files):
 
 # ---- streaming, through data_api.DataFiles ------------------------------------------------
 
+READ_AHEAD_CHUNKS = 4  # chunks (of data_api.CHUNK_SIZE) a download may run ahead of its upload
+
+
+class ReadAhead:
+    """Iterates ``chunks`` in a thread of its own, up to ``depth`` chunks ahead of the consumer.
+
+    So a copy downloads and uploads at the same time (socket reads and writes, TLS and hashing
+    release the GIL), with at most ``depth`` chunks in memory between the two. ``on_chunk`` is
+    called in the reading thread with each chunk (hashing there overlaps the upload). An error of
+    the reader is raised in the consumer, after the chunks read before it; ``close()`` stops the
+    reader and closes ``chunks``.
+    """
+
+    _END = object()
+
+    def __init__(self, chunks, depth=READ_AHEAD_CHUNKS, on_chunk=None):
+        self._chunks = chunks
+        self._on_chunk = on_chunk
+        self._queue = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="data-sync-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        try:
+            for chunk in self._chunks:
+                if not chunk:
+                    continue
+                if self._on_chunk is not None:
+                    self._on_chunk(chunk)
+                if not self._put(chunk):
+                    return
+            self._put((self._END, None))
+        except BaseException as exc:  # pylint: disable=broad-exception-caught
+            self._put((self._END, exc))  # raised again in the consumer's thread
+        finally:
+            _close(self._chunks)
+
+    def _put(self, item):
+        # With a timeout, so a consumer that stopped (its upload failed) never leaves the reader blocked.
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self):
+        while True:
+            item = self._queue.get()
+            if isinstance(item, tuple):
+                if item[1] is not None:
+                    raise item[1]
+                return
+            yield item
+
+    def close(self):
+        self._stop.set()
+        # The reader sees the stop within 0.1 s, unless it waits on the source's socket: then it
+        # ends with that read (a daemon thread: it never keeps the module alive).
+        self._thread.join(5)
+
+
+def _close(stream):
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
+
+
+class SizedBody:
+    """The body of one upload attempt: the source's chunks, read ahead, sent with the Content-Length
+    ``size`` (the source's listed size), counted and, with ``sha256``, hashed as they are read.
+
+    With a Content-Length the destination refuses a body that ends short, so a broken transfer can
+    never be stored as a short file. Should the source deliver more or fewer bytes than listed (it
+    changed since), ``SourceChanged`` stops the upload before it completes.
+    """
+
+    def __init__(self, chunks, size, sha256=False):
+        self.content_length = size
+        self._sha = hashlib.sha256() if sha256 else None
+        self.size = 0
+        self.chunks = 0
+        self.largest_chunk = 0
+        self._stream = ReadAhead(chunks, on_chunk=self._sha.update if sha256 else None)
+
+    def __iter__(self):
+        for chunk in self._stream:
+            self.size += len(chunk)
+            if self.size > self.content_length:
+                raise SourceChanged(self.size, self.content_length)
+            self.chunks += 1
+            self.largest_chunk = max(self.largest_chunk, len(chunk))
+            yield chunk
+        if self.size != self.content_length:
+            raise SourceChanged(self.size, self.content_length)
+
+    def hexdigest(self):
+        return self._sha.hexdigest() if self._sha is not None else None
+
+    def close(self):
+        self._stream.close()
+
+
+class SourceChanged(TaskFailed):
+    def __init__(self, sent, listed):
+        super().__init__("the source sent {0}{1} bytes but listed {2}: it changed during the copy".format(
+            "more than " if sent > listed else "", sent, listed))
+        self.sent = sent
+
 
 def sha256_of(files, uri):
     """``(hex digest, size)`` of a file on a cluster (a ``data_api.DataFiles``), streamed; a download
@@ -160,23 +275,46 @@ def sha256_of(files, uri):
     return stream.hexdigest(), stream.size
 
 
-def copy_file(source_files, destination_files, plan):
-    """Stream one file source -> destination; returns the ``HashingStream`` of the attempt that succeeded.
+def sha256_both(first, first_uri, second, second_uri):
+    """``sha256_of`` of two files (on two clusters) read at the same time: ``((digest, size), (digest, size))``."""
+    found = {}
 
-    The destination cluster stores an upload under a temporary name and renames it into place
-    when complete, so a broken transfer leaves the old file (or none). A download that breaks
-    off is resumed by the source stream itself, unseen by the upload; an upload that breaks, or
-    whose download could not be resumed, is repeated from a fresh download, so every attempt
-    sends, and hashes, the whole file.
+    def read_second():
+        try:
+            found["second"] = sha256_of(second, second_uri)
+        except BaseException as exc:  # pylint: disable=broad-exception-caught
+            found["error"] = exc
+
+    thread = threading.Thread(target=read_second, name="data-sync-compare", daemon=True)
+    thread.start()
+    try:
+        found["first"] = sha256_of(first, first_uri)
+    finally:
+        thread.join()
+    if "error" in found:
+        raise found["error"]
+    return found["first"], found["second"]
+
+
+def copy_file(source_files, destination_files, plan, size, sha256=False):
+    """Stream one file source -> destination; returns the ``SizedBody`` of the attempt that succeeded
+    (``attempts`` set to the uploads started).
+
+    The download runs ahead of the upload in a thread (``ReadAhead``); the upload carries the
+    source's listed ``size`` as its Content-Length. The destination cluster stores an upload under
+    a temporary name and renames it into place when complete, so a broken transfer leaves the old
+    file (or none). A download that breaks off is resumed by the source stream itself, unseen by
+    the upload; an upload that breaks, or whose download could not be resumed, is repeated from a
+    fresh download, so every attempt sends, and with ``sha256`` hashes, the whole file.
     """
     attempts = []
 
-    def fresh_stream():
-        stream = HashingStream(source_files.download(plan["source"]))
-        attempts.append(stream)
-        return stream
+    def fresh_body():
+        body = SizedBody(source_files.download(plan["source"]), size, sha256=sha256)
+        attempts.append(body)
+        return body
 
-    destination_files.upload(plan["destination"], fresh_stream)
+    destination_files.upload(plan["destination"], fresh_body)
     sent = attempts[-1]
     sent.attempts = len(attempts)
     return sent

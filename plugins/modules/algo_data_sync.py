@@ -29,8 +29,12 @@ description:
     a file changed on either side, a time missing) both files are streamed through SHA-256 and compared.
   - The manifest shortcut assumes that a rewritten file gets a new last_modified (millisecond resolution);
     a stale or deleted manifest only costs a comparison by hash, never a wrong skip of a changed size or time.
-  - With O(verify=true), each copied file is read back - the destination must list the size sent and serve
-    content with the SHA-256 of what was sent, else the copy is deleted and the task fails.
+  - Each file is uploaded with its size as Content-Length, so the destination refuses a body that ends
+    short, and the download runs ahead of the upload (a few chunks, in a thread) so both move at once.
+  - With O(verify=size) (the default), after each copy the destination must report the size that was
+    sent (one HEAD request; the file is not read back). With O(verify=full), it is read back whole and its
+    SHA-256 compared with that of what was sent. A copy that fails its check is copied once more, then
+    deleted, and the task fails.
   - With O(state=absent), the files O(files) names are deleted from the destination collection (nothing
     else in it), their manifest entries dropped, and the collection itself deleted once nothing else is
     left in it. The source cluster is not contacted.
@@ -80,9 +84,12 @@ options:
     default: []
   verify:
     description:
-      - Read every copied file back and compare its size and SHA-256 with what was sent.
-    type: bool
-    default: true
+      - How each copy is checked once written (see above). V(size) - the destination reports the size
+        sent; no byte is read back. V(full) - the copy is read back and its SHA-256 compared with what was
+        sent (moves every byte a third time).
+    type: str
+    choices: [size, full]
+    default: size
 notes:
   - The destination key needs read/write data access to O(owner)'s collections; the collection is created
     with the cluster's default read ACL (the owner's algorithms may read it).
@@ -157,8 +164,9 @@ files:
       sample: 102400
     sha256:
       description:
-        - SHA-256 of the content. Null when it was not needed to decide (a skip by manifest returns the
-          recorded value; a check mode copy computes none).
+        - SHA-256 of the content, computed only where it is compared - a copy with O(verify=full), or
+          files of the same size compared by content. A skip by manifest returns the recorded value (null
+          when the copy was checked by size); a copy with O(verify=size) or in check mode computes none.
       type: str
     transfer:
       description: For copied files, how the bytes were streamed.
@@ -175,9 +183,14 @@ files:
           description: Bytes in the largest chunk, the most of the file held in memory at once.
           type: int
         attempts:
-          description: Uploads started (more than one after a retried failure).
+          description: Uploads started (more than one after a retried failure or a copy that failed its check).
           type: int
+        verified:
+          description: How the copy was checked - V(size) or V(sha256).
+          type: str
 """
+
+import threading
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_module import ClusterModule
 from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_options import (
@@ -194,12 +207,44 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.datasync imp
     manifest_bytes,
     manifest_entry,
     parse_manifest,
+    SourceChanged,
     plan_files,
+    sha256_both,
     sha256_of,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import TaskFailed
 from ansible_collections.algorithmia.testbench.plugins.module_utils.progress import report_progress
 from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME
+
+# Copies of one file that failed their check before the task gives up (each a whole transfer).
+COPY_ROUNDS = 2
+
+
+def in_parallel(first, second):
+    """``(first(), second())`` with ``second`` run in a thread meanwhile: the source's and the
+    destination's reads of a run wait on two clusters, not one after the other. ``second``'s
+    error is raised first (it is the destination's, which the task reported first before)."""
+    found = {}
+
+    def run_second():
+        try:
+            found["second"] = second()
+        except BaseException as exc:  # pylint: disable=broad-exception-caught
+            found["error"] = exc
+
+    thread = threading.Thread(target=run_second, name="data-sync-reads", daemon=True)
+    thread.start()
+    try:
+        found["first"] = first()
+    except BaseException:
+        thread.join()
+        if "error" in found:
+            raise found["error"]  # pylint: disable=raise-missing-from
+        raise
+    thread.join()
+    if "error" in found:
+        raise found["error"]
+    return found["first"], found["second"]
 
 
 class DataSync:
@@ -211,18 +256,28 @@ class DataSync:
     def run(self, source_client, destination_client):
         self.source = DataFiles(source_client, "source")
         self.destination = DataFiles(destination_client, "destination")
-        owner = self.params["owner"] or key_owner(destination_client, "destination")
-        self.record = self.module.record(destination_client, owner)
-        source_user = key_owner(source_client, "source")
         algorithm = self.params["algorithm"]
-        collection = "data://{0}/{1}".format(owner, algorithm)
+        plan_files(self.params["files"], algorithm, None, None)  # names checked before any request
+
+        def read_destination():
+            owner = self.params["owner"] or key_owner(destination_client, "destination")
+            collection = "data://{0}/{1}".format(owner, algorithm)
+            listing = self.destination.listing(collection)
+            manifest = {}
+            if listing is not None and MANIFEST_NAME in listing:
+                manifest = parse_manifest(self.destination.read_small(collection + "/" + MANIFEST_NAME))
+            return owner, collection, listing, manifest
+
+        def read_source():
+            source_user = key_owner(source_client, "source")
+            # Every source file must exist before anything is written anywhere. (The source URIs do not
+            # depend on the destination's owner, which the other thread is finding out.)
+            plans = plan_files(self.params["files"], algorithm, source_user, None)
+            return source_user, [self.source.stat(plan["source"]) for plan in plans]
+
+        (source_user, sources), (owner, collection, listing, manifest) = in_parallel(read_source, read_destination)
+        self.record = self.module.record(destination_client, owner)
         plans = plan_files(self.params["files"], algorithm, source_user, owner)
-        # Every source file must exist before anything is written anywhere.
-        sources = [self.source.stat(plan["source"]) for plan in plans]
-        listing = self.destination.listing(collection)
-        manifest = {}
-        if listing is not None and MANIFEST_NAME in listing:
-            manifest = parse_manifest(self.destination.read_small(collection + "/" + MANIFEST_NAME))
         results = [self.decide(plan, source, listing, manifest) for plan, source in zip(plans, sources)]
 
         if not self.module.check_mode:
@@ -237,7 +292,7 @@ class DataSync:
                 report_progress("copying {0} ({1} bytes), file {2} of {3} to copy".format(
                     plan["filename"], source["size"], number, len(to_copy)), force=True)
                 self.copy(plan, source, result, existed=plan["filename"] in (listing or {}))
-            self.write_manifest(collection, plans, sources, results, manifest,
+            self.write_manifest(collection, plans, sources, results, manifest, listing,
                                 existed=MANIFEST_NAME in (listing or {}))
         else:
             would_create = listing is None and len(plans) > 0
@@ -296,8 +351,9 @@ class DataSync:
         result = dict(source=plan["source"], destination=plan["destination"], size=source["size"], reason=reason,
                       action="copied" if action == COPY else "skipped", sha256=None)
         if action == COMPARE:
-            source_sha, _size = sha256_of(self.source, plan["source"])
-            destination_sha, _size = sha256_of(self.destination, plan["destination"])
+            # Both files read at once; the only case that reads a file to decide.
+            (source_sha, _size), (destination_sha, _size) = sha256_both(
+                self.source, plan["source"], self.destination, plan["destination"])
             result["sha256"] = source_sha
             if source_sha != destination_sha:
                 result.update(action="copied", reason="same size, different SHA-256")
@@ -309,35 +365,61 @@ class DataSync:
 
     def copy(self, plan, source, result, existed):
         self.record.intent("file", uri=plan["destination"], existed=existed)
-        sent = copy_file(self.source, self.destination, plan)
-        self.changed = True
-        result.update(sha256=sent.hexdigest(), size=sent.size, transfer=dict(
-            bytes=sent.size, chunks=sent.chunks, largest_chunk=sent.largest_chunk, attempts=sent.attempts))
-        if sent.size != source["size"]:
+        full = self.params["verify"] == "full"
+        uploads = 0
+        for copy_round in range(1, COPY_ROUNDS + 1):
+            try:
+                sent = copy_file(self.source, self.destination, plan, source["size"], sha256=full)
+            except SourceChanged as exc:
+                # The upload was refused short (or stopped before its end): nothing was stored.
+                raise TaskFailed("Failed to copy {0}: {1}. Nothing was written. Fix: run again once the source file "
+                                 "is stable.".format(plan["source"], exc)) from None
+            uploads += sent.attempts
+            self.changed = True
+            result.update(sha256=sent.hexdigest(), size=sent.size, transfer=dict(
+                bytes=sent.size, chunks=sent.chunks, largest_chunk=sent.largest_chunk, attempts=uploads,
+                verified="sha256" if full else "size"))
+            problem = self.check_copy(plan, sent, full)
+            if problem is None:
+                break
+            # Never left in place as if done: deleted before another round, or before failing.
             self.destination.delete(plan["destination"])
-            raise TaskFailed("Failed to copy {0}: the source sent {1} bytes but listed {2}; it changed during the copy. "
-                             "The copy was deleted. Fix: run again once the source file is stable.".format(
-                                 plan["source"], sent.size, source["size"]))
-        if self.params["verify"]:
-            stored_sha, stored_size = sha256_of(self.destination, plan["destination"])
-            if (stored_sha, stored_size) != (sent.hexdigest(), sent.size):
-                self.destination.delete(plan["destination"])
+            if copy_round == COPY_ROUNDS:
                 raise TaskFailed(
-                    "Failed to verify {0} on the destination cluster {1}: it serves {2} bytes with SHA-256 {3}, but "
-                    "{4} bytes with SHA-256 {5} were sent. The copy was deleted. Fix: run again; if it persists, check "
-                    "the cluster's storage.".format(plan["destination"], self.destination.client.cluster, stored_size,
-                                                    stored_sha, sent.size, sent.hexdigest()))
+                    "Failed to verify {0} on the destination cluster {1}: {2}, after {3} copies. The copy was "
+                    "deleted. Fix: run again; if it persists, check the cluster's storage (and anything between "
+                    "it and this host).".format(plan["destination"], self.destination.client.cluster, problem,
+                                                COPY_ROUNDS))
+            report_progress("{0} failed its check ({1}): copying it again".format(plan["filename"], problem),
+                            force=True)
         self.record.done("file", uri=plan["destination"], existed=existed, sha256=sent.hexdigest(), size=sent.size)
 
-    def write_manifest(self, collection, plans, sources, results, manifest, existed):
-        """Write the manifest when an entry is new or changed, with the destination's state after the writes."""
+    def check_copy(self, plan, sent, full):
+        """``None`` when the destination holds what was sent, else what differs (in words)."""
+        if full:
+            stored_sha, stored_size = sha256_of(self.destination, plan["destination"])
+            if (stored_sha, stored_size) != (sent.hexdigest(), sent.size):
+                return "it serves {0} bytes with SHA-256 {1}, but {2} bytes with SHA-256 {3} were sent".format(
+                    stored_size, stored_sha, sent.size, sent.hexdigest())
+            return None
+        stored_size = self.destination.stored_size(plan["destination"])
+        if stored_size != sent.size:
+            return "it holds {0} bytes, but {1} were sent".format(
+                "no file" if stored_size is None else stored_size, sent.size)
+        return None
+
+    def write_manifest(self, collection, plans, sources, results, manifest, listing, existed):
+        """Write the manifest when an entry is new or changed, with the destination's state after the writes
+        (``listing`` is the one read before: still the state when nothing was written)."""
         if not plans:
             return
-        listing = self.destination.listing(collection) or {}
+        if self.changed or listing is None:
+            listing = self.destination.listing(collection)
+        listing = listing or {}
         entries = dict(manifest)
         for plan, source, result in zip(plans, sources, results):
             stored = listing.get(plan["filename"])
-            if result["sha256"] is None or stored is None:
+            if stored is None:
                 continue
             if stored["size"] != result["size"]:
                 continue  # changed again since: the next run decides afresh
@@ -359,7 +441,7 @@ def main():
             algorithm=dict(type="str", required=True),
             owner=dict(type="str"),
             files=dict(type="list", elements="str", default=[]),
-            verify=dict(type="bool", default=True),
+            verify=dict(type="str", choices=["size", "full"], default="size"),
         ),
         required_if=[("state", "present", ("source_api_address", "source_api_key"))],
         supports_check_mode=True,
