@@ -25,7 +25,7 @@ from bench.figures import parse, table
 ROOT = Path(__file__).resolve().parent.parent
 # module: the arguments of its --quick run (None: it is quick already)
 BENCHMARKS = {
-    "bench.data_sync_vs_seed": ["--mib", "64"],
+    "bench.data_sync_vs_seed": ["--mib", "64", "--rounds", "1"],
     "bench.destinations": None,
     "bench.driver_vs_wrk": ["--duration", "3", "--rounds", "1"],
     "bench.localcluster_calls": None,
