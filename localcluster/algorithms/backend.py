@@ -16,7 +16,6 @@ import time
 import uuid
 
 from localcluster.algorithms import resolution, semver
-from localcluster.builds.artifacts import Runnable
 from localcluster.builds.backend import IN_PROGRESS, SUCCEEDED, BuildBackend
 from localcluster.db import MISS, ChangeCache, Database
 from localcluster.environments.backend import EnvironmentBackend
