@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,18 +138,34 @@ def write_extra_inventory(count: int) -> list[str]:
     return ["-i", str(EXTRA_INVENTORY)]
 
 
-def run_playbook(report_dir: Path, extra_args: list[str]) -> tuple[int, str]:
+def run_playbook(report_dir: Path, extra_args: list[str], echo: bool = True) -> tuple[int, str]:
+    """Run the playbook, echoing its output as it comes; ``first_task_at`` (``time.monotonic()``)
+    is when its first task started, read from its first ``TASK [`` line, for the time to verdict."""
+    global first_task_at
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "playbooks/testbench.yml",
            "-i", str(INVENTORY.relative_to(ROOT)), "--vault-password-file", str(VAULT_PASSWORD_FILE.relative_to(ROOT)),
            "-e", f"testbench_report_dir={report_dir}"] + extra_args
-    print("$ " + " ".join(cmd), flush=True)
+    if echo:
+        print("$ " + " ".join(cmd), flush=True)
+    first_task_at = None
     proc = subprocess.Popen(cmd, cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     lines = []
     for line in proc.stdout:
-        sys.stdout.write(line)
+        if first_task_at is None and line.startswith("TASK ["):
+            first_task_at = time.monotonic()
+        if echo:
+            sys.stdout.write(line)
         lines.append(line)
     return proc.wait(), "".join(lines)
+
+
+first_task_at: float | None = None
+
+
+def time_to_verdict() -> float | None:
+    """Seconds from the last run's first task to now (its verdict just printed); None if no task ran."""
+    return None if first_task_at is None else time.monotonic() - first_task_at
 
 
 def recap_changes(output: str) -> dict[str, int]:
@@ -169,6 +186,45 @@ def print_verdict(report_dir: Path) -> bool:
     return bool(summary["passed"])
 
 
+def start_clusters(count: int, tls: bool, started: list[LocalClusterProcess]) -> None:
+    """Fresh state, a source and ``count`` destination localclusters started, the source seeded and
+    their URLs and keys in the vault. Each process started goes into ``started`` as it starts, so
+    that stop_clusters stops them also when this raises."""
+    if STATE_DIR.exists():
+        shutil.rmtree(STATE_DIR)
+    STATE_DIR.mkdir(parents=True)
+    source = LocalClusterProcess(STATE_DIR / "source", tls=tls)
+    destinations = [LocalClusterProcess(STATE_DIR / ("destination" if number == 1 else f"destination_{number}"),
+                                        tls=tls) for number in range(1, count + 1)]
+    for proc in [source] + destinations:
+        proc.start()
+        started.append(proc)
+        print(f"localcluster {proc.data_dir.name}: {proc.url} (pid {proc.proc.pid})", flush=True)
+    source_key = source.create_user(SOURCE_USER)
+    for uri in seed_source(source.url, source_key, source.ca_cert):
+        print(f"source: seeded {uri}", flush=True)
+    values = {"testbench_source_api_address": source.url, "testbench_source_api_key": source_key}
+    if tls:
+        values["testbench_source_ca_cert"] = Path(source.ca_cert).read_text()
+    for number, destination in enumerate(destinations, start=1):
+        prefix = "testbench_demo_destination" + ("" if number == 1 else f"_{number}")
+        values[f"{prefix}_api_address"] = destination.url
+        values[f"{prefix}_api_key"] = destination.create_user(DESTINATION_USER, admin=True)
+        if tls:
+            values[f"{prefix}_ca_cert"] = Path(destination.ca_cert).read_text()
+    write_vault(values)
+    print(f"vault: wrote {VAULT_FILE.relative_to(ROOT)} (encrypted with the demo-only password)", flush=True)
+
+
+def stop_clusters(started: list[LocalClusterProcess]) -> None:
+    """Remove the vault file (the keys in it belong to clusters about to stop) and stop the clusters."""
+    if VAULT_FILE.exists():
+        VAULT_FILE.unlink()
+    for proc in reversed(started):
+        proc.stop()
+        print(f"stopped localcluster {proc.data_dir.name} (pid {proc.proc.pid})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--once", action="store_true", help="run the playbook once (skip the changed=0 re-run)")
@@ -184,58 +240,32 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("REQUESTS_CA_BUNDLE", None)
     os.environ.pop("CURL_CA_BUNDLE", None)
 
-    if STATE_DIR.exists():
-        shutil.rmtree(STATE_DIR)
-    STATE_DIR.mkdir(parents=True)
     report_dir = STATE_DIR / "reports"
-    tls = not args.no_tls
-    source = LocalClusterProcess(STATE_DIR / "source", tls=tls)
-    destinations = [LocalClusterProcess(STATE_DIR / ("destination" if number == 1 else f"destination_{number}"),
-                                        tls=tls) for number in range(1, args.destinations + 1)]
-    started = []
+    started: list[LocalClusterProcess] = []
     try:
-        for proc in [source] + destinations:
-            proc.start()
-            started.append(proc)
-            print(f"localcluster {proc.data_dir.name}: {proc.url} (pid {proc.proc.pid})", flush=True)
-        source_key = source.create_user(SOURCE_USER)
-        for uri in seed_source(source.url, source_key, source.ca_cert):
-            print(f"source: seeded {uri}", flush=True)
-        values = {"testbench_source_api_address": source.url, "testbench_source_api_key": source_key}
-        if tls:
-            values["testbench_source_ca_cert"] = Path(source.ca_cert).read_text()
-        for number, destination in enumerate(destinations, start=1):
-            prefix = "testbench_demo_destination" + ("" if number == 1 else f"_{number}")
-            values[f"{prefix}_api_address"] = destination.url
-            values[f"{prefix}_api_key"] = destination.create_user(DESTINATION_USER, admin=True)
-            if tls:
-                values[f"{prefix}_ca_cert"] = Path(destination.ca_cert).read_text()
-        write_vault(values)
-        print(f"vault: wrote {VAULT_FILE.relative_to(ROOT)} (encrypted with the demo-only password)", flush=True)
-
+        start_clusters(args.destinations, not args.no_tls, started)
         extra = write_extra_inventory(args.destinations) + playbook_args + (
             ["-e", json.dumps({"testbench_workflows": [args.workflow]})] if args.workflow != WORKFLOW else [])
         rc = run_playbook(report_dir, extra)[0]
         passed = print_verdict(report_dir) and rc == 0
+        timings = [("first run", time_to_verdict())]
         if passed and not args.once:
             print("\n==== Second run against the same clusters: nothing should change ====", flush=True)
             rc2, output = run_playbook(report_dir, extra)
             changes = recap_changes(output)
             print_verdict(report_dir)
+            timings.append(("unchanged re-run", time_to_verdict()))
             print(f"\nsecond run: {', '.join(f'{host} changed={n}' for host, n in changes.items())}")
             passed = rc2 == 0 and bool(changes) and not any(changes.values())
             if not passed:
                 print("UNEXPECTED: the second run changed something or failed")
+        for label, seconds in timings:
+            if seconds is not None:
+                print(f"time to verdict, {label}: {seconds:.1f} s (from the playbook's first task to the verdict)")
         print("\ndemo " + ("PASSED" if passed else "FAILED"))
         return 0 if passed else 1
     finally:
-        # The keys in it belong to clusters that are about to stop.
-        if VAULT_FILE.exists():
-            VAULT_FILE.unlink()
-        for proc in reversed(started):
-            proc.stop()
-            print(f"stopped localcluster {proc.data_dir.name} (pid {proc.proc.pid})")
-
+        stop_clusters(started)
 
 if __name__ == "__main__":
     sys.exit(main())
