@@ -267,5 +267,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_clusters(started)
 
+
 if __name__ == "__main__":
     sys.exit(main())
