@@ -182,7 +182,7 @@ def test_a_300_mib_file_cut_on_its_upload_and_on_its_read_back_arrives_whole(tls
     start = len(dest.request_log())
     try:
         run = run_playbook(play([task("Sync", "algo_data_sync", {
-            "algorithm": "BigData", "files": ["data://.my/soak_big/big.bin"],
+            "algorithm": "BigData", "files": ["data://.my/soak_big/big.bin"], "verify": "full",
             "source_api_address": "{{ source_url }}", "source_api_key": "{{ source_key }}",
             "source_ca_cert": "{{ source_ca }}"})], extra_defaults={"ca_cert": "{{ dest_ca }}"}),
             tmp_path, extra_vars={"api_address": dest.url, "api_key": dest.key, "dest_ca": dest.ca_cert,

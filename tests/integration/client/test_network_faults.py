@@ -109,7 +109,8 @@ def test_a_download_feeding_an_upload_resumes_unseen_by_the_upload(cluster, stor
     via.add("reset_answer", "GET", data_path(stored + "/big.bin"), after_bytes=2 * MB + 99)
     plan = {"source": stored + "/big.bin", "destination": stored + "/resumed.bin"}
     with fast_client(via.url, cluster.key) as source, fast_client(cluster.url, cluster.key) as destination:
-        sent = copy_file(DataFiles(source, "source"), DataFiles(destination, "destination"), plan)
+        sent = copy_file(DataFiles(source, "source"), DataFiles(destination, "destination"), plan,
+                         len(CONTENT), sha256=True)
         assert (sent.hexdigest(), sent.size, sent.attempts) == (DIGEST, len(CONTENT), 1)
         assert sha256_of(DataFiles(destination, "destination"), plan["destination"])[0] == DIGEST
     assert logged(cluster, "PUT", data_path(plan["destination"])) == [200]
@@ -122,7 +123,8 @@ def test_a_download_that_cannot_be_resumed_makes_the_copy_start_again(cluster, s
     via.add("reset_answer", "GET", data_path(stored + "/big.bin"), after_bytes=MB + 99, chunked=True)
     plan = {"source": stored + "/big.bin", "destination": stored + "/restarted.bin"}
     with fast_client(via.url, cluster.key) as source, fast_client(cluster.url, cluster.key) as destination:
-        sent = copy_file(DataFiles(source, "source"), DataFiles(destination, "destination"), plan)
+        sent = copy_file(DataFiles(source, "source"), DataFiles(destination, "destination"), plan,
+                         len(CONTENT), sha256=True)
         assert (sent.hexdigest(), sent.size, sent.attempts) == (DIGEST, len(CONTENT), 2)
         assert sha256_of(DataFiles(destination, "destination"), plan["destination"]) == (DIGEST, len(CONTENT))
     assert len(via.requests("GET", data_path(plan["source"]))) == 2
@@ -296,7 +298,7 @@ def test_a_drop_of_localcluster_before_any_byte_restarts_the_download(cluster, s
 
 def test_the_sync_task_survives_a_read_back_broken_mid_body(cluster, stored, proxy):
     # algo_data_sync as Ansible runs it: the destination is reached through the proxy, whose
-    # first GET of the copy (the read-back verification) breaks after 1 MiB.
+    # first GET of the copy (the read-back of verify: full) breaks after 1 MiB.
     from ansible.module_utils.testing import patch_module_args
 
     from ansible_collections.algorithmia.testbench.plugins.modules import algo_data_sync
@@ -305,7 +307,8 @@ def test_the_sync_task_survives_a_read_back_broken_mid_body(cluster, stored, pro
     copy = data_path("data://{0}/ReadBack/big.bin".format(cluster.user))
     via.add("reset_answer", "GET", copy, after_bytes=MB + 77)
     args = {"api_address": via.url, "api_key": cluster.key, "source_api_address": cluster.url,
-            "source_api_key": cluster.key, "algorithm": "ReadBack", "files": [stored + "/big.bin"]}
+            "source_api_key": cluster.key, "algorithm": "ReadBack", "files": [stored + "/big.bin"],
+            "verify": "full"}
     with contextlib.redirect_stdout(io.StringIO()) as out, patch_module_args(args):
         with pytest.raises(SystemExit):
             algo_data_sync.main()
