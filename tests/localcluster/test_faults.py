@@ -10,6 +10,7 @@ import hashlib
 import http.client
 import os
 import ssl
+import time
 from collections import Counter
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -137,8 +138,17 @@ def test_rate_is_a_probability(cluster):
 
 def test_latency_fault_delays_past_a_client_timeout(cluster):
     _set_faults(cluster, [{"kind": "latency", "path_prefix": "/v1/users/alice", "latency_ms": 3000, "times": 1}])
+    watch = LogWatch(cluster)
     with pytest.raises(requests.exceptions.ReadTimeout):
         requests.get(cluster.url + "/v1/users/alice", timeout=(5, 0.5), headers=_auth(cluster.key))
+    # The server still ends the request, 3 s in, and logs it then: wait for that line here, or it
+    # lands in the window of a later test that counts this path's lines (it did, once the tests
+    # between ran in under 3 s).
+    deadline = time.monotonic() + 30
+    while not watch.lines("/v1/users/alice") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (line,) = watch.lines("/v1/users/alice")
+    assert (line["status"], line["fault"], line["latency_ms"]) == (200, "latency", 3000)
 
 
 def test_fault_hooks_are_never_faulted(cluster):
