@@ -23,6 +23,7 @@ from tests.collection import ensure_importable
 ensure_importable()
 
 # pylint: disable=wrong-import-position
+from ansible_collections.algorithmia.testbench.plugins.module_utils import data_sync_task  # noqa: E402
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import Algorithm  # noqa: E402
 from ansible_collections.algorithmia.testbench.plugins.module_utils.environments import (  # noqa: E402
     ClusterEnvironments,
@@ -170,7 +171,7 @@ def test_sync_bug(cluster, connection, source_files, monkeypatch, capsys):
     def broken(_entries):
         raise ValueError("cannot write the manifest for key " + cluster.key)
 
-    monkeypatch.setattr(algo_data_sync, "manifest_bytes", broken)
+    monkeypatch.setattr(data_sync_task, "manifest_bytes", broken)
     result = run_module(algo_data_sync, dict(connection, **source_files, algorithm="SyncBug"), capsys)
     assert_failed_and_masked(result, cluster.key)
     assert result["msg"].startswith("Failed to sync the data files of SyncBug: ValueError: ")
