@@ -24,6 +24,7 @@ import traceback
 from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.client import (
     HAS_REQUESTS,
@@ -50,6 +51,7 @@ class ClusterModule:
         self.check_mode = self.ansible.check_mode
         self.diff_mode = self.ansible._diff
         self._clients = []
+        self._shared = {}
 
     def connect(self, prefix="", options=None):
         """A client for the cluster the options describe (``prefix="source_"``: the source cluster's;
@@ -63,6 +65,35 @@ class ClusterModule:
         client = client_from_options(self.params if options is None else options, prefix=prefix)
         self._clients.append(client)
         return client
+
+    def shared_client(self, prefix, options):
+        """One client per cluster and role (``prefix``) for every step of this task (``step()``): the
+        steps reuse its connections instead of opening their own. The source's client stays apart
+        from the destination's even on one cluster: a data sync reads both at once, in two threads."""
+        names = ("api_address", "api_key", "ca_cert", "validate_certs", "timeout")
+        key = (prefix,) + tuple(options.get(prefix + name) for name in names)
+        if key not in self._shared:
+            self._shared[key] = self.connect(prefix, options)
+        return self._shared[key]
+
+    def step(self, label, options, values, **constraints):
+        """A ``StepModule`` for one step of a module that runs several (algo_deploy).
+
+        ``options`` is the argument spec of the module the step is (algo_create's, say), merged with
+        the cluster's; ``values`` are checked against it exactly as that module's task would check
+        them (types, defaults, choices, ``constraints``), with those that are None or not among its
+        options left out, as a task omits them. Bad values raise ``TaskFailed`` naming
+        ``label`` (which algorithm) before anything is sent.
+        """
+        spec = cluster_argument_spec()
+        spec.update(options)
+        # As a task omits them: options the step's module does not have, and options not set (None).
+        given = {name: value for name, value in values.items() if name in spec and value is not None}
+        checked = ArgumentSpecValidator(spec, **constraints).validate(given)
+        if checked.error_messages:
+            raise TaskFailed("Invalid options for {0}; nothing was sent to any cluster: {1}.".format(
+                label, "; ".join(checked.error_messages)))
+        return StepModule(self, checked.validated_parameters)
 
     def record(self, client, owner):
         """The run record this task appends to for ``client``'s cluster (``record_file``), or one that writes nothing."""
@@ -121,3 +152,24 @@ class ClusterModule:
 
     def exit_json(self, **result):
         self.ansible.exit_json(**result)
+
+
+class StepModule:
+    """What the work of one module (``AlgorithmState``, ``DataSync``, ``BuildPublisher``) needs of
+    its module, when it runs as a step of another: the step's own parameters, and the task's
+    clients (shared by every step), run record, check and diff modes and warnings."""
+
+    def __init__(self, module, params):
+        self.module = module
+        self.params = params
+        self.check_mode = module.check_mode
+        self.diff_mode = module.diff_mode
+
+    def connect(self, prefix="", options=None):
+        return self.module.shared_client(prefix, self.params if options is None else options)
+
+    def record(self, client, owner):
+        return open_record(self.params.get("record_file"), self.params.get("run_id"), client.api_address, owner)
+
+    def warn(self, text):
+        self.module.warn(text)

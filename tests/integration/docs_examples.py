@@ -24,7 +24,7 @@ README = ROOT / "README.md"
 USAGE_OUTPUT = {
     "verdict": ("TASK [algorithmia.testbench.testbench : Show the verdict of every cluster]", "test_docs_examples.py"),
     "preflight": ("Preflight found ", "test_playbook_preflight.py"),
-    "progress": ("[prod-eu] algo_build_publish ", "test_progress.py"),
+    "progress": ("[prod-eu] algo_deploy: ", "test_progress.py"),
     "history": ("history/<cluster>/", "test_playbook_ratchet.py"),
     "regression": ("prod-us (https://api.us.example.com): FAILED", "test_playbook_ratchet.py"),
     "bundle": ("reports/runs/", "test_docs_examples.py"),

@@ -8,9 +8,8 @@ import pytest
 
 from tests.integration.testbench_support import (
     BENCHMARK,
-    BUILD,
-    CREATE,
     CLEANUP,
+    DEPLOY,
     algorithm_exists,
     PLAYBOOK,
     destination,
@@ -38,10 +37,9 @@ def first_runs(cluster, tmp_path_factory):
 def test_first_run_creates_builds_publishes_and_benchmarks(first_runs, cluster):
     first, reports = first_runs[0], first_runs[2]
     assert first.rc == 0, explain(first)
-    created = ran_ok(first, "dest", CREATE)
-    built = ran_ok(first, "dest", BUILD)
+    deployed = ran_ok(first, "dest", DEPLOY)
     benchmarked = ran_ok(first, "dest", BENCHMARK)
-    assert len(created) == len(built) == len(benchmarked) == 1
+    assert len(deployed) == len(benchmarked) == 1
     assert first.stats["dest"]["changed"] > 0
     assert first.stats["dest"]["failures"] == 0
     verdict = summary(reports)

@@ -1,5 +1,5 @@
-"""Long tasks show progress in the play output: a build that takes 30 s prints a line at 10 s and
-at 20 s naming the host, the module, the algorithm and what it waits for; a benchmark running
+"""Long tasks show progress in the play output: a build that takes 30 s (in algo_deploy, as the role
+runs it) prints a line at 10 s and at 20 s naming the host, the module, the algorithm and what it waits for; a benchmark running
 for 12 s prints how many calls it has started; a quick task prints none; the progress file never
 outlives the task. The lines are the ones docs/usage.md shows."""
 
@@ -20,7 +20,7 @@ time.sleep({SLOW_IMPORT_S})
 def apply(input):
     return input
 """
-PROGRESS_LINE = re.compile(r"^\[localhost\] algo_build_publish SlowBuild: (\d+) s, (.*)$", re.M)
+PROGRESS_LINE = re.compile(r"^\[localhost\] algo_deploy: (\d+) s, (.*)$", re.M)
 BENCHMARK_LINE = re.compile(r"^\[localhost\] algo_benchmark Steady: (\d+) s, test 'under load': (\d+) calls started$", re.M)
 # docs/usage.md's example lines, on the names of these runs
 DOCS_NAMES = {"[prod-eu]": "[localhost]", "ImageThumbnailer": "SlowBuild", "ImageBenchmark": "Steady"}
@@ -29,10 +29,10 @@ DOCS_NAMES = {"[prod-eu]": "[localhost]", "ImageThumbnailer": "SlowBuild", "Imag
 def test_a_30_s_build_prints_progress_lines_naming_what_it_waits_for(cluster, tmp_path):
     from tests.integration.playbook import run_playbook
 
-    create_algorithm(cluster, "SlowBuild")
     template = template_copy(tmp_path, "SlowBuild", SLOW_ALGORITHM)
-    run = run_playbook(playbook(build_task(name="SlowBuild", template_dir=str(template))), tmp_path / "run",
-                       extra_vars={"api_address": cluster.url, "api_key": cluster.key})
+    deploy = {"name": "Deploy", "algorithmia.testbench.algo_deploy": {
+        "algorithms": [{"name": "SlowBuild", "language": "python3", "template_dir": str(template)}]}}
+    run = run_playbook(playbook(deploy), tmp_path / "run", extra_vars={"api_address": cluster.url, "api_key": cluster.key})
     assert run.rc == 0, run.stdout + run.stderr
     lines = PROGRESS_LINE.findall(run.stdout)
     assert len(lines) >= 2, run.stdout

@@ -83,9 +83,8 @@ def host_results(run: PlaybookRun, host: str) -> list[tuple[str, dict]]:
     return found
 
 
-CREATE = "Create the algorithm with its environment"
-DATA_SYNC = "Copy the data files from the source cluster"
-BUILD = "Build, test and publish the algorithm"
+# One algo_deploy task per workflow creates, syncs the data of, builds, tests and publishes its algorithms.
+DEPLOY = "Create, sync the data of, build, test and publish the algorithms"
 BENCHMARK = "Benchmark the entrypoint with the workflow's tests"
 
 
