@@ -2,8 +2,9 @@
 # Copyright: (c) 2025, Algorithmia testbench maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The action of the collection's long-running modules: run the module as Ansible's ``normal``
-action does, and while it runs, print a progress line every ``PROGRESS_EVERY`` seconds.
+"""The action of the collection's modules: run the module as Ansible's ``normal`` action does
+(in this worker when that is the same, ``in_process.py``), and while it runs, print a progress
+line every ``PROGRESS_EVERY`` seconds.
 
 Why not ``async`` + ``poll``: polling starts a Python process per check and per host (the
 ``async_status`` module), and its lines say only ``started=1 finished=0``; a short poll interval
@@ -30,6 +31,7 @@ from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.progress import ENVIRONMENT
+from ansible_collections.algorithmia.testbench.plugins.plugin_utils.in_process import eligible, run_in_process
 
 display = Display()
 
@@ -48,14 +50,19 @@ class ProgressAction(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp  # tmp no longer has any effect
         wrap_async = self._task.async_val and not self._connection.has_native_async
-        progress_file = None if wrap_async else self._progress_file()
+        here = eligible(self, task_vars)
+        progress_file = None if wrap_async else self._progress_file(in_task_environment=not here)
         label = "[{0}] {1}{2}".format((task_vars or {}).get("inventory_hostname", "?"),
                                       self._task.action.split(".")[-1], self._subject())
         stop = threading.Event()
         ticker = threading.Thread(target=tick, args=(stop, label, progress_file), name="testbench-progress", daemon=True)
         ticker.start()
         try:
-            result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
+            if here:
+                ran = run_in_process(self, task_vars, {ENVIRONMENT: progress_file} if progress_file else None)
+            else:
+                ran = self._execute_module(task_vars=task_vars, wrap_async=wrap_async)
+            result = merge_hash(result, ran)
         finally:
             stop.set()
             ticker.join()
@@ -65,12 +72,15 @@ class ProgressAction(ActionBase):
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
 
-    def _progress_file(self):
-        """A private file the module can write its progress to: only when it runs on this machine."""
+    def _progress_file(self, in_task_environment=True):
+        """A private file the module can write its progress to: only when it runs on this machine
+        (named in the task's environment when the module runs in a process of its own)."""
         if self._connection.transport not in ("local", "ansible.builtin.local"):
             return None
         handle, path = tempfile.mkstemp(prefix="testbench-progress-", suffix=".txt")
         os.close(handle)
+        if not in_task_environment:
+            return path
         environment = self._task.environment
         environments = list(environment) if isinstance(environment, list) else ([environment] if environment else [])
         self._task.environment = environments + [{ENVIRONMENT: path}]
