@@ -30,7 +30,6 @@ from tests.integration.testbench_support import (
     destination,
     explain,
     failure_messages,
-    host_results,
     summary,
     write_inventory,
 )
