@@ -183,3 +183,17 @@ def test_the_role_on_its_own_still_reports_and_fails_by_itself(cluster, source_c
     assert lines == [f"slow ({cluster.url}): passed", f"quick ({source_cluster.url}): FAILED"], explain(run)
     assert index_statuses(run) == {"slow": "passed", "quick": "failed"}
     assert "[WARNING]" not in run.stderr, run.stderr
+
+
+def test_the_role_on_its_own_still_stops_every_host_on_bad_input(cluster, source_cluster, tmp_path):
+    """The checks' any_errors_fatal, which the role now applies to the included checks only (strategy
+    free warns about any task carrying it): bad input on one host stops the other before any request."""
+    inventory = write_inventory(tmp_path / "inventory.yml", {
+        "good": destination(cluster, testbench_workflows=["hello_world"]),
+        "bad": destination(source_cluster, testbench_workflows=["no_such_workflow"])},
+        {"testbench_report_dir": str(tmp_path / "reports")})
+    start = len(cluster.request_log())
+    run = run_playbook(ROLE_PLAY, tmp_path / "run", inventory=inventory)
+    assert run.rc != 0 and recap_failures(run)["bad"] == 1, explain(run)
+    assert "Workflow 'no_such_workflow' not found" in "\n".join(failure_messages(run, "bad"))
+    assert cluster.request_log()[start:] == [], explain(run)  # good's cluster was never contacted
