@@ -174,9 +174,16 @@ def read_json(path):
         return None
 
 
-def write_index(bundle_dir, run_id, clusters, check_mode=False):
+def render_summary(summary):
+    """The text of ``summary.json``: as Ansible's ``to_nice_json`` writes it."""
+    return json.dumps(summary, indent=4, sort_keys=True, separators=(",", ": "), default=str) + "\n"
+
+
+def write_index(bundle_dir, run_id, clusters, check_mode=False, summary_path=None, summary=None):
     """``index.html`` and ``input.json`` of the run from the clusters' files; a cluster without a
-    ``results.json`` failed before its workflows ran. ``{"html": path, "input": path}``."""
+    ``results.json`` failed before its workflows ran. ``{"html": path, "input": path}``. With
+    ``summary_path``, ``summary`` (the run's verdicts) is written there too (``"summary": path``),
+    in the same call, its directory made when missing."""
     entries, inputs = [], {}
     for cluster in clusters:
         name = cluster_dir_name(cluster)
@@ -184,7 +191,11 @@ def write_index(bundle_dir, run_id, clusters, check_mode=False):
         entries.append((name, report_pages.cluster_href(name) if document else None, document))
         inputs[name] = read_json(os.path.join(bundle_dir, name, "input.json"))
     paths = {"html": os.path.join(bundle_dir, "index.html"), "input": os.path.join(bundle_dir, "input.json")}
-    write_files({paths["html"]: report_pages.index_page(run_id, entries),
-                 paths["input"]: render_json(mask_secrets({"run_id": run_id, "clusters": inputs}))}, check_mode)
+    files = {paths["html"]: report_pages.index_page(run_id, entries),
+             paths["input"]: render_json(mask_secrets({"run_id": run_id, "clusters": inputs}))}
+    if summary_path:
+        paths["summary"] = summary_path
+        files[summary_path] = render_summary(summary if summary is not None else {})
+    write_files(files, check_mode)
     statuses = {name: report_pages.cluster_status(document) if document else "failed" for name, _h, document in entries}
     return paths, statuses

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: report_bundle
-short_description: Write a run's report bundle, a cluster's pages and results, or the run's index
+short_description: Write a run's report bundle, a cluster's pages and results, or the run's index and summary
 version_added: 0.1.0
 description:
   - Writes the files of one run of the testbench into its bundle directory, on the controller. It
@@ -25,10 +25,14 @@ description:
     C(<bundle_dir>/<cluster>/workflows/<workflow>/) (the role sets its C(report_dir)
     there), the name with every character other than letters, digits, C(_) and C(-) replaced by C(_).
   - With O(clusters), the run's C(index.html) (a cluster x test matrix of verdicts linking each
-    cluster's page) and C(input.json) (every cluster's input), from the files of each cluster.
+    cluster's page) and C(input.json) (every cluster's input), from the files of each cluster; with
+    O(summary_path) too, O(summary) written there as JSON, in the same task (the role writes its
+    C(summary.json) so, without a task of its own).
   - Every value under a name that looks like a secret (containing C(key), C(secret), C(token),
     C(passw), C(credential) or C(auth)) is written as C(********), and that value is masked
     wherever else it appears.
+  - Each file is written whole (a temporary file renamed over the old one), its directory made
+    when missing.
   - The files are this run's output, so C(changed) is always false. In check mode nothing is written.
 author: Algorithmia testbench maintainers (@algorithmiaio)
 options:
@@ -58,6 +62,17 @@ options:
         workflows ran.
     type: list
     elements: str
+  summary_path:
+    description:
+      - Where to write O(summary) as JSON, such as C(<testbench_report_dir>/summary.json); its
+        directory is made when missing. Only with O(clusters), and with O(summary).
+    type: path
+  summary:
+    description:
+      - The run's verdicts to write to O(summary_path), as the role's C(summary.json) - C(passed),
+        C(run_id), C(clusters) (each cluster's verdict) and C(lines) (the verdict as printed).
+        Written as given, with its keys sorted; required with O(summary_path).
+    type: dict
 extends_documentation_fragment:
   - algorithmia.testbench.attributes
 attributes:
@@ -85,13 +100,24 @@ EXAMPLES = r"""
     bundle_dir: "{{ testbench_report_dir }}/runs/{{ run_id }}"
     clusters: "{{ ansible_play_hosts_all }}"
   run_once: true
+
+- name: Write the index of the run and the verdicts of every cluster to summary.json
+  algorithmia.testbench.report_bundle:
+    bundle_dir: "{{ testbench_report_dir }}/runs/{{ run_id }}"
+    clusters: "{{ ansible_play_hosts_all }}"
+    summary_path: "{{ testbench_report_dir }}/summary.json"
+    summary:
+      run_id: "{{ run_id }}"
+      clusters: "{{ ansible_play_hosts_all | map('extract', hostvars, 'testbench_verdict') | list }}"
+  run_once: true
 """
 
 RETURN = r"""
 paths:
   description:
     - The files written (in check mode, that would be written), by kind - C(html), C(results), C(junit),
-      C(input) and C(history) (a list) for a cluster; C(html) and C(input) for the index.
+      C(input) and C(history) (a list) for a cluster; C(html) and C(input) for the index, and
+      C(summary) when O(summary_path) is given.
   returned: always
   type: dict
   sample: {html: reports/runs/20250301T101500Z-000042/prod-eu/report.html}
@@ -126,9 +152,13 @@ def main():
             verdict=dict(type="dict"),
             input=dict(type="dict"),
             clusters=dict(type="list", elements="str"),
+            summary_path=dict(type="path"),
+            summary=dict(type="dict"),
         ),
         mutually_exclusive=[("verdict", "clusters")],
         required_one_of=[("verdict", "clusters")],
+        required_together=[("summary_path", "summary")],
+        required_by={"summary_path": "clusters"},
         supports_check_mode=True,
     )
     params = module.params
@@ -138,7 +168,8 @@ def main():
         if params["verdict"] is not None:
             paths, document = write_cluster(bundle_dir, params["verdict"], run_id, params["input"], module.check_mode)
             module.exit_json(changed=False, paths=paths, status=document["status"])
-        paths, statuses = write_index(bundle_dir, run_id, params["clusters"], module.check_mode)
+        paths, statuses = write_index(bundle_dir, run_id, params["clusters"], module.check_mode,
+                                      summary_path=params["summary_path"], summary=params["summary"])
         module.exit_json(changed=False, paths=paths, statuses=statuses)
     except BundleError as exc:
         module.fail_json(msg="Failed to write the report bundle {0}: {1}.".format(bundle_dir, exc))

@@ -130,6 +130,33 @@ def test_the_index_is_a_matrix_of_clusters_and_tests(tmp_path):
     assert effective == {"run_id": "run1", "clusters": {"dest": {"settings": {"testbench_api_key": MASK}}, "gone": None}}
 
 
+def test_the_index_writes_the_summary_too_making_its_directory(tmp_path):
+    bundle, _paths, _document = make_bundle(tmp_path)
+    target = tmp_path / "reports" / "not-yet" / "summary.json"
+    verdicts = {"passed": False, "run_id": "run1", "clusters": [{"cluster": "dest", "passed": False}],
+                "lines": ["dest (https://dest): FAILED", "  workflow w: failed at step build: \u00e9"]}
+    index_paths, _statuses = write_index(str(bundle), "run1", ["dest"], summary_path=str(target), summary=verdicts)
+    assert index_paths["summary"] == str(target) and (bundle / "index.html").is_file()
+    assert json.loads(target.read_text(encoding="utf-8")) == verdicts
+    assert target.read_text(encoding="utf-8").startswith('{\n    "clusters": [')  # as to_nice_json writes it
+    assert oct(target.stat().st_mode & 0o777) == oct(0o644)
+    assert [p.name for p in target.parent.iterdir()] == ["summary.json"]  # no temporary file left
+
+
+def test_check_mode_writes_no_summary(tmp_path):
+    bundle, _paths, _document = make_bundle(tmp_path)
+    target = tmp_path / "reports" / "summary.json"
+    index_paths, _statuses = write_index(str(bundle), "run1", ["dest"], check_mode=True,
+                                         summary_path=str(target), summary={"passed": True})
+    assert index_paths["summary"] == str(target) and not target.parent.exists()
+
+
+def test_without_a_summary_path_no_summary_is_written(tmp_path):
+    bundle, _paths, _document = make_bundle(tmp_path)
+    index_paths, _statuses = write_index(str(bundle), "run1", ["dest"])
+    assert "summary" not in index_paths and sorted(p.name for p in bundle.iterdir()) == ["dest", "index.html", "input.json"]
+
+
 def cluster_page_of(tests):
     return report_pages.cluster_page({"cluster": "c1", "api_address": "https://c1", "run_id": "r",
                                       "workflows": [{"workflow": "w", "passed": True,

@@ -5,6 +5,9 @@
 ansible-core has no JSON callback of its own (it lives in ansible.posix), and we want the
 normal human-readable output too (tests read it for secrets), so this writes beside it to
 the file named by ``TESTBENCH_RESULTS_FILE``.
+
+A result goes to the task it is a result of (by the task's id), not to the task started last: under
+strategy free, hosts run different tasks at once, and each host's start of a task is announced.
 """
 
 from __future__ import annotations
@@ -32,12 +35,16 @@ class CallbackModule(CallbackBase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.plays = []
+        self.by_task = {}  # task id -> its entry in the current play
 
     def v2_playbook_on_play_start(self, play):
         self.plays.append({"play": {"name": play.get_name()}, "tasks": []})
+        self.by_task = {}
 
     def v2_playbook_on_task_start(self, task, is_conditional):
-        self.plays[-1]["tasks"].append({"task": {"name": task.get_name()}, "hosts": {}})
+        if task._uuid not in self.by_task:
+            self.by_task[task._uuid] = {"task": {"name": task.get_name()}, "hosts": {}}
+            self.plays[-1]["tasks"].append(self.by_task[task._uuid])
 
     def v2_playbook_on_handler_task_start(self, task):
         self.v2_playbook_on_task_start(task, False)
@@ -45,7 +52,8 @@ class CallbackModule(CallbackBase):
     def _record(self, result, **status):
         record = dict(result._result)
         record.update(status)
-        self.plays[-1]["tasks"][-1]["hosts"][result._host.get_name()] = record
+        entry = self.by_task.get(result._task._uuid) or self.plays[-1]["tasks"][-1]
+        entry["hosts"][result._host.get_name()] = record
 
     def v2_runner_on_ok(self, result):
         self._record(result)
