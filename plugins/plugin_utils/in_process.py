@@ -33,6 +33,8 @@ from ansible.module_utils import basic
 from ansible.module_utils.common.json import Direction, get_module_encoder
 from ansible.vars.clean import remove_internal_keys
 
+from ansible_collections.algorithmia.testbench.plugins.module_utils import progress
+
 LOCAL = ("local", "ansible.builtin.local")
 # The serialization profile Ansible gives a module that declares none (all of ours).
 PROFILE = "legacy"
@@ -59,18 +61,17 @@ def eligible(action, task_vars):
             and task.action.startswith("algorithmia.testbench.") and same_interpreter(action, task_vars))
 
 
-def run_in_process(action, task_vars, environment=None):
-    """The module's result, run in this worker (only when ``eligible``).
-
-    ``environment``: variables the module reads from its environment (the progress file).
-    """
+def run_in_process(action, task_vars, progress_file=None):
+    """The module's result, run in this worker (only when ``eligible``); its progress lines go to
+    ``progress_file`` (in a process of its own, the module finds it in its environment when it
+    imports module_utils/progress.py: here that was imported already)."""
     task = action._task  # pylint: disable=protected-access
     module_args = dict(task.args)
     action._update_module_args(task.action, module_args, task_vars)  # pylint: disable=protected-access
     module_args["_ansible_tmpdir"] = None  # no remote temporary directory was made for it
     encoded = json.dumps({"ANSIBLE_MODULE_ARGS": module_args},
                          cls=get_module_encoder(PROFILE, Direction.CONTROLLER_TO_MODULE)).encode()
-    os.environ.update(environment or {})
+    progress.report_progress.path = progress_file
     printed = io.StringIO()
     basic._ANSIBLE_ARGS = encoded  # pylint: disable=protected-access
     basic._ANSIBLE_PROFILE = PROFILE  # pylint: disable=protected-access

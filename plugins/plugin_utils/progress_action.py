@@ -59,7 +59,7 @@ class ProgressAction(ActionBase):
         ticker.start()
         try:
             if here:
-                ran = run_in_process(self, task_vars, {ENVIRONMENT: progress_file} if progress_file else None)
+                ran = run_in_process(self, task_vars, progress_file)
             else:
                 ran = self._execute_module(task_vars=task_vars, wrap_async=wrap_async)
             result = merge_hash(result, ran)
