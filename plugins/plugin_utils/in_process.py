@@ -31,6 +31,7 @@ import sys
 
 from ansible.module_utils import basic
 from ansible.module_utils.common.json import Direction, get_module_encoder
+from ansible.utils.display import Display
 from ansible.vars.clean import remove_internal_keys
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils import progress
@@ -39,6 +40,8 @@ LOCAL = ("local", "ansible.builtin.local")
 # The serialization profile Ansible gives a module that declares none (all of ours).
 PROFILE = "legacy"
 COLLECTION_MODULES = "ansible_collections.algorithmia.testbench.plugins.modules."
+
+display = Display()
 
 
 def same_interpreter(action, task_vars):
@@ -73,6 +76,8 @@ def run_in_process(action, task_vars, progress_file=None):
                          cls=get_module_encoder(PROFILE, Direction.CONTROLLER_TO_MODULE)).encode()
     progress.report_progress.path = progress_file
     printed = io.StringIO()
+    # where Ansible says "Using module file ..." for a module run in a process of its own
+    display.vvv("Running module {0} in this worker ({1}, pid {2})".format(task.action, sys.executable, os.getpid()))
     basic._ANSIBLE_ARGS = encoded  # pylint: disable=protected-access
     basic._ANSIBLE_PROFILE = PROFILE  # pylint: disable=protected-access
     with contextlib.redirect_stdout(printed):

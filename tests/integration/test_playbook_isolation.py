@@ -116,4 +116,4 @@ def test_no_key_appears_in_output_results_reports_or_files(which, request, clust
     places.update(cluster_logs(cluster))
     places.update(cluster_logs(source_cluster))
     assert key_material_in(places, keys) == []  # no key, nor any 8-character slice of one
-    assert "ESTABLISH LOCAL CONNECTION" in run.stdout  # it really ran at -vvvv
+    assert "Running module algorithmia.testbench.algo_preflight in this worker" in run.stdout  # it really ran at -vvvv
