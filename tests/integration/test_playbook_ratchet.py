@@ -63,7 +63,7 @@ def slower(cluster, latency_ms: int = 100) -> dict:
 
 
 def module_runs(run_ids: list[str]) -> str:
-    """algo_benchmark on every destination, once per run id, as tasks/benchmark.yml calls it."""
+    """algo_benchmark on every destination, once per run id, as tasks/workflow.yml calls it."""
     return yaml.safe_dump([{
         "name": "Benchmark with the ratchet, as the role does",
         "hosts": "destinations",
