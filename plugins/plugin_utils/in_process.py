@@ -77,15 +77,12 @@ def run_in_process(action, task_vars, progress_file=None):
     progress.report_progress.path = progress_file
     printed = io.StringIO()
     # where Ansible says "Using module file ..." for a module run in a process of its own
-    module_name = COLLECTION_MODULES + task.action.rsplit(".", 1)[-1]
-    display.vvv("Running module {0} in this worker ({1}, pid {2}){3}".format(
-        task.action, sys.executable, os.getpid(),
-        ", its code loaded ahead (strategy algorithmia.testbench.warm_linear)" if module_name in sys.modules else ""))
+    display.vvv("Running module {0} in this worker ({1}, pid {2})".format(task.action, sys.executable, os.getpid()))
     basic._ANSIBLE_ARGS = encoded  # pylint: disable=protected-access
     basic._ANSIBLE_PROFILE = PROFILE  # pylint: disable=protected-access
     with contextlib.redirect_stdout(printed):
         try:
-            runpy.run_module(module_name, run_name="__main__", alter_sys=True)
+            runpy.run_module(COLLECTION_MODULES + task.action.rsplit(".", 1)[-1], run_name="__main__", alter_sys=True)
         except SystemExit:
             pass  # exit_json and fail_json end the module this way, after printing its result
     result = action._parse_returned_data(  # pylint: disable=protected-access

@@ -117,5 +117,3 @@ def test_no_key_appears_in_output_results_reports_or_files(which, request, clust
     places.update(cluster_logs(source_cluster))
     assert key_material_in(places, keys) == []  # no key, nor any 8-character slice of one
     assert "Running module algorithmia.testbench.algo_preflight in this worker" in run.stdout  # it really ran at -vvvv
-    # the playbook's first play loaded the collection's code into the controller for every later worker
-    assert "its code loaded ahead (strategy algorithmia.testbench.warm_linear)" in run.stdout
