@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
+import pytest
 import yaml
+from ansible.module_utils.testing import patch_module_args
 
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
+# An algorithm that answers its input, and fails on an input starting with "refuse ".
+ECHO_SOURCE = '''def apply(input):
+    if isinstance(input, str) and input.startswith("refuse "):
+        raise Exception("refused the input " + input)
+    return input
+'''
+
+
+def echo_template(parent: Path) -> Path:
+    """A template directory ``<parent>/Echo/`` of the echo algorithm."""
+    directory = parent / "Echo"
+    (directory / "src").mkdir(parents=True)
+    (directory / "src" / "__init__.py").write_text("")
+    (directory / "src" / "Echo.py").write_text(ECHO_SOURCE)
+    (directory / "requirements.txt").write_text("algorithmia>=2.0,<3\n")
+    return directory
+
+
+def run_module(module, args: dict, capsys) -> dict:
+    """Run a module's main() in this process as Ansible would; its JSON result."""
+    capsys.readouterr()
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+    return json.loads(capsys.readouterr().out)
 
 
 def play(tasks: list[dict], *, api_key_var: str = "api_key", extra_defaults: dict | None = None) -> str:

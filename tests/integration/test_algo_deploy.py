@@ -7,39 +7,25 @@ import json
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from tests.collection import ensure_importable
+from tests.integration.modules_support import echo_template as echo_template_in
+from tests.integration.modules_support import run_module
 
 ensure_importable()
 
 # pylint: disable=wrong-import-position
 from ansible_collections.algorithmia.testbench.plugins.modules import algo_deploy  # noqa: E402
 
-ECHO_SOURCE = '''def apply(input):
-    if isinstance(input, str) and input.startswith("refuse "):
-        raise Exception("refused the input " + input)
-    return input
-'''
-
 
 def deploy(args: dict, capsys) -> dict:
     """algo_deploy's main() as Ansible runs it; its JSON result."""
-    capsys.readouterr()
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            algo_deploy.main()
-    return json.loads(capsys.readouterr().out)
+    return run_module(algo_deploy, args, capsys)
 
 
 @pytest.fixture(scope="module")
 def echo_template(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("templates") / "Echo"
-    (directory / "src").mkdir(parents=True)
-    (directory / "src" / "__init__.py").write_text("")
-    (directory / "src" / "Echo.py").write_text(ECHO_SOURCE)
-    (directory / "requirements.txt").write_text("algorithmia>=2.0,<3\n")
-    return directory
+    return echo_template_in(tmp_path_factory.mktemp("templates"))
 
 
 @pytest.fixture(scope="module")

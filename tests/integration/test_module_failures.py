@@ -19,6 +19,8 @@ import requests
 from ansible.module_utils.testing import patch_module_args
 
 from tests.collection import ensure_importable
+from tests.integration.modules_support import echo_template as echo_template_in
+from tests.integration.modules_support import run_module
 
 ensure_importable()
 
@@ -36,20 +38,6 @@ from ansible_collections.algorithmia.testbench.plugins.modules import (  # noqa:
 )
 
 MASK = "********"
-ECHO_SOURCE = '''def apply(input):
-    if isinstance(input, str) and input.startswith("refuse "):
-        raise Exception("refused the input " + input)
-    return input
-'''
-
-
-def run_module(module, args: dict, capsys) -> dict:
-    """Run a module's main() as Ansible would; its JSON result."""
-    capsys.readouterr()
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            module.main()
-    return json.loads(capsys.readouterr().out)
 
 
 def assert_failed_and_masked(result: dict, key: str) -> None:
@@ -77,12 +65,7 @@ def connection(cluster) -> dict:
 
 @pytest.fixture(scope="module")
 def echo_template(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("templates") / "Echo"
-    (directory / "src").mkdir(parents=True)
-    (directory / "src" / "__init__.py").write_text("")
-    (directory / "src" / "Echo.py").write_text(ECHO_SOURCE)
-    (directory / "requirements.txt").write_text("algorithmia>=2.0,<3\n")
-    return directory
+    return echo_template_in(tmp_path_factory.mktemp("templates"))
 
 
 def run_module_quietly(module, args: dict) -> dict:

@@ -30,6 +30,7 @@ from tests.integration.testbench_support import (
     destination,
     explain,
     failure_messages,
+    role_alone_play,
     summary,
     write_inventory,
 )
@@ -75,17 +76,22 @@ def recap_failures(run) -> dict:
     return {host: counts["failures"] for host, counts in run.stats.items() if host != "localhost"}
 
 
-@pytest.fixture(scope="module")
-def free_run(cluster, source_cluster, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("free")
-    inventory = inventory_for(tmp, {"slow": destination(cluster), "quick": destination(source_cluster)}, "_free")
+def run_slow_and_quick(playbook, cluster, source_cluster, tmp, suffix: str):
+    """``playbook`` on the clusters slow (``cluster``) and quick (``source_cluster``), faults set for
+    the run (``slow_and_quick``) and cleared after it."""
+    inventory = inventory_for(tmp, {"slow": destination(cluster), "quick": destination(source_cluster)}, suffix)
     slow_and_quick(cluster, source_cluster)
     try:
-        run = run_playbook(PLAYBOOK, tmp / "run", inventory=inventory)
+        return run_playbook(playbook, tmp / "run", inventory=inventory)
     finally:
         set_faults(cluster)
         set_faults(source_cluster)
-    return run, tmp / "reports"
+
+
+@pytest.fixture(scope="module")
+def free_run(cluster, source_cluster, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("free")
+    return run_slow_and_quick(PLAYBOOK, cluster, source_cluster, tmp, "_free"), tmp / "reports"
 
 
 def test_the_verdict_lists_the_slow_cluster_and_the_quick_failed_one(free_run, cluster, source_cluster):
@@ -156,26 +162,11 @@ def test_a_cluster_failed_unexpectedly_is_still_in_the_verdict_and_the_index(bro
     assert failure_messages(run, "broken") == ["an unexpected error"]
 
 
-ROLE_PLAY = """
-- name: The role alone, as a user's playbook runs it
-  hosts: all
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  roles:
-    - role: algorithmia.testbench.testbench
-"""
+ROLE_PLAY = role_alone_play("The role alone, as a user's playbook runs it")
 
 
 def test_the_role_on_its_own_still_reports_and_fails_by_itself(cluster, source_cluster, tmp_path):
-    inventory = inventory_for(tmp_path, {"slow": destination(cluster), "quick": destination(source_cluster)}, "_role")
-    slow_and_quick(cluster, source_cluster)
-    try:
-        run = run_playbook(ROLE_PLAY, tmp_path / "run", inventory=inventory)
-    finally:
-        set_faults(cluster)
-        set_faults(source_cluster)
+    run = run_slow_and_quick(ROLE_PLAY, cluster, source_cluster, tmp_path, "_role")
     assert run.rc != 0, explain(run)
     assert [play["play"]["name"] for play in run.result["plays"]] == ["The role alone, as a user's playbook runs it"]
     assert recap_failures(run) == {"slow": 0, "quick": 1}, explain(run)

@@ -9,18 +9,9 @@ import json
 import pytest
 
 from tests.integration.playbook import ROOT, run_playbook
-from tests.integration.testbench_support import explain, summary, write_inventory
+from tests.integration.testbench_support import explain, role_alone_play, summary, write_inventory
 
-ROLE_PLAY = """
-- name: The role alone
-  hosts: all
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  roles:
-    - role: algorithmia.testbench.testbench
-"""
+ROLE_PLAY = role_alone_play("The role alone")
 
 
 def write_workflows(base):

@@ -17,6 +17,20 @@ PLAYBOOK = ROOT / "playbooks" / "testbench.yml"
 CLEANUP = ROOT / "playbooks" / "cleanup.yml"
 
 
+def role_alone_play(name: str) -> str:
+    """A playbook of one play that uses the role as a user's own playbook does (strategy linear)."""
+    return f"""
+- name: {name}
+  hosts: all
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+  roles:
+    - role: algorithmia.testbench.testbench
+"""
+
+
 def write_private(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
