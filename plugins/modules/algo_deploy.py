@@ -199,7 +199,6 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithm_state import (
     CREATE_CONSTRAINTS,
-    LANGUAGES,
     AlgorithmState,
     check_algorithm_name,
     create_options,
@@ -324,30 +323,32 @@ class Deployment:
 
 
 def main():
+    # The options the steps share with their own modules are those modules' options: one definition.
+    create, sync, build = create_options(), sync_options(), build_options()
     module = ClusterModule(
         argument_spec=dict(
             source_argument_spec(),
             **record_argument_spec(),
             algorithms=dict(type="list", elements="dict", required=True, options=dict(
                 name=dict(type="str", required=True),
-                language=dict(type="str", choices=LANGUAGES),
-                environment_name=dict(type="str"),
-                environment_id=dict(type="str"),
-                data_files=dict(type="list", elements="str", default=[]),
-                template_dir=dict(type="path"),
-                code_path=dict(type="str"),
-                test_payload=dict(type="raw"),
+                language=create["language"],
+                environment_name=create["environment_name"],
+                environment_id=create["environment_id"],
+                data_files=sync["files"],
+                template_dir=build["template_dir"],
+                code_path=build["code_path"],
+                test_payload=build["test_payload"],
             )),
             owner=dict(type="str"),
-            references=dict(type="dict", default={}),
-            aems_master=dict(type="str", choices=["test", "prod"], default="prod"),
-            sync_environment=dict(type="bool", default=True),
-            sync_timeout=dict(type="int", default=900),
-            verify=dict(type="str", choices=["size", "full"], default="size"),
-            version_type=dict(type="str", choices=["major", "minor", "revision"], default="minor"),
-            publish=dict(type="bool", default=True),
-            build_timeout=dict(type="float", default=900),
-            test_timeout=dict(type="int", default=300),
+            references=build["references"],
+            aems_master=create["aems_master"],
+            sync_environment=create["sync_environment"],
+            sync_timeout=create["sync_timeout"],
+            verify=sync["verify"],
+            version_type=build["version_type"],
+            publish=build["publish"],
+            build_timeout=build["build_timeout"],
+            test_timeout=build["test_timeout"],
         ),
         supports_check_mode=True,
     )
