@@ -2,7 +2,7 @@
 
 Each benchmark prints figures measured side by side with a reference in the same run (ratios are
 the figures to read) and peak memory; none is a pass/fail test. Not to be confused with
-``algo_benchmark``, the product's benchmark of a cluster (``plugins/module_utils/benchmark.py``).
+``algo_benchmark``, the product's benchmark of a cluster (``plugins/module_utils/measure/engine.py``).
 
     localcluster_calls.py          a warm echo algorithm on localcluster vs a plain uvicorn endpoint;
                                    a build with cached requirements; server + workers peak RSS

@@ -48,7 +48,7 @@ from bench.figures import emit
 sys.path[:0] = [path for path in collection_env()["PYTHONPATH"].split(os.pathsep) if path not in sys.path]
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import Algorithm  # noqa: E402
-from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import (  # noqa: E402
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.engine import (  # noqa: E402
     normalise_test,
     run_test,
 )

@@ -21,9 +21,9 @@ import os
 import re
 import traceback
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import latency_gates, load_problems
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.engine import latency_gates, load_problems
 from ansible_collections.algorithmia.testbench.plugins.module_utils.environments import SHORTHANDS
-from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import GateError, parse_gate
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.gates import GateError, parse_gate
 from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME, DATA_URI
 from ansible_collections.algorithmia.testbench.plugins.module_utils.workflow_template import (
     data_file_plan,

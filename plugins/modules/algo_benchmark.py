@@ -454,11 +454,11 @@ import time
 from urllib.parse import urlsplit
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import Algorithm
-from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark_report import (
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.benchmark import (
     report_basename,
     write_reports,
 )
-from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import (
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.engine import (
     BenchmarkSpecError,
     failure_summary,
     normalise_test,
@@ -467,8 +467,8 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark im
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_module import ClusterModule
 from ansible_collections.algorithmia.testbench.plugins.module_utils.progress import report_progress
-from ansible_collections.algorithmia.testbench.plugins.module_utils import ratchet
-from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import FAILED, INCONCLUSIVE
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure import ratchet
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.gates import FAILED, INCONCLUSIVE
 from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import key_owner
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import NotFound, TaskFailed
 

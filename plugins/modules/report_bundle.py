@@ -137,7 +137,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils.report_bundle import (
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.bundle import (
     BundleError,
     write_cluster,
     write_index,

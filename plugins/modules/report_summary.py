@@ -120,8 +120,8 @@ paths:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils.report_bundle import BundleError
-from ansible_collections.algorithmia.testbench.plugins.module_utils.report_summary import SummaryError, write_summary
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.bundle import BundleError
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.summary import SummaryError, write_summary
 
 
 def main():

@@ -47,7 +47,7 @@ P50 = "server p(50)"
 def ms(value: float) -> str:
     """Milliseconds as the ratchet's messages write them."""
     ensure_importable()
-    from ansible_collections.algorithmia.testbench.plugins.module_utils.ratchet import ms as shown
+    from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.ratchet import ms as shown
 
     return shown(value)
 
@@ -204,7 +204,7 @@ def test_a_regression_fails_only_its_cluster_until_its_new_level_is_accepted(pro
 def test_a_broken_history_file_stops_the_benchmark_before_any_call(cluster, tmp_path):
     """A hand-edited history (a merge conflict left in it) is reported with its path and the fix."""
     ensure_importable()
-    from ansible_collections.algorithmia.testbench.plugins.module_utils import ratchet
+    from ansible_collections.algorithmia.testbench.plugins.module_utils.measure import ratchet
 
     test = {"name": "steady", "payload": "Algorithmia", "calls": 3}
     path = ratchet.history_path(str(tmp_path / "history"), "alpha", "ratchet", "steady",

@@ -105,8 +105,8 @@ def test_the_input_is_there_with_every_key_masked(real_run, cluster):
 def fixture_bundle(directory: Path) -> Path:
     """A bundle of two clusters from fixtures: one with a passed, a failed, an inconclusive and a
     ratchet-regressed test (and a workflow whose build failed), one that passed."""
-    from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark_report import write_reports
-    from ansible_collections.algorithmia.testbench.plugins.module_utils.report_bundle import (
+    from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.benchmark import write_reports
+    from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.bundle import (
         workflow_reports_dir,
         write_cluster,
         write_index,

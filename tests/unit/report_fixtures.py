@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import CallOutcome
-from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import TestAccumulator, normalise_test
-from ansible_collections.algorithmia.testbench.plugins.module_utils.histogram import Histogram
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.engine import TestAccumulator, normalise_test
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.histogram import Histogram
 
 
 def latencies(count, median_ms, seed, spread=0.25, slow_every=0, slow_ms=0.0):

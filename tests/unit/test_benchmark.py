@@ -8,13 +8,13 @@ from xml.etree import ElementTree
 import pytest
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import CallOutcome, request_body
-from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark_report import (
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.benchmark import (
     render_html,
     render_junit,
     report_basename,
     write_reports,
 )
-from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import (
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.engine import (
     BenchmarkSpecError,
     TestAccumulator,
     due_calls,
@@ -28,7 +28,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark im
     pool_size,
     run_test,
 )
-from ansible_collections.algorithmia.testbench.plugins.module_utils.histogram import Histogram, bucket_count_for_range
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.histogram import Histogram, bucket_count_for_range
 from ansible_collections.algorithmia.testbench.plugins.module_utils.waiting import Deadline, poll
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import CallOutcome
-from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import evaluate, normalise_test
-from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import (
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.engine import evaluate, normalise_test
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.gates import (
     FAILURE_KINDS,
     Gate,
     GateError,
@@ -23,7 +23,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import
     shorthand_gates,
     strict_status,
 )
-from ansible_collections.algorithmia.testbench.plugins.module_utils.histogram import Histogram
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.histogram import Histogram
 
 
 def histogram(values):

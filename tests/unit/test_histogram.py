@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import pytest
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils.histogram import (
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.histogram import (
     LOWEST_MS,
     SUB_BUCKETS,
     Histogram,

@@ -11,10 +11,10 @@ import random
 
 import pytest
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils import ratchet
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure import ratchet
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import CallOutcome
-from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import evaluate, normalise_test
-from ansible_collections.algorithmia.testbench.plugins.module_utils.ratchet import (
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.engine import evaluate, normalise_test
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.ratchet import (
     History,
     HistoryError,
     compare,

@@ -9,9 +9,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils import report_pages
-from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark_report import render_html, write_reports
-from ansible_collections.algorithmia.testbench.plugins.module_utils.report_bundle import (
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports import pages
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.benchmark import render_html, write_reports
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.bundle import (
     MASK,
     BundleError,
     mask_secrets,
@@ -158,9 +158,9 @@ def test_without_a_summary_path_no_summary_is_written(tmp_path):
 
 
 def cluster_page_of(tests):
-    return report_pages.cluster_page({"cluster": "c1", "api_address": "https://c1", "run_id": "r",
-                                      "workflows": [{"workflow": "w", "passed": True,
-                                                     "benchmark": report_fixtures.benchmark_report("c1", "a/b", tests)}]})
+    return pages.cluster_page({"cluster": "c1", "api_address": "https://c1", "run_id": "r",
+                               "workflows": [{"workflow": "w", "passed": True,
+                                              "benchmark": report_fixtures.benchmark_report("c1", "a/b", tests)}]})
 
 
 def test_the_page_shows_the_load_and_ratchet_fields_when_present():

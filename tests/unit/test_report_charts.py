@@ -8,8 +8,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils import report_charts as charts
-from ansible_collections.algorithmia.testbench.plugins.module_utils.histogram import Histogram
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports import charts
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.histogram import Histogram
 from tests.unit import report_fixtures
 
 

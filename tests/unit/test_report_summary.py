@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils.report_bundle import write_cluster, write_index
-from ansible_collections.algorithmia.testbench.plugins.module_utils.report_summary import SummaryError, write_summary
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.bundle import write_cluster, write_index
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.summary import SummaryError, write_summary
 
 
 def run_bundle(report_dir, run_id, verdicts, missing=()):

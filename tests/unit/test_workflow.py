@@ -169,7 +169,7 @@ def test_max_latency_ms_as_a_number_is_the_p95_gate_as_in_algo_benchmark(tmp_pat
     """algo_benchmark documents `max_latency_ms: 500` (a gate on p95): the schema and the workflow
     check take it too (max_latency_ms is the largest acceptable value: p(95) <= 500), and refuse
     what the module refuses."""
-    from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import normalise_test
+    from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.engine import normalise_test
 
     document = json.loads((FIXTURES / "good" / "benchmark_checks_and_gates.json").read_text())
     document["test_info"]["tests"][0]["max_latency_ms"] = 500

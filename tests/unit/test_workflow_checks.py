@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark import (
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.engine import (
     BenchmarkSpecError,
     load_problems,
     normalise_test,

@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import Algorithm
 from ansible_collections.algorithmia.testbench.plugins.module_utils.client import AlgorithmiaClient
-from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import outcome_kind
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.gates import outcome_kind
 from tests.integration.client.faultproxy import FaultProxy
 from tests.integration.client.test_guarded_calls import create, push_and_build
 

@@ -9,7 +9,7 @@ the charts are SVG text in the page itself: no script, no font or library fetche
 function takes the JSON forms a test result carries (``Histogram.to_dict``, ``Reservoir.to_dict``,
 ``TimeSeries.to_dict``, the ``latency_ms`` / ``server_ms`` / ``overhead_ms`` summaries) and
 returns one ``<svg>`` element; no data gives a chart saying so, never an error. Every text is
-escaped. Colours are CSS classes (``report_pages.STYLE``), so the page decides how they look.
+escaped. Colours are CSS classes (``reports.pages.STYLE``), so the page decides how they look.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import html
 import math
 import re
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils.histogram import Histogram
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.histogram import Histogram
 
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 58, 16, 30, 40

@@ -62,8 +62,8 @@ import re
 import statistics
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.atomic_file import write_text_atomically
-from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import FAILED, PASSED, samples_needed
-from ansible_collections.algorithmia.testbench.plugins.module_utils.histogram import Histogram
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.gates import FAILED, PASSED, samples_needed
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.histogram import Histogram
 
 FORMAT = 1
 METRICS = ("server p(50)", "latency p(95)")

@@ -9,7 +9,7 @@ AWX job slicing (and any split of an inventory into runs of its own) runs each s
 ``summary.json`` covers only its slice. This reads each cluster's ``results.json`` from the given
 bundles and writes, into one directory::
 
-    index.html      the run index's matrix (report_pages.index_page) over every cluster of every
+    index.html      the run index's matrix (pages.index_page) over every cluster of every
                     bundle, each cluster linking to its page in its own bundle
     input.json      every cluster's input, from each bundle's input.json (keys masked)
     summary.json    {"status", "passed", "clusters": [{cluster, status, run_id, bundle, ...}],
@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils import report_pages
-from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark_report import render_json
-from ansible_collections.algorithmia.testbench.plugins.module_utils.report_bundle import (
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports import pages
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.benchmark import render_json
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.bundle import (
     cluster_dir_name,
     mask_secrets,
     read_json,
@@ -81,16 +81,16 @@ def cluster_line(entry):
         return "{0}: failed before its workflows ran ({1}; no results.json in {2})".format(entry["cluster"], run, entry["bundle"])
     workflows = document.get("workflows") or []
     names = ", ".join(str(w.get("workflow")) for w in workflows)
-    if status == report_pages.FAILED:
+    if status == pages.FAILED:
         why = [str(w.get("summary") or w.get("message") or "workflow {0} failed".format(w.get("workflow")))
                for w in workflows if w.get("passed") is False]
         why += ["test {0!r} of workflow {1} failed".format(t.get("name"), w.get("workflow"))
-                for w in workflows if w.get("passed") is not False for t in report_pages.benchmark_tests(w)
-                if report_pages.test_status(t) == report_pages.FAILED]
-        return "{0}: failed ({1}): {2}".format(entry["cluster"], run, "; ".join(why) or report_pages.verdict_sentence(document))
-    if status == report_pages.INCONCLUSIVE:
+                for w in workflows if w.get("passed") is not False for t in pages.benchmark_tests(w)
+                if pages.test_status(t) == pages.FAILED]
+        return "{0}: failed ({1}): {2}".format(entry["cluster"], run, "; ".join(why) or pages.verdict_sentence(document))
+    if status == pages.INCONCLUSIVE:
         return "{0}: inconclusive, not a pass ({1}; {2})".format(entry["cluster"], names, run)
-    return "{0}: {1} ({2}; {3})".format(entry["cluster"], report_pages.VERDICT_WORDS[status], names, run)
+    return "{0}: {1} ({2}; {3})".format(entry["cluster"], pages.VERDICT_WORDS[status], names, run)
 
 
 def merge(paths):
@@ -108,7 +108,7 @@ def merge(paths):
                                "have stopped before any cluster was benchmarked, or ran in check mode. {2}".format(label, bundle, FIX_BUNDLE))
         bundles.append({"path": bundle, "run_id": run_id, "clusters": list(clusters)})
         for name, (document, cluster_input) in clusters.items():
-            status = report_pages.cluster_status(document) if document else report_pages.FAILED
+            status = pages.cluster_status(document) if document else pages.FAILED
             earlier = entries.get(name)
             if earlier and earlier["status"] != status:
                 raise SummaryError(
@@ -125,15 +125,15 @@ def write_summary(paths, dest, check_mode=False):
     written in check mode or when the merge is refused (``SummaryError``)."""
     entries, bundles = merge(paths)
     run_label = " + ".join(dict.fromkeys(b["run_id"] for b in bundles))
-    pages = []
+    rows = []
     for entry in entries:
         cluster_dir = os.path.join(entry["bundle"], entry["cluster"])
-        href = report_pages.cluster_href(os.path.relpath(cluster_dir, dest)) if entry["document"] else None
-        pages.append((entry["cluster"], href, entry["document"]))
+        href = pages.cluster_href(os.path.relpath(cluster_dir, dest)) if entry["document"] else None
+        rows.append((entry["cluster"], href, entry["document"]))
     lines = [cluster_line(entry) for entry in entries]
-    status = report_pages.overall_status([entry["status"] for entry in entries])
+    status = pages.overall_status([entry["status"] for entry in entries])
     summary = {
-        "status": status, "passed": status == report_pages.PASSED, "runs": run_label, "lines": lines,
+        "status": status, "passed": status == pages.PASSED, "runs": run_label, "lines": lines,
         "bundles": [{"path": b["path"], "run_id": b["run_id"], "clusters": b["clusters"]} for b in bundles],
         "clusters": [{"cluster": e["cluster"], "status": e["status"], "run_id": e["run_id"], "bundle": e["bundle"],
                       "api_address": (e["document"] or {}).get("api_address"),
@@ -144,7 +144,7 @@ def write_summary(paths, dest, check_mode=False):
     }
     paths = {"html": os.path.join(dest, "index.html"), "input": os.path.join(dest, "input.json"),
              "summary": os.path.join(dest, "summary.json")}
-    write_files({paths["html"]: report_pages.index_page(run_label, pages),
+    write_files({paths["html"]: pages.index_page(run_label, rows),
                  paths["input"]: render_json(mask_secrets({"runs": run_label, "clusters": {e["cluster"]: e["input"] for e in entries}})),
                  paths["summary"]: render_json(summary)}, check_mode)
     return paths, summary

@@ -15,7 +15,7 @@ import os
 import re
 from xml.etree import ElementTree
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils import report_pages
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports import pages
 from ansible_collections.algorithmia.testbench.plugins.module_utils.atomic_file import write_text_atomically
 
 UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -95,7 +95,7 @@ def render_junit(report):
 
 
 def render_cluster_junit(document):
-    """The JUnit XML of a cluster in a run (``report_pages`` describes the document): a
+    """The JUnit XML of a cluster in a run (``reports.pages`` describes the document): a
     ``testsuite`` per workflow's benchmark, and one ``testcase`` failed for each workflow that
     failed before its benchmark reported (a failed build is a failure in CI too)."""
     suites = ElementTree.Element("testsuites", {"name": "algorithmia.testbench {0}".format(document.get("cluster") or "")})
@@ -120,10 +120,10 @@ def render_cluster_junit(document):
 
 
 def render_html(report):
-    """The page of one benchmark: ``report_pages.cluster_page`` with this benchmark as its only
+    """The page of one benchmark: ``pages.cluster_page`` with this benchmark as its only
     workflow (verdict, gates, and each test's charts; inline CSS and SVG, no script)."""
-    return report_pages.cluster_page({"cluster": report.get("cluster"), "api_address": report.get("api_address"),
-                                      "workflows": [{"workflow": None, "benchmark": report}]})
+    return pages.cluster_page({"cluster": report.get("cluster"), "api_address": report.get("api_address"),
+                               "workflows": [{"workflow": None, "benchmark": report}]})
 
 
 def write_reports(report, report_dir, basename):

@@ -46,7 +46,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import (
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.gates import (
     INCONCLUSIVE,
     PASS,
     PASSED,
@@ -58,7 +58,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.gates import
     parse_gates,
     shorthand_gates,
 )
-from ansible_collections.algorithmia.testbench.plugins.module_utils.histogram import Histogram, Reservoir, TimeSeries
+from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.histogram import Histogram, Reservoir, TimeSeries
 
 DEFAULT_TIMEOUT = 300
 MAX_TIMEOUT = 3000

@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The HTML pages of a run: one page per cluster, and the run's index of every cluster's verdicts.
 
-A page is one file that needs nothing else: inline CSS, inline SVG charts (``report_charts``),
+A page is one file that needs nothing else: inline CSS, inline SVG charts (``reports.charts``),
 no script, no font, image or style fetched, so it opens the same from a CI artifact, a mail or a
 laptop without network. Every text from a result is escaped (``html.escape``); failure messages
 were already redacted by the client, and a page never holds a key.
@@ -25,7 +25,7 @@ from __future__ import annotations
 import html
 from urllib.parse import quote
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils import report_charts as charts
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports import charts
 
 STYLE = """
 :root{--ok:#15803d;--bad:#b91c1c;--warn:#a16207;--none:#6b7280;--ink:#1f2937;--muted:#6b7280;--line:#e5e7eb;

@@ -9,7 +9,7 @@
       input.json                  the run's input per cluster: workflows as validated, settings (keys masked)
       <cluster>/
         record.jsonl              the run record (what the run created; written by the other steps)
-        report.html               the cluster's page (report_pages.cluster_page)
+        report.html               the cluster's page (pages.cluster_page)
         results.json              every workflow's outcome and full benchmark results
         junit.xml                 one testsuite per workflow benchmark; inconclusive tests as skipped
         input.json                this cluster's part of input.json
@@ -29,9 +29,9 @@ import json
 import os
 import re
 
-from ansible_collections.algorithmia.testbench.plugins.module_utils import report_pages
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports import pages
 from ansible_collections.algorithmia.testbench.plugins.module_utils.atomic_file import write_text_atomically
-from ansible_collections.algorithmia.testbench.plugins.module_utils.benchmark_report import render_cluster_junit, render_json
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.benchmark import render_cluster_junit, render_json
 
 MASK = "********"
 SECRET_NAME = re.compile(r"key|secret|token|passw|credential|auth", re.IGNORECASE)
@@ -119,7 +119,7 @@ def cluster_document(bundle_dir, verdict, run_id):
         workflows.append(entry)
     document = {"cluster": cluster, "api_address": verdict.get("api_address"), "run_id": run_id,
                 "status": verdict.get("status"), "passed": verdict.get("passed"), "workflows": workflows}
-    document["status"] = report_pages.cluster_status(document)
+    document["status"] = pages.cluster_status(document)
     return document
 
 
@@ -128,7 +128,7 @@ def history_files(document):
     ``history`` in the results, else a copy of its ``history_file`` (when it exists)."""
     files = {}
     for workflow in document.get("workflows") or []:
-        for test in report_pages.benchmark_tests(workflow):
+        for test in pages.benchmark_tests(workflow):
             ratchet = test.get("ratchet")
             if not isinstance(ratchet, dict):
                 continue
@@ -157,7 +157,7 @@ def write_cluster(bundle_dir, verdict, run_id, effective_input=None, check_mode=
     paths = {"results": os.path.join(directory, "results.json"), "junit": os.path.join(directory, "junit.xml"),
              "html": os.path.join(directory, "report.html"), "input": os.path.join(directory, "input.json")}
     files = {paths["results"]: render_json(document), paths["junit"]: render_cluster_junit(document),
-             paths["html"]: report_pages.cluster_page(document),
+             paths["html"]: pages.cluster_page(document),
              paths["input"]: render_json(mask_secrets(effective_input or {}))}
     history = {os.path.join(directory, path): text for path, text in history_files(document).items()}
     files.update(history)
@@ -188,14 +188,14 @@ def write_index(bundle_dir, run_id, clusters, check_mode=False, summary_path=Non
     for cluster in clusters:
         name = cluster_dir_name(cluster)
         document = read_json(os.path.join(bundle_dir, name, "results.json"))
-        entries.append((name, report_pages.cluster_href(name) if document else None, document))
+        entries.append((name, pages.cluster_href(name) if document else None, document))
         inputs[name] = read_json(os.path.join(bundle_dir, name, "input.json"))
     paths = {"html": os.path.join(bundle_dir, "index.html"), "input": os.path.join(bundle_dir, "input.json")}
-    files = {paths["html"]: report_pages.index_page(run_id, entries),
+    files = {paths["html"]: pages.index_page(run_id, entries),
              paths["input"]: render_json(mask_secrets({"run_id": run_id, "clusters": inputs}))}
     if summary_path:
         paths["summary"] = summary_path
         files[summary_path] = render_summary(summary if summary is not None else {})
     write_files(files, check_mode)
-    statuses = {name: report_pages.cluster_status(document) if document else "failed" for name, _h, document in entries}
+    statuses = {name: pages.cluster_status(document) if document else "failed" for name, _h, document in entries}
     return paths, statuses
