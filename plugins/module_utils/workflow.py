@@ -531,6 +531,8 @@ def normalise(document, name, user=None, source_user=None, algorithms_dir=None, 
             checks["expected_pattern"] = test["expected_pattern"]  # a regular expression: not templated
         if "warmup" in test:
             checks["warmup"] = test["warmup"]
+        if "judge" in test:
+            checks["judge"] = dict(test["judge"])  # the judge's, not algo_benchmark's (tests.json.j2 leaves it out)
         # The load fields of the test's model only (algo_benchmark refuses the others), with the
         # defaults of a closed test of calls, today's shape.
         if "rate" in test:

@@ -207,6 +207,13 @@ options:
         regression or an improvement; keeps fast tests from failing on differences nobody acts on.
     type: float
     default: 5.0
+  max_calls:
+    description:
+      - The most calls each test makes, for a cluster that must not be loaded more (the role's source comparison).
+        A closed test of more calls, or of a O(tests[].duration), makes this many; an open test's schedule is cut
+        to this many calls (its duration shortened). The load's shape (model, concurrency, rate) stays.
+      - Unset, each test makes the calls it asks for.
+    type: int
 extends_documentation_fragment:
   - algorithmia.testbench.cluster
   - algorithmia.testbench.attributes
@@ -460,6 +467,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.benc
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.engine import (
     BenchmarkSpecError,
+    bounded_test,
     failure_summary,
     normalise_test,
     pool_size,
@@ -654,12 +662,17 @@ def main():
         accept_baseline=dict(type="bool", default=False),
         ratchet_tolerance=dict(type="float", default=ratchet.TOLERANCE),
         ratchet_floor_ms=dict(type="float", default=ratchet.FLOOR_MS),
+        max_calls=dict(type="int"),
     )
     module = ClusterModule(argument_spec, supports_check_mode=True)
     benchmark = Benchmark(module)
     with module.reporting("benchmark " + module.params["algorithm"], lambda: benchmark.result):
+        if module.params["max_calls"] is not None and module.params["max_calls"] < 1:
+            raise TaskFailed("Invalid max_calls {0!r}; nothing was called. Fix: give at least 1, or leave it unset for no "
+                             "bound.".format(module.params["max_calls"]))
         try:
-            tests = [normalise_test(test, index) for index, test in enumerate(module.params["tests"])]
+            tests = [bounded_test(normalise_test(test, index), module.params["max_calls"])
+                     for index, test in enumerate(module.params["tests"])]
         except BenchmarkSpecError as exc:
             raise TaskFailed("Invalid tests; nothing was called: {0}.".format(exc)) from None
         if not tests:

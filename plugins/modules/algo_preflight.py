@@ -62,6 +62,13 @@ options:
   cluster_name:
     description: Name of the destination cluster in messages (the inventory host).
     type: str
+  compare_with_source:
+    description:
+      - Whether the workflows' tests will also run on the source cluster's original entrypoint (the role's
+        C(testbench_compare_with_source)) - then each workflow with tests needs its entrypoint published on the
+        source cluster, under the source key's user, and a problem says so otherwise.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - algorithmia.testbench.cluster
   - algorithmia.testbench.cluster.source
@@ -274,13 +281,13 @@ class Preflight:
                                   self.params["records_dir"] or "testbench_report_dir"))
 
     def check_source(self, workflow):
-        if workflow.get("run_only"):
-            return
-        wanted = [(index, algorithm, field, uri)
-                  for index, algorithm in enumerate(workflow.get("algorithms") or [])
-                  for field, uri in ([("code_path", algorithm["code_path"])] if algorithm.get("code_path") else [])
-                  + [("data_files[{0}]".format(i), f["source"]) for i, f in enumerate(algorithm.get("data_files") or [])]]
-        if not wanted:
+        wanted = [] if workflow.get("run_only") else [
+            (index, algorithm, field, uri)
+            for index, algorithm in enumerate(workflow.get("algorithms") or [])
+            for field, uri in ([("code_path", algorithm["code_path"])] if algorithm.get("code_path") else [])
+            + [("data_files[{0}]".format(i), f["source"]) for i, f in enumerate(algorithm.get("data_files") or [])]]
+        compared = self.params["compare_with_source"] and workflow.get("tests") and workflow.get("entrypoint")
+        if not wanted and not compared:
             return
         address = self.params["source_api_address"] or workflow.get("source_api_address")
         if address not in self._sources:
@@ -291,6 +298,8 @@ class Preflight:
         if self._sources[address] is None:
             return
         files, user = self._sources[address]
+        if compared:
+            self.check_source_entrypoint(workflow, files.client, user)
         for index, algorithm, field, uri in wanted:
             self.checked["source_files"] += 1
             subject = "workflow {0}, $.algorithms[{1}].{2}".format(workflow.get("name"), index, field)
@@ -305,6 +314,22 @@ class Preflight:
                     fetch_code_archive(files, uri)
             except (TaskFailed, ClusterError) as exc:
                 self.problem(subject, str(exc))
+
+
+    def check_source_entrypoint(self, workflow, client, user):
+        """With compare_with_source, the workflow's tests also run on the source's original entrypoint
+        (its latest published version): it must be there before any cluster is changed."""
+        subject = "workflow {0}, $.test_info.entrypoint {1} on the source cluster".format(workflow.get("name"), workflow["entrypoint"])
+        try:
+            existing = Algorithm(client, user, workflow["entrypoint"]).get()
+        except ClusterError as exc:
+            self.problem(subject, str(exc))
+            return
+        if existing is None or not (existing.get("version_info") or {}).get("semantic_version"):
+            self.problem(subject, "testbench_compare_with_source runs the workflow's tests on {0}/{1} on the source cluster {2}, "
+                                  "which {3}. Fix: publish it there, or set testbench_compare_with_source: false.".format(
+                                      user, workflow["entrypoint"], client.cluster,
+                                      "does not exist" if existing is None else "has no published version"))
 
 
 class EnvironmentCheck:
@@ -381,6 +406,7 @@ def main():
             aems_master=dict(type="str", choices=["test", "prod"], default="prod"),
             sync_environment=dict(type="bool", default=True),
             cluster_name=dict(type="str"),
+            compare_with_source=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

@@ -37,6 +37,7 @@ and ``gates.decide_status``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import queue
@@ -136,6 +137,13 @@ def load_spec(test):
     return spec
 
 
+def payload_digest(payload):
+    """The first 16 hex digits of the sha256 of the payload's canonical JSON: two tests called with
+    the same payload have the same digest."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 def pool_size(test):
     """How many calls of a normalised test can be in flight at once: the connections to keep alive."""
     return test["max_in_flight"] if load_model(test) == OPEN else test["concurrency"]
@@ -150,6 +158,21 @@ def due_calls(rate, duration):
     """How many calls an open test starts or drops: those due at ``i / rate`` < ``duration``."""
     # round(): 0.1 * 30 is 3.0000000000000004 in floating point, and a 4th call is not due.
     return max(1, int(math.ceil(round(rate * duration, 9))))
+
+
+def bounded_test(test, max_calls):
+    """A normalised test that makes at most ``max_calls`` calls, its load's shape kept (a source
+    cluster is loaded no more than that): a closed test of more calls, or of a duration, makes
+    ``max_calls``; an open test lasts at most ``max_calls`` calls' worth of its schedule."""
+    if max_calls is None:
+        return test
+    if load_model(test) == OPEN:
+        if due_calls(test["rate"], test["duration"]) <= max_calls:
+            return test
+        return dict(test, duration=max_calls / float(test["rate"]))
+    if test.get("duration") is not None or test["calls"] > max_calls:
+        return dict(test, calls=max_calls, duration=None)
+    return test
 
 
 def normalise_test(test, index):
@@ -457,6 +480,8 @@ class TestAccumulator:
             "timeout": test["timeout"],
             "concurrency": test.get("concurrency"),
             "load": load_spec(test),
+            # what the judge checks a baseline's test called with (the payload itself may be large)
+            "payload_sha256": payload_digest(test.get("payload")),
             "dropped": self.dropped,
             # the figure the throughput gate judges: successful calls per second of the test (warmup apart)
             "throughput": round(self.successes / elapsed_s, 3) if elapsed_s > 0 else None,
