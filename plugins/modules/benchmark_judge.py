@@ -68,9 +68,15 @@ options:
         with the same workflow, test and load that did not fail).
     type: str
   peers:
-    description: Other clusters of this run whose samples are pooled, test by test, as the baseline.
+    description: Other clusters whose samples are pooled, test by test, as the baseline - of this run, or of O(peers_baseline).
     type: list
     elements: str
+  peers_baseline:
+    description:
+      - A snapshot name or run id whose results of each of O(peers) are pooled, instead of their tests of this run - a
+        rollout's gate judges the upgraded clusters against the clusters not upgraded yet as they were snapshotted
+        before the rollout began. A peer without it is left out.
+    type: str
   sources:
     description:
       - The source cluster of each workflow, benchmarked in this run (its API address), by workflow name; its
@@ -258,6 +264,7 @@ def main():
             report_dir=dict(type="path"),
             baseline_run=dict(type="str"),
             peers=dict(type="list", elements="str"),
+            peers_baseline=dict(type="str"),
             sources=dict(type="dict"),
             tolerance=dict(type="float", default=judge.TOLERANCE),
             floor_ms=dict(type="float", default=judge.FLOOR_MS),
@@ -294,7 +301,8 @@ def main():
         if params["baseline_run"]:
             compared.append(judging.against_run(report_dir, params["baseline_run"]))
         if params["peers"]:
-            compared.append(judging.against_peers([peer for peer in params["peers"] if peer != cluster]))
+            compared.append(judging.against_peers([peer for peer in params["peers"] if peer != cluster], report_dir,
+                                                  params["peers_baseline"]))
         if params["sources"]:
             compared.append(judging.against_source(params["sources"]))
         path = comparisons.write(bundle_dir, cluster, compared, module.check_mode)

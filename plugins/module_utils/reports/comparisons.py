@@ -64,6 +64,13 @@ def run_tests(bundle_dir, cluster, workflows):
     return tests
 
 
+def _benchmark_tests(document, workflow):
+    for entry in document.get("workflows") or []:
+        if entry.get("workflow") == workflow:
+            return [test for test in ((entry.get("benchmark") or {}).get("tests") or []) if not test.get("skipped")]
+    return []
+
+
 def source_dir(bundle_dir, source_name):
     """Where the role has ``algo_benchmark`` write a source cluster's reports in the bundle."""
     return os.path.join(bundle_dir, SOURCES, safe_dir_name(source_name))
@@ -115,12 +122,25 @@ class Judging:
         comparison["runs"] = [run_id] if run_id else []
         return comparison
 
-    def against_peers(self, peers):
-        """Against the pooled samples of ``peers`` (other clusters of this run), test by test: a peer
-        whose test ran another load is left out of that test's pool."""
-        peer_tests = {peer: dict(((w, r.get("name")), r) for w, r in run_tests(self.bundle_dir, peer, self.workflows))
-                      for peer in peers}
-        label = "its peer{0} {1}".format("" if len(peers) == 1 else "s", ", ".join(peers))
+    def against_peers(self, peers, report_dir=None, baseline=None):
+        """Against the pooled samples of ``peers``, test by test: their tests of this run, or with
+        ``baseline`` their snapshot or run of that name (a rollout's gate: the clusters not upgraded
+        yet, as they were before it began). A peer whose test ran another load is left out of that
+        test's pool; a peer without the baseline is left out."""
+        if baseline:
+            peer_tests = {}
+            for peer in peers:
+                try:
+                    _label, _run, document = baselines.named_baseline(report_dir, baseline, peer)
+                except baselines.BaselineError:
+                    continue
+                peer_tests[peer] = {(workflow, test.get("name")): test for workflow in self.workflows
+                                    for test in _benchmark_tests(document, workflow)}
+        else:
+            peer_tests = {peer: dict(((w, r.get("name")), r) for w, r in run_tests(self.bundle_dir, peer, self.workflows))
+                          for peer in peers}
+        label = "its peer{0} {1}{2}".format("" if len(peers) == 1 else "s", ", ".join(peers),
+                                            " ({0})".format(baseline) if baseline else "")
 
         def find_pooled(workflow, result):
             same = _same_load(result, judge.LOAD_KEYS)
