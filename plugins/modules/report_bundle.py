@@ -21,11 +21,20 @@ description:
     overhead), C(results.json) (each workflow's outcome and full benchmark results), C(junit.xml)
     (inconclusive tests as skipped), C(input.json) (O(input), keys masked) and C(history/) (the
     ratchet history each test was compared with).
+  - When the judge wrote C(<bundle_dir>/<cluster>/comparison.json), its comparisons with the
+    cluster's baselines (an earlier run, its peers, the source cluster) go into C(results.json) under
+    C(comparisons), into C(junit.xml) as a testsuite each (a regression as a failure, an unknown
+    test as skipped, a C(marginal) or C(fail) verdict as a failed C(verdict) testcase) and into
+    C(report.html) (each test's shift with its interval, p-value and class, and its latency curve
+    over the baseline's); a C(marginal) or C(fail) verdict fails the cluster, an C(inconclusive) one
+    (no test compared) makes it inconclusive, never passed.
   - The full benchmark results are read from the reports C(algo_benchmark) wrote into
     C(<bundle_dir>/<cluster>/workflows/<workflow>/) (the role sets its C(report_dir)
     there), the name with every character other than letters, digits, C(_) and C(-) replaced by C(_).
   - With O(clusters), the run's C(index.html) (a cluster x test matrix of verdicts linking each
-    cluster's page) and C(input.json) (every cluster's input), from the files of each cluster; with
+    cluster's page, then the clusters judged against their peers as a cluster x test matrix of
+    classes and shifts, and each cluster's other comparisons) and C(input.json) (every cluster's
+    input), from the files of each cluster; with
     O(summary_path) too, O(summary) written there as JSON, in the same task (the role writes its
     C(summary.json) so, without a task of its own).
   - Every value under a name that looks like a secret (containing C(key), C(secret), C(token),

@@ -3,8 +3,11 @@
 package, driven by playwright) with no console error and no request other than file:.
 
 The browser pages are the bundle of that real run and a bundle made from fixtures with a failed,
-an inconclusive and a ratchet-regressed test (tests/unit/report_fixtures.py). The screenshot is
-kept in tests/output/report-screenshot.png for people to look at.
+an inconclusive and a ratchet-regressed test (tests/unit/report_fixtures.py), and the judge's
+comparisons of its clusters with an earlier run, their peers and the source cluster. The
+screenshots are kept in tests/output/ for people to look at: report-screenshot.png (a cluster's
+page), comparison-screenshot.png (its comparisons and a test's curves over its baselines) and
+comparison-index-screenshot.png (the run's index with the clusters against their peers).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -26,6 +30,8 @@ ensure_importable()
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = ROOT / "tests" / "output" / "report-screenshot.png"
+COMPARISON_SCREENSHOT = ROOT / "tests" / "output" / "comparison-screenshot.png"
+COMPARISON_INDEX_SCREENSHOT = ROOT / "tests" / "output" / "comparison-index-screenshot.png"
 PLANTED = "planted-Secret-4242-do-not-show"
 TESTS = [
     {"name": "steady", "payload": "Algorithmia", "calls": 60, "concurrency": 4,
@@ -104,7 +110,9 @@ def test_the_input_is_there_with_every_key_masked(real_run, cluster):
 
 def fixture_bundle(directory: Path) -> Path:
     """A bundle of two clusters from fixtures: one with a passed, a failed, an inconclusive and a
-    ratchet-regressed test (and a workflow whose build failed), one that passed."""
+    ratchet-regressed test (and a workflow whose build failed), compared with the snapshot before
+    its upgrade (failed), its peers (marginal) and the source (passed); one that passed, also
+    against its peers."""
     from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.benchmark import write_reports
     from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.bundle import (
         workflow_reports_dir,
@@ -119,6 +127,12 @@ def fixture_bundle(directory: Path) -> Path:
     history.write_text('{"runs": []}\n')
     mixed = report_fixtures.mixed_tests(history_file=str(history))
     clusters = {"prod-eu": (mixed, "failed"), "prod-us": (mixed[:1], "passed")}
+    us_peers = report_fixtures.comparison("peers", "peers prod-eu, prod-ap", [report_fixtures.compared_test(
+        "hello world", mixed[0], report_fixtures.latencies(800, 11.9, seed=61, slow_every=50, slow_ms=30))], peers=["prod-eu", "prod-ap"])
+    judged = {"prod-eu": report_fixtures.mixed_comparisons(mixed), "prod-us": [us_peers]}
+    for cluster, comparisons in judged.items():
+        (bundle / cluster).mkdir(parents=True)
+        (bundle / cluster / "comparison.json").write_text(json.dumps(report_fixtures.comparison_document(cluster, comparisons)))
     for cluster, (tests, status) in clusters.items():
         write_reports(report_fixtures.benchmark_report(cluster, "alice/hello_world", tests),
                       workflow_reports_dir(str(bundle), cluster, "hello world"), "benchmark-" + cluster)
@@ -140,11 +154,13 @@ def chromium_args(profile: str) -> list[str]:
             "--disable-default-apps", "--disable-extensions", f"--user-data-dir={profile}"]
 
 
-def test_the_pages_render_in_headless_chromium(real_run, tmp_path):
+@contextmanager
+def browser_page(tmp_path):
+    """A page of headless Chromium, offline, and the problems (console errors and warnings, page
+    errors, failed requests) and the URLs of the requests it saw."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium package")
     from playwright.sync_api import sync_playwright
-    bundles = [real_run[1], fixture_bundle(tmp_path / "fixture")]
     problems, requests = [], []
     profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=tmp_path)
     with sync_playwright() as playwright:
@@ -160,30 +176,88 @@ def test_the_pages_render_in_headless_chromium(real_run, tmp_path):
             page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
             page.on("request", lambda request: requests.append(request.url))
             page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
-            for bundle in bundles:
-                page.goto((bundle / "index.html").as_uri())
-                assert page.locator(".verdict .word").first.is_visible()
-                links = page.locator("table.matrix tbody tr td:first-child a")
-                hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
-                assert hrefs, f"no cluster linked in {bundle / 'index.html'}"
-                for href in hrefs:
-                    page.goto((bundle / "index.html").as_uri())
-                    page.locator(f"table.matrix a[href='{href}']").first.click()
-                    page.wait_for_load_state("load")
-                    check_cluster_page(page, href)
-            prod_eu = bundles[1] / "prod-eu" / "report.html"
-            page.goto(prod_eu.as_uri())
-            texts = page.locator("table.verdicts").inner_text()
-            assert all(word in texts for word in ("passed", "failed", "inconclusive", "regressed")), texts
-            assert "regressed: latency p(95) 140 ms -> " in page.locator("section.test").nth(3).inner_text()
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            yield page, problems, requests
         finally:
             context.close()
             shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_the_pages_render_in_headless_chromium(real_run, tmp_path):
+    bundles = [real_run[1], fixture_bundle(tmp_path / "fixture")]
+    with browser_page(tmp_path) as (page, problems, requests):
+        for bundle in bundles:
+            page.goto((bundle / "index.html").as_uri())
+            assert page.locator(".verdict .word").first.is_visible()
+            links = page.locator("table.matrix:not(.peers) tbody tr td:first-child a")
+            hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+            assert hrefs, f"no cluster linked in {bundle / 'index.html'}"
+            for href in hrefs:
+                page.goto((bundle / "index.html").as_uri())
+                page.locator(f"table.matrix a[href='{href}']").first.click()
+                page.wait_for_load_state("load")
+                check_cluster_page(page, href)
+        prod_eu = bundles[1] / "prod-eu" / "report.html"
+        page.goto(prod_eu.as_uri())
+        texts = page.locator("table.verdicts").inner_text()
+        assert all(word in texts for word in ("passed", "failed", "inconclusive", "regressed")), texts
+        assert "regressed: latency p(95) 140 ms -> " in page.locator("section.test").nth(3).inner_text()
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert problems == []
     assert requests and [url for url in requests if not url.startswith("file:")] == []
     assert SCREENSHOT.stat().st_size > 10000
+
+
+def test_the_comparisons_render_in_headless_chromium(tmp_path):
+    """The index's clusters against their peers link to each test's curves over the peers'; a
+    cluster's page shows its comparison with an earlier run and with its peers, each test's shift
+    with its interval, p and class, and each test's latency curve over each baseline's."""
+    from tests.unit.report_fixtures import BEFORE_UPGRADE
+    bundle = fixture_bundle(tmp_path / "fixture")
+    with browser_page(tmp_path) as (page, problems, requests):
+        page.goto((bundle / "index.html").as_uri())
+        peers = page.locator("table.matrix.peers")
+        assert peers.is_visible()
+        rows = peers.locator("tbody tr")
+        assert [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())] == ["prod-eu", "prod-us"]
+        assert "prod-us, prod-ap" in rows.nth(0).inner_text() and "marginal" in rows.nth(0).inner_text()
+        others = page.locator("ul.comparisons li")
+        assert others.count() == 1 and "fail against snapshot before-upgrade (2 of 4 tests pass)" in others.first.inner_text()
+        page.set_viewport_size({"width": 1360, "height": 700})
+        page.screenshot(path=str(COMPARISON_INDEX_SCREENSHOT), full_page=True)
+        # a cell of the matrix leads to that test's curve over its peers' on the cluster's page
+        page.locator("table.matrix.peers a[href='prod-eu/report.html#w0-t0-cmp1']").click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith("prod-eu/report.html#w0-t0-cmp1")
+        target = page.locator("#w0-t0-cmp1")
+        assert target.is_visible() and "Against peers prod-us, prod-ap" in target.inner_text()
+        sections = page.locator("section.comparison")
+        assert sections.count() == 3
+        run = sections.nth(0).inner_text()
+        assert "Against snapshot before-upgrade" in run and "Compared with earlier run " + BEFORE_UPGRADE in run
+        assert "+37% (95% CI +31%..+43%)" in run and "p < 0.001" in run and "regression" in run and "unknown" in run
+        assert "Compared with its peers in this run, pooled: prod-us, prod-ap." in sections.nth(1).inner_text()
+        charts = page.evaluate("""() => Array.from(document.querySelectorAll('.compare svg.chart')).map(svg => {
+            const box = svg.getBoundingClientRect();
+            return {width: box.width, height: box.height,
+                    lines: Array.from(svg.querySelectorAll('polyline')).map(line => line.getAttribute('class')),
+                    dash: Array.from(svg.querySelectorAll('polyline')).map(line => getComputedStyle(line).strokeDasharray)};
+        })""")
+        assert len(charts) == 10, charts
+        for chart in charts:
+            assert chart["width"] > 300 and chart["height"] > 100, chart
+            assert chart["lines"][0] == "client line" and chart["lines"][1] in ("vs-run line", "vs-peers line", "vs-source line")
+            assert chart["dash"][0] == "none" and chart["dash"][1] != "none", chart
+        COMPARISON_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        # from the Comparisons heading to the end of the first test's section, in page coordinates
+        top, bottom = page.evaluate("""() => [
+            document.evaluate("//h2[text()='Comparisons']", document, null, 9, null).singleNodeValue.getBoundingClientRect().top,
+            document.getElementById('w0-t0').getBoundingClientRect().bottom].map(y => y + window.scrollY)""")
+        page.screenshot(path=str(COMPARISON_SCREENSHOT), full_page=True,
+                        clip={"x": 0, "y": top - 10, "width": 1360, "height": bottom - top + 20})
+    assert problems == []
+    assert requests and [url for url in requests if not url.startswith("file:")] == []
+    assert COMPARISON_SCREENSHOT.stat().st_size > 10000 and COMPARISON_INDEX_SCREENSHOT.stat().st_size > 10000
 
 
 def check_cluster_page(page, href):
@@ -194,9 +268,11 @@ def check_cluster_page(page, href):
     assert page.locator("table.gates").is_visible()
     boxes = page.evaluate("""() => Array.from(document.querySelectorAll('svg.chart')).map(svg => {
         const box = svg.getBoundingClientRect();
-        return {width: box.width, height: box.height,
+        return {width: box.width, height: box.height, compare: svg.closest('.compare') !== null,
                 marks: svg.querySelectorAll('rect, circle, polyline, path').length};
     })""")
-    assert len(boxes) >= 5 and len(boxes) % 5 == 0, boxes
+    charts = [box for box in boxes if not box["compare"]]  # five per test, and one per comparison of a test
+    assert len(charts) >= 5 and len(charts) % 5 == 0, boxes
+    assert len(boxes) - len(charts) == page.locator(".compare").count()
     for box in boxes:
         assert box["width"] > 100 and box["height"] > 50 and box["marks"] > 1, (href, box)

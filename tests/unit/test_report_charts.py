@@ -172,3 +172,44 @@ def test_coordinates_stay_inside_the_chart():
                 if element.get(name) is not None:
                     assert 0 <= float(element.get(name)) <= float(root.get("height")), (element.tag, element.attrib)
     assert not math.isnan(charts.percentile_position(50))
+
+
+def line_points(line):
+    return [tuple(map(float, point.split(","))) for point in line.get("points").split()]
+
+
+def test_a_comparison_draws_this_run_over_the_baseline():
+    current = histogram_of(report_fixtures.latencies(400, 12, seed=1))
+    baseline = histogram_of(report_fixtures.latencies(400, 12 / 1.38, seed=11))
+    root = parse(charts.comparison_chart(current, baseline, charts.comparison_css("run"), "baseline: snapshot <b>"))
+    lines = marks(root, "line")
+    assert [line.get("class") for line in lines] == ["client line", "vs-run line"]
+    now, before = (line_points(line) for line in lines)
+    assert len(now) == len(before) == 61 and [x for x, _y in now] == [x for x, _y in before]
+    # a regression: this run's curve is above the baseline's (smaller y) at the median
+    assert now[30][1] < before[30][1]
+    legend = [t.text for t in marks(root, "legend")]
+    assert legend == ["this run", "baseline: snapshot <b>"]
+
+
+def test_each_kind_of_baseline_has_its_own_class():
+    assert [charts.comparison_css(kind) for kind in ("run", "peers", "source", None, "other")] == [
+        "vs-run", "vs-peers", "vs-source", "vs-other", "vs-other"]
+
+
+def test_a_comparison_without_the_baseline_histogram_draws_this_run_alone():
+    current = histogram_of(report_fixtures.latencies(50, 12, seed=1))
+    root = parse(charts.comparison_chart(current, None, "vs-peers", "baseline: peers"))
+    assert [line.get("class") for line in marks(root, "line")] == ["client line"]
+    root = parse(charts.comparison_chart({"layout": "other"}, None, "vs-peers", "baseline: peers"))
+    assert marks(root, "empty") and not marks(root, "line")
+
+
+def test_the_comparisons_of_the_fixtures_draw_well_formed_charts():
+    tests = report_fixtures.mixed_tests()
+    for comparison in report_fixtures.mixed_comparisons(tests):
+        for test, result in zip(comparison["tests"], tests):
+            svg = charts.comparison_chart(result["histograms"]["latency"], test["histograms"]["latency"],
+                                          charts.comparison_css(comparison["kind"]), comparison["baseline"])
+            root = parse(svg)
+            assert len(marks(root, "line")) == 2 and "<script" not in svg

@@ -1,6 +1,7 @@
 """The merge of several run bundles (the slices of a sliced job) into one verdict, on bundles
 written by report_bundle: a report directory stands for its last run, a cluster without results
-failed, check mode writes nothing, and the merges that could hide a verdict are refused."""
+failed, check mode writes nothing, the merges that could hide a verdict are refused, and a
+comparison with a baseline that did not pass fails its cluster here too."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.bundle import write_cluster, write_index
 from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.summary import SummaryError, write_summary
+from tests.unit import report_fixtures
 
 
 def run_bundle(report_dir, run_id, verdicts, missing=()):
@@ -88,3 +90,35 @@ def test_merges_that_could_hide_a_verdict_are_refused_before_writing(tmp_path, c
         write_summary(paths, str(tmp_path / "merged"))
     assert expected.format(**places) in str(raised.value)
     assert not (tmp_path / "merged").exists()
+
+
+def judged(report_dir, run_id, cluster, comparisons):
+    """A run bundle of ``cluster``, whose workflow passed, with the judge's ``comparisons``."""
+    directory = report_dir / "runs" / run_id / cluster
+    directory.mkdir(parents=True)
+    (directory / "comparison.json").write_text(json.dumps(report_fixtures.comparison_document(cluster, comparisons)))
+    return run_bundle(report_dir, run_id, {cluster: True})
+
+
+def test_a_comparison_that_did_not_pass_fails_its_cluster_in_the_merge(tmp_path):
+    run, _peers, source = report_fixtures.mixed_comparisons(report_fixtures.mixed_tests())
+    east = judged(tmp_path / "a", "r1", "east", [run, source])
+    west = judged(tmp_path / "b", "r2", "west", [source])
+    _paths, summary = write_summary([str(east), str(west)], str(tmp_path / "merged"))
+    assert summary["status"] == "failed" and [c["status"] for c in summary["clusters"]] == ["failed", "passed"]
+    assert summary["lines"] == [
+        "east: failed (run r1): against snapshot before-upgrade: " + run["message"],
+        "west: passed (hello_world; run r2)"]
+    kept = summary["clusters"][0]["comparisons"]
+    assert [(c["kind"], c["verdict"], c["passed_tests"], c["compared_tests"]) for c in kept] == [("run", "fail", 2, 4), ("source", "pass", 2, 2)]
+    assert "tests" not in kept[0]  # the shifts stay in the cluster's results.json
+    index = (tmp_path / "merged" / "index.html").read_text()
+    assert "Against earlier runs and the source cluster" in index and 'href="../a/runs/r1/east/report.html#cmp0"' in index
+
+
+def test_a_marginal_comparison_in_one_slice_disagrees_with_a_pass_in_another(tmp_path):
+    marginal = report_fixtures.mixed_comparisons(report_fixtures.mixed_tests())[1]
+    judged_slice = judged(tmp_path / "a", "r1", "east", [marginal])
+    plain = run_bundle(tmp_path / "b", "r2", {"east": True})
+    with pytest.raises(SummaryError, match="cluster east is failed in .* but passed in "):
+        write_summary([str(judged_slice), str(plain)], str(tmp_path / "merged"))

@@ -94,10 +94,54 @@ def render_junit(report):
     return _testsuites(suites)
 
 
+def _add_comparison_suite(suites, cluster, comparison):
+    """One ``testsuite`` ``<cluster> vs <baseline>`` of a comparison with a baseline: a ``testcase``
+    per compared test, ``failure`` when it regressed, ``skipped`` when unknown (inconclusive), the
+    metrics' messages as text; and a failed ``verdict`` testcase when the comparison's verdict is
+    ``marginal`` or ``fail`` (a marginal score fails the cluster, and CI must see it even without a
+    regression), a skipped one when it is ``inconclusive`` (no test could be compared)."""
+    tests = pages.compared_tests(comparison)
+    classes = [pages.test_class(test) for test in tests]
+    verdict_case = None if pages.comparison_passed(comparison) else "skipped" if comparison.get("verdict") == pages.INCONCLUSIVE else "failure"
+    suite = ElementTree.SubElement(suites, "testsuite", {
+        "name": "{0} vs {1}".format(cluster, pages.baseline_name(comparison)), "tests": str(len(tests) + bool(verdict_case)),
+        "failures": str(classes.count("regression") + (verdict_case == "failure")), "errors": "0",
+        "skipped": str(classes.count("unknown") + (verdict_case == "skipped")), "time": "0.000"})
+    properties = ElementTree.SubElement(suite, "properties")
+    for key in ("kind", "baseline", "verdict", "score", "runs", "peers", "source"):
+        value = comparison.get(key)
+        if value not in (None, "", []):
+            ElementTree.SubElement(properties, "property", {
+                "name": key, "value": ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)})
+    classname = UNSAFE_FILE_CHARS.sub("_", "{0}.vs_{1}".format(cluster, comparison.get("kind") or "baseline"))
+    for test, test_class in zip(tests, classes):
+        case = ElementTree.SubElement(suite, "testcase", {
+            "classname": UNSAFE_FILE_CHARS.sub("_", "{0}.{1}".format(classname, test.get("workflow"))),
+            "name": str(test.get("test")), "time": "0.000"})
+        messages = "\n".join(str(m["message"]) for m in test.get("metrics") or [] if isinstance(m, dict) and m.get("message"))
+        reason = str(test.get("reason") or test_class)
+        if test_class in ("regression", "unknown"):
+            element = ElementTree.SubElement(case, "failure" if test_class == "regression" else "skipped", {
+                "message": ("" if test_class == "regression" else "inconclusive: ") + reason[:500],
+                "type": "Regression" if test_class == "regression" else "Inconclusive"})
+            element.text = messages or reason
+        out = ElementTree.SubElement(case, "system-out")
+        out.text = "{0}: {1}\n{2}".format(test_class, reason, messages).strip()
+    if verdict_case:
+        case = ElementTree.SubElement(suite, "testcase", {"classname": classname, "name": "verdict", "time": "0.000"})
+        why = pages.score_text(comparison)
+        element = ElementTree.SubElement(case, verdict_case, {
+            "message": ("inconclusive: " if verdict_case == "skipped" else "") + why[:500],
+            "type": "ComparisonVerdict" if verdict_case == "failure" else "Inconclusive"})
+        element.text = why
+    return suite
+
+
 def render_cluster_junit(document):
     """The JUnit XML of a cluster in a run (``reports.pages`` describes the document): a
-    ``testsuite`` per workflow's benchmark, and one ``testcase`` failed for each workflow that
-    failed before its benchmark reported (a failed build is a failure in CI too)."""
+    ``testsuite`` per workflow's benchmark and per comparison with a baseline, and one ``testcase``
+    failed for each workflow that failed before its benchmark reported (a failed build is a failure
+    in CI too)."""
     suites = ElementTree.Element("testsuites", {"name": "algorithmia.testbench {0}".format(document.get("cluster") or "")})
     steps = []
     for workflow in document.get("workflows") or []:
@@ -105,6 +149,8 @@ def render_cluster_junit(document):
             _add_suite(suites, workflow["benchmark"], "{0}: ".format(workflow.get("workflow")))
         elif workflow.get("passed") is False:
             steps.append(workflow)
+    for comparison in pages.cluster_comparisons(document):
+        _add_comparison_suite(suites, document.get("cluster") or "cluster", comparison)
     if steps:
         suite = ElementTree.SubElement(suites, "testsuite", {
             "name": "workflows of {0}".format(document.get("cluster")), "tests": str(len(steps)),

@@ -10,8 +10,10 @@
       <cluster>/
         record.jsonl              the run record (what the run created; written by the other steps)
         report.html               the cluster's page (pages.cluster_page)
-        results.json              every workflow's outcome and full benchmark results
-        junit.xml                 one testsuite per workflow benchmark; inconclusive tests as skipped
+        results.json              every workflow's outcome and full benchmark results, and the
+                                  comparisons with its baselines (from comparison.json)
+        comparison.json           the judge's comparisons with the cluster's baselines (written by the judge)
+        junit.xml                 one testsuite per workflow benchmark and per comparison; inconclusive tests as skipped
         input.json                this cluster's part of input.json
         workflows/<workflow>/     the benchmark's own reports (algo_benchmark report_dir)
         history/<workflow>/<test>.json   the ratchet history each test was compared with
@@ -106,11 +108,36 @@ def read_benchmark(directory):
 
 
 OUTCOME_KEYS = ("workflow", "passed", "step", "message", "summary", "algorithms")
+COMPARISON_FILE = "comparison.json"
+
+
+def _unreadable_comparison(path, why):
+    return {"kind": None, "baseline": COMPARISON_FILE, "verdict": "fail", "score": 0.0, "passed_tests": 0, "compared_tests": 0,
+            "tests": [], "message": "fail: {0} could not be read ({1}), so the comparisons with this cluster's baselines are "
+                                    "unknown, not a pass. Fix: run the judge again for this cluster".format(path, why)}
+
+
+def read_comparisons(bundle_dir, cluster):
+    """The judge's comparisons of ``cluster`` (its ``comparison.json``), or ``None`` when it wrote none.
+    A file that cannot be read is one failed comparison saying why: the judge was asked and did not
+    answer, and no answer is never a pass."""
+    path = os.path.join(bundle_dir, cluster_dir_name(cluster), COMPARISON_FILE)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            found = json.load(stream)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        return [_unreadable_comparison(path, error)]
+    if not isinstance(found, dict) or not isinstance(found.get("comparisons"), list):
+        return [_unreadable_comparison(path, "it holds no list under \"comparisons\"")]
+    return found["comparisons"]
 
 
 def cluster_document(bundle_dir, verdict, run_id):
     """``results.json`` of a cluster: the run's verdict of it, with each workflow's full benchmark
-    results read from the reports its benchmark wrote into the bundle."""
+    results read from the reports its benchmark wrote into the bundle, and the judge's comparisons
+    (``comparisons``) when it wrote its ``comparison.json``: one that did not pass fails the cluster."""
     cluster = cluster_dir_name(verdict.get("cluster"))
     workflows = []
     for outcome in verdict.get("workflows") or []:
@@ -119,7 +146,12 @@ def cluster_document(bundle_dir, verdict, run_id):
         workflows.append(entry)
     document = {"cluster": cluster, "api_address": verdict.get("api_address"), "run_id": run_id,
                 "status": verdict.get("status"), "passed": verdict.get("passed"), "workflows": workflows}
+    comparisons = read_comparisons(bundle_dir, cluster)
+    if comparisons is not None:
+        document["comparisons"] = comparisons
     document["status"] = pages.cluster_status(document)
+    if document["status"] in (pages.FAILED, pages.INCONCLUSIVE) and document["passed"]:
+        document["passed"] = False
     return document
 
 

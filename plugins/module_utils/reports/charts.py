@@ -237,6 +237,23 @@ def percentile_chart(series, label="Latency by percentile"):
     return _svg(label, parts)
 
 
+# A baseline's series by the kind of its comparison (``reports.pages.STYLE`` colours each; dashed).
+COMPARISON_CSS = {"run": "vs-run", "peers": "vs-peers", "source": "vs-source"}
+
+
+def comparison_css(kind):
+    """The CSS class of a baseline's series: one per kind of comparison, so a page with several reads apart."""
+    return COMPARISON_CSS.get(kind, "vs-other")
+
+
+def comparison_chart(current, baseline, css, baseline_name, label="Latency by percentile, this run and the baseline"):
+    """This run's latency by percentile (``client``) and the baseline's (``css``, dashed) over it, from
+    the two histograms (``Histogram.to_dict``): where the curves part shows which calls moved (all
+    of them, or only the tail)."""
+    return percentile_chart([("client", "this run", percentile_points(current)),
+                             (css, baseline_name, percentile_points(baseline))], label)
+
+
 def _percent_label(position):
     for percent in PERCENTILE_TICKS:
         if abs(percentile_position(percent) - position) < 1e-9:

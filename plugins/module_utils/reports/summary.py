@@ -12,8 +12,9 @@ bundles and writes, into one directory::
     index.html      the run index's matrix (pages.index_page) over every cluster of every
                     bundle, each cluster linking to its page in its own bundle
     input.json      every cluster's input, from each bundle's input.json (keys masked)
-    summary.json    {"status", "passed", "clusters": [{cluster, status, run_id, bundle, ...}],
-                     "bundles", "lines"}: one line per cluster
+    summary.json    {"status", "passed", "clusters": [{cluster, status, run_id, bundle, workflows,
+                     comparisons, ...}], "bundles", "lines"}: one line per cluster (a comparison
+                     with a baseline that did not pass fails its cluster here too)
 
 A merge that could hide a verdict is refused before anything is written: a path that is not a
 bundle, a bundle without a cluster, a cluster whose verdicts in two bundles differ.
@@ -34,6 +35,10 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.bund
 
 FIX_BUNDLE = ("Fix: give the run bundle of each slice, <testbench_report_dir>/runs/<run id> (the artifacts' "
               "testbench_clusters.<cluster>.bundle), or the testbench_report_dir of a slice")
+
+
+# What summary.json keeps of a comparison: its verdict and why; the shifts stay in the cluster's results.json.
+COMPARISON_KEYS = ("kind", "baseline", "runs", "peers", "source", "verdict", "score", "passed_tests", "compared_tests", "message")
 
 
 class SummaryError(ValueError):
@@ -74,7 +79,8 @@ def read_bundle(bundle, label):
 
 
 def cluster_line(entry):
-    """One line of the merged verdict: the cluster, its verdict, why when not passed, its run."""
+    """One line of the merged verdict: the cluster, its verdict, why when not passed (a failed workflow,
+    a failed test, a comparison with a baseline that did not pass, with its message), its run."""
     document, status = entry["document"], entry["status"]
     run = "run {0}".format(entry["run_id"])
     if document is None:
@@ -87,9 +93,11 @@ def cluster_line(entry):
         why += ["test {0!r} of workflow {1} failed".format(t.get("name"), w.get("workflow"))
                 for w in workflows if w.get("passed") is not False for t in pages.benchmark_tests(w)
                 if pages.test_status(t) == pages.FAILED]
+        why += ["against {0}: {1}".format(pages.baseline_name(c), pages.score_text(c)) for c in pages.comparisons_not_passed(document)]
         return "{0}: failed ({1}): {2}".format(entry["cluster"], run, "; ".join(why) or pages.verdict_sentence(document))
     if status == pages.INCONCLUSIVE:
-        return "{0}: inconclusive, not a pass ({1}; {2})".format(entry["cluster"], names, run)
+        why = "".join("; against {0}: {1}".format(pages.baseline_name(c), pages.score_text(c)) for c in pages.comparisons_not_passed(document))
+        return "{0}: inconclusive, not a pass ({1}; {2}{3})".format(entry["cluster"], names, run, why)
     return "{0}: {1} ({2}; {3})".format(entry["cluster"], pages.VERDICT_WORDS[status], names, run)
 
 
@@ -139,7 +147,9 @@ def write_summary(paths, dest, check_mode=False):
                       "api_address": (e["document"] or {}).get("api_address"),
                       "report": os.path.join(e["bundle"], e["cluster"], "report.html") if e["document"] else None,
                       "workflows": [{key: w.get(key) for key in ("workflow", "passed", "step", "summary") if key in w}
-                                    for w in (e["document"] or {}).get("workflows") or []]}
+                                    for w in (e["document"] or {}).get("workflows") or []],
+                      "comparisons": [{key: c.get(key) for key in COMPARISON_KEYS if key in c}
+                                      for c in pages.cluster_comparisons(e["document"] or {})]}
                      for e in entries],
     }
     paths = {"html": os.path.join(dest, "index.html"), "input": os.path.join(dest, "input.json"),
