@@ -82,6 +82,18 @@ options:
         C(run_id), C(clusters) (each cluster's verdict) and C(lines) (the verdict as printed).
         Written as given, with its keys sorted; required with O(summary_path).
     type: dict
+  snapshot:
+    description:
+      - With O(verdict), keep the cluster's C(results.json) of this run as the named baseline (such as
+        V(before-upgrade-2026-12)) in C(<report_dir>/snapshots/<snapshot>/<cluster>.json), for
+        O(algorithmia.testbench.benchmark_judge#module:baseline_run) of a later run. The same name again replaces it.
+      - Not kept when the cluster failed (a slow or broken run must never become the level later runs are held to);
+        RV(snapshot) then says why.
+      - 1 to 100 letters, digits, C(.), C(_) and C(-), starting with a letter or digit.
+    type: str
+  report_dir:
+    description: Where snapshots are kept (C(snapshots/) in it). Default is the directory above C(runs/) of O(bundle_dir).
+    type: path
 extends_documentation_fragment:
   - algorithmia.testbench.attributes
 attributes:
@@ -135,6 +147,11 @@ status:
   returned: when O(verdict) is given
   type: str
   sample: passed
+snapshot:
+  description: With O(snapshot) - C(path) of the snapshot kept, or null, and C(kept) (true or false) with C(why) when not.
+  returned: when O(snapshot) is given
+  type: dict
+  sample: {kept: true, path: reports/snapshots/before-upgrade/prod-eu.json}
 statuses:
   description: Each cluster's verdict as the index shows it.
   returned: when O(clusters) is given
@@ -146,11 +163,21 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.baselines import BaselineError, check_name, keep_snapshot
 from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.bundle import (
     BundleError,
     write_cluster,
     write_index,
 )
+
+
+def keep(params, bundle_dir, document, check_mode):
+    """The cluster's results kept as the named snapshot, unless it failed."""
+    if document["status"] == "failed":
+        return {"kept": False, "path": None,
+                "why": "{0} failed in this run: a failed run is never kept as a baseline".format(document["cluster"])}
+    report_dir = params["report_dir"] or os.path.dirname(os.path.dirname(os.path.normpath(bundle_dir)))
+    return {"kept": True, "path": keep_snapshot(report_dir, params["snapshot"], document["cluster"], document, check_mode)}
 
 
 def main():
@@ -163,11 +190,13 @@ def main():
             clusters=dict(type="list", elements="str"),
             summary_path=dict(type="path"),
             summary=dict(type="dict"),
+            snapshot=dict(type="str"),
+            report_dir=dict(type="path"),
         ),
         mutually_exclusive=[("verdict", "clusters")],
         required_one_of=[("verdict", "clusters")],
         required_together=[("summary_path", "summary")],
-        required_by={"summary_path": "clusters"},
+        required_by={"summary_path": "clusters", "snapshot": "verdict"},
         supports_check_mode=True,
     )
     params = module.params
@@ -175,12 +204,17 @@ def main():
     run_id = params["run_id"] or os.path.basename(os.path.normpath(bundle_dir))
     try:
         if params["verdict"] is not None:
+            if params["snapshot"]:
+                check_name(params["snapshot"], "snapshot")
             paths, document = write_cluster(bundle_dir, params["verdict"], run_id, params["input"], module.check_mode)
-            module.exit_json(changed=False, paths=paths, status=document["status"])
+            result = dict(changed=False, paths=paths, status=document["status"])
+            if params["snapshot"]:
+                result["snapshot"] = keep(params, bundle_dir, document, module.check_mode)
+            module.exit_json(**result)
         paths, statuses = write_index(bundle_dir, run_id, params["clusters"], module.check_mode,
                                       summary_path=params["summary_path"], summary=params["summary"])
         module.exit_json(changed=False, paths=paths, statuses=statuses)
-    except BundleError as exc:
+    except (BundleError, BaselineError) as exc:
         module.fail_json(msg="Failed to write the report bundle {0}: {1}.".format(bundle_dir, exc))
     except (OSError, ValueError) as exc:
         module.fail_json(msg="Failed to write the report bundle {0}: {1}. Fix: make testbench_report_dir a writable "

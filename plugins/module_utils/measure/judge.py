@@ -173,7 +173,8 @@ def classify_durations(metric, current, baseline, settings):
     entry = {"metric": metric, "n": current.count, "baseline_n": baseline.count,
              "median_ms": current.percentile(50), "baseline_median_ms": baseline.percentile(50),
              "shift": None, "lower": None, "upper": None, "shift_ms": None, "p_value": None, "method": None,
-             "tolerance": settings.tolerance, "floor_ms": settings.floor_ms, "run_noise": settings.run_noise}
+             "tolerance": settings.tolerance, "floor_ms": settings.floor_ms, "run_noise": settings.run_noise,
+             "confidence": settings.confidence}
     label = "latency" if metric == "latency" else "server time"
     if min(current.count, baseline.count) < settings.min_samples:
         why = ("no server time (metadata.duration) in the answers" if metric == "server" and not (current.count and baseline.count)
@@ -213,7 +214,7 @@ def classify_counts(metric, count, total, baseline_count, baseline_total, settin
     label = "error rate" if metric == "error_rate" else "dropped starts"
     entry = {"metric": metric, "count": count, "n": total, "baseline_count": baseline_count, "baseline_n": baseline_total,
              "rate": None, "baseline_rate": None, "difference": None, "lower": None, "upper": None, "p_value": None,
-             "method": None, "tolerance": settings.error_tolerance}
+             "method": None, "tolerance": settings.error_tolerance, "confidence": settings.confidence}
     if not total or not baseline_total:
         entry.update(**{"class": UNKNOWN, "message": "{0}: unknown, no call {1}".format(
             label, "in this run" if not total else "in the baseline")})

@@ -145,8 +145,7 @@ class Previous:
         self._read = []
 
     def _documents(self):
-        for item in self._read:
-            yield item
+        yield from self._read
         for run_id in self._runs:
             if run_id == self.run_id:
                 continue
