@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import math
 import socket
 import sys
+from typing import Mapping
 
 from localcluster.keys import RedactingStream
 from localcluster.settings import Settings
@@ -24,6 +26,14 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def serve_settings(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
+    """What ``serve`` runs with: its options, then the tunables of ``environ`` (default: os.environ)."""
+    # The command line wins over LOCALCLUSTER_CALL_DELAY_MS (from_environment only fills what is not given).
+    given = {} if args.call_delay_ms is None else {"call_delay_ms": args.call_delay_ms}
+    return Settings.from_environment(environ, data_dir=args.data_dir, host=args.host, port=args.port, tls=args.tls,
+                                     python=sys.executable, **given)
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -32,8 +42,7 @@ def serve(args: argparse.Namespace) -> int:
 
     # Before uvicorn sets up logging, so its handlers write through these too.
     sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
-    settings = Settings.from_environment(data_dir=args.data_dir, host=args.host, port=args.port, tls=args.tls,
-                                         python=sys.executable)
+    settings = serve_settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     sock = _bind(settings.host, settings.port)
     settings.port = sock.getsockname()[1]
@@ -76,6 +85,16 @@ def create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _milliseconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of milliseconds (0 or more)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m localcluster",
                                      description="An Algorithmia-compatible cluster on one machine.")
@@ -88,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     p_serve.add_argument("--tls", action="store_true",
                          help="serve HTTPS with a generated CA; its certificate is written to DIR/ca.pem")
+    p_serve.add_argument("--call-delay-ms", type=_milliseconds, default=None, metavar="MS",
+                         help="answer every algorithm call MS milliseconds later, outside the algorithm's measured "
+                              "time, as a slower platform would (default: LOCALCLUSTER_CALL_DELAY_MS, else 0)")
     p_serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     p_serve.set_defaults(func=serve)
 

@@ -9,14 +9,19 @@ LOCALCLUSTER_WORKERS_MAX            16       workers of all versions together
 LOCALCLUSTER_WORKERS_HARD_MAX       64       the cap for calls made by algorithms
 LOCALCLUSTER_WORKER_IDLE_SECONDS    300      an idle worker is stopped after this long
 LOCALCLUSTER_BUILD_TIMEOUT          900      seconds a build may take
+LOCALCLUSTER_CALL_DELAY_MS          0        every algorithm call answers this many ms later
 ==================================  =======  =================================================
 
 (Why each pool limit is what it is: ``localcluster.execution.pool``.) An unset or empty
-variable means the default.
+variable means the default. ``serve --call-delay-ms`` sets the delay too, and wins over the
+variable. The delay stands for a platform made slower (by an upgrade, say): it is in the
+latency a client measures but not in ``metadata.duration``, the algorithm's own time
+(``localcluster.execution.routes.invoke_algorithm`` says why).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -33,6 +38,7 @@ ENVIRONMENT = {
     "workers_hard_max": ("LOCALCLUSTER_WORKERS_HARD_MAX", int),
     "worker_idle_seconds": ("LOCALCLUSTER_WORKER_IDLE_SECONDS", float),
     "build_timeout": ("LOCALCLUSTER_BUILD_TIMEOUT", float),
+    "call_delay_ms": ("LOCALCLUSTER_CALL_DELAY_MS", float),
 }
 
 
@@ -53,10 +59,14 @@ class Settings:
     workers_hard_max: int = 64
     worker_idle_seconds: float = 300.0
     build_timeout: float = 900.0
+    # Milliseconds every algorithm call waits before it is accepted (localcluster.execution.routes).
+    call_delay_ms: float = 0.0
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).resolve()
         self.python = self.python or sys.executable
+        if not 0 <= self.call_delay_ms < math.inf:  # NaN fails too
+            raise ValueError(f"call_delay_ms (LOCALCLUSTER_CALL_DELAY_MS) must be 0 or more milliseconds, got {self.call_delay_ms}")
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, **values) -> "Settings":

@@ -12,6 +12,7 @@ Refusals before the algorithm runs (key, access, unknown version, bad parameters
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import math
@@ -118,6 +119,15 @@ def _input_type(request: Request, body: bytes) -> str:
 async def invoke_algorithm(request: Request, parts: list[str], users: UserBackend,
                            execution: ExecutionBackend) -> Response:
     """One call, ``parts`` being the path after /v1/algo/ (one to three segments)."""
+    delay_ms = execution.settings.call_delay_ms
+    if delay_ms:
+        # A platform made slower (LOCALCLUSTER_CALL_DELAY_MS): the wait comes before the call is
+        # accepted, so it is in the latency the client measures (and in the request log's
+        # duration) but not in metadata.duration, which stays the worker's own time for apply():
+        # a test tells a slower cluster (latency up, duration as before) from a slower algorithm
+        # (both up). Nor does it count against the call's timeout or hold a worker or a session
+        # key meanwhile. Refusals wait too: every answer on the call path comes that much later.
+        await asyncio.sleep(delay_ms / 1000)
     try:
         with users.db.one_version():  # both caches, one look at the database's version
             accepted = _accept(request, parts, users, execution, cached_only=True)
