@@ -27,6 +27,7 @@ USAGE_OUTPUT = {
     "progress": ("[prod-eu] algo_deploy: ", "test_progress.py"),
     "history": ("history/<cluster>/", "test_playbook_ratchet.py"),
     "regression": ("prod-us (https://api.us.example.com): FAILED", "test_playbook_ratchet.py"),
+    "judged": ("prod-eu (https://api.eu.example.com): FAILED", "test_playbook_judge.py"),
     "bundle": ("reports/runs/", "test_docs_examples.py"),
 }
 

@@ -97,6 +97,26 @@ BAD_VARIABLES = [
     ("source_address_with_v1", {"testbench_workflows": ["image_benchmark"],
                                 "testbench_source_api_address": "https://api.example.com/v1"},
      ["image_benchmark", "testbench_source_api_address", "without /v1"]),
+    # the judge's baselines and settings (docs/usage.md, "Checking an upgrade")
+    ("baseline_unknown", {"testbench_baseline_run": "before-upgrade"},
+     ["testbench_baseline_run of bad (before-upgrade)", "neither a snapshot of this cluster", "Fix: name",
+      "a snapshot kept by testbench_snapshot", "previous"]),
+    ("baseline_not_a_name", {"testbench_baseline_run": "../runs"}, ["testbench_baseline_run", "not a name of 1 to 100", "Fix:"]),
+    ("snapshot_with_a_space", {"testbench_snapshot": "before upgrade"},
+     ["testbench_snapshot", "found: before upgrade", "Fix: give a name such as before-upgrade-2026-12"]),
+    ("canary_group_unknown", {"testbench_canary_group": "canaries"},
+     ["testbench_canary_group of bad (canaries) names no inventory group", "Fix: name an inventory group"]),
+    ("canary_group_of_every_cluster", {"testbench_canary_group": "all"},
+     ["holds every cluster of this run, which leaves no peer", "Fix:"]),
+    ("canary_group_of_no_cluster", {"testbench_canary_group": "ungrouped"}, ["a group with none of the clusters of this run", "Fix:"]),
+    ("judge_tolerance_negative", {"testbench_judge_tolerance": -0.1},
+     ["testbench_judge_tolerance must be a fraction from 0 to 10 (found: -0.1)", "Fix:"]),
+    ("judge_run_noise_in_percent", {"testbench_judge_run_noise": 3}, ["testbench_judge_run_noise a fraction from 0 to 1", "found: 3"]),
+    ("judge_scores_crossed", {"testbench_judge_pass_score": 70, "testbench_judge_marginal_score": 80},
+     ["the marginal one at most the pass one", "found: 70", "and 80", "Fix:"]),
+    ("source_max_calls_zero", {"testbench_source_max_calls": 0}, ["testbench_source_max_calls a whole number", "found: 0", "Fix:"]),
+    ("compare_with_source_without_key", {"testbench_compare_with_source": True, "testbench_source_api_key": None},
+     ["Workflow hello_world", "is compared with it", "testbench_source_api_key, which is not set"]),
 ]
 
 

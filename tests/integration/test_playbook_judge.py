@@ -14,6 +14,7 @@ import re
 
 import pytest
 
+from tests.integration.docs_examples import assert_shown, usage_example
 from tests.integration.judge_support import set_faults, slower, write_project
 from tests.integration.playbook import run_playbook
 from tests.integration.testbench_support import PLAYBOOK, destination, explain, summary, write_inventory
@@ -83,3 +84,7 @@ def test_runs_judged_against_a_snapshot_pass_until_the_cluster_is_slower(project
     assert found and int(found.group(2)) > 10, latency["message"]
     assert SHIFT.search(slowed.stdout), slowed.stdout[-3000:]
     assert f"against snapshot before (run {kept['run_id']})" in judged["message"]
+    # docs/usage.md ("Checking an upgrade") shows this verdict, on its own names
+    assert_shown(usage_example("judged"), summary(reports)["lines"], {
+        "prod-eu": "dest", "https://api.eu.example.com": cluster.url, "image_benchmark": "judged",
+        "before-upgrade-2026-12": "before", "steady load": "steady"})
