@@ -36,7 +36,7 @@ from tests.integration.testbench_support import (
 )
 
 INDEX_TASK = "Write the run's index of every cluster's verdicts, and the verdicts to summary.json"
-FAIL_TASK = "Fail this cluster because a workflow failed"
+FAIL_TASK = "Fail this cluster because a workflow or its judgement failed"
 
 
 def set_faults(cluster, *rules):
