@@ -315,7 +315,6 @@ class Preflight:
             except (TaskFailed, ClusterError) as exc:
                 self.problem(subject, str(exc))
 
-
     def check_source_entrypoint(self, workflow, client, user):
         """With compare_with_source, the workflow's tests also run on the source's original entrypoint
         (its latest published version): it must be there before any cluster is changed."""

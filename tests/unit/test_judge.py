@@ -79,8 +79,8 @@ def test_no_server_time_is_unknown():
     assert entry["class"] == judge.UNKNOWN and "no server time (metadata.duration)" in entry["message"]
 
 
-@pytest.mark.parametrize("errors, baseline_errors, expected", [(0, 0, judge.PASS), (1, 0, judge.PASS), (20, 0, judge.REGRESSION),
-                                                                (0, 20, judge.IMPROVEMENT)])
+@pytest.mark.parametrize("errors, baseline_errors, expected", [
+    (0, 0, judge.PASS), (1, 0, judge.PASS), (20, 0, judge.REGRESSION), (0, 20, judge.IMPROVEMENT)])
 def test_error_rates_by_their_difference_interval(errors, baseline_errors, expected):
     entry = judge.classify_counts("error_rate", errors, 200, baseline_errors, 200, SETTINGS)
     assert entry["class"] == expected

@@ -179,9 +179,9 @@ def classify_durations(metric, current, baseline, settings):
     if min(current.count, baseline.count) < settings.min_samples:
         why = ("no server time (metadata.duration) in the answers" if metric == "server" and not (current.count and baseline.count)
                else "too few samples")
-        entry.update(**{"class": UNKNOWN, "message": "{0}: unknown, {1} ({2} in this run, {3} in the baseline; "
-                                                   "a comparison needs {4} on each side)".format(
-                                                       label, why, current.count, baseline.count, settings.min_samples)})
+        message = "{0}: unknown, {1} ({2} in this run, {3} in the baseline; a comparison needs {4} on each side)".format(
+            label, why, current.count, baseline.count, settings.min_samples)
+        entry.update(**{"class": UNKNOWN, "message": message})
         return entry
     this, base = weighted_sample(current), weighted_sample(baseline)
     shift = hodges_lehmann_weighted(log_sample(this), log_sample(base), confidence=settings.confidence)

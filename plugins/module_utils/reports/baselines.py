@@ -182,7 +182,8 @@ def keep_snapshot(report_dir, name, cluster, document, check_mode=False):
     """Keep ``document`` (a cluster's results of this run) as snapshot ``name``; its path."""
     check_name(name, "testbench_snapshot")
     # its own comparisons (with their baselines' histograms) are not what a later run is judged against
-    kept = dict({key: value for key, value in document.items() if key != "comparisons"}, snapshot=name, kept_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    kept = {key: value for key, value in document.items() if key != "comparisons"}
+    kept.update(snapshot=name, kept_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     path = snapshot_path(report_dir, name, cluster)
     if not check_mode:
         write_text_atomically(path, json.dumps(kept, indent=2, sort_keys=True, default=str) + "\n")

@@ -107,6 +107,9 @@ class Judging:
                 run_id, test = previous.find(workflow, result.get("name"), _same_load(result, judge.LOAD_KEYS))
                 if run_id and run_id not in used:
                     used.append(run_id)
+                if test is None:
+                    return None, {"run": None, "reason": "unknown: no earlier run of {0} that did not fail has test {1!r} of "
+                                                         "workflow {2!r} with this load".format(self.cluster, result.get("name"), workflow)}
                 return test, {"run": run_id}
 
             comparison = self._compare(judge.RUN, "the previous run", find_previous)
