@@ -27,12 +27,12 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.atomic_file 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.measure import judge
 from ansible_collections.algorithmia.testbench.plugins.module_utils.reports import baselines
 from ansible_collections.algorithmia.testbench.plugins.module_utils.reports.bundle import (
+    COMPARISON_FILE,
     cluster_dir_name,
     read_benchmark,
     safe_dir_name,
 )
 
-COMPARISON_FILE = "comparison.json"
 SOURCES = "sources"
 
 

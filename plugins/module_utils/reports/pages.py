@@ -157,13 +157,9 @@ def _run_status(document):
     if document.get("status") in (PASSED, FAILED, INCONCLUSIVE):
         return document["status"]
     statuses = [test_status(t) for w in document.get("workflows") or [] for t in benchmark_tests(w)]
-    if any(w.get("passed") is False for w in document.get("workflows") or []) or FAILED in statuses:
+    if any(w.get("passed") is False for w in document.get("workflows") or []):
         return FAILED
-    if INCONCLUSIVE in statuses:
-        return INCONCLUSIVE
-    if statuses and all(s == NOT_RUN for s in statuses):
-        return NOT_RUN
-    return PASSED
+    return overall_status(statuses)
 
 
 def cluster_status(document):
