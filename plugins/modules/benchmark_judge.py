@@ -271,7 +271,7 @@ def main():
             run_noise=dict(type="float", default=judge.RUN_NOISE),
             error_tolerance=dict(type="float", default=judge.ERROR_TOLERANCE),
             min_samples=dict(type="int", default=judge.MIN_SAMPLES),
-            pass_score=dict(type="float", default=judge.PASS_SCORE * 100),
+            pass_score=dict(type="float", default=judge.PASS_SCORE * 100, no_log=False),
             marginal_score=dict(type="float", default=judge.MARGINAL_SCORE * 100),
             tests=dict(type="list", elements="dict", default=[], options=dict(
                 workflow=dict(type="str", required=True), name=dict(type="str", required=True),

@@ -19,7 +19,7 @@ def histogram(values):
 
 def lognormal(count, median_ms, spread, rng):
     """``count`` latencies around ``median_ms``, log-normally spread (sigma of the log ``spread``)."""
-    return [median_ms * rng.lognormvariate(0.0, spread) for _ in range(count)]
+    return [median_ms * rng.lognormvariate(0.0, spread) for _call in range(count)]
 
 
 def result(name, latencies, server=None, errors=0, dropped=0, load=None, payload="p1"):

@@ -36,13 +36,13 @@ def run_to_run(rng):
 
 
 def run(rng, count, level):
-    return histogram([MEDIAN_MS * level * rng.lognormvariate(0.0, SPREAD) for _ in range(count)])
+    return histogram([MEDIAN_MS * level * rng.lognormvariate(0.0, SPREAD) for _call in range(count)])
 
 
 def regression_share(pairs, seed, shift, drift, sizes):
     rng = random.Random(seed)
     found = 0
-    for _ in range(pairs):
+    for _pair in range(pairs):
         count_a, count_b = sizes(rng), sizes(rng)
         baseline = run(rng, count_a, 1.0)
         current = run(rng, count_b, shift * (run_to_run(rng) if drift else 1.0))
