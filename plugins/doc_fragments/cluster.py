@@ -53,6 +53,29 @@ options:
       - If not set, the value of the E(ALGORITHMIA_TIMEOUT) environment variable is used.
     type: float
     default: 60
+  lease:
+    description:
+      - The run's lease on this cluster, as M(algorithmia.testbench.cluster_lease) took it; while the task works it
+        renews the lease every third of O(lease.ttl) (a build awaited, a long benchmark), and warns when it was taken
+        over meanwhile. Not renewed in check mode. Unset, no lease is kept alive.
+    type: dict
+    suboptions:
+      generation:
+        description: The lease's generation (C(lease.generation) of cluster_lease's result).
+        type: int
+        required: true
+      run_id:
+        description: The run holding it.
+        type: str
+        required: true
+      owner:
+        description: The user whose Data API keeps it.
+        type: str
+        required: true
+      ttl:
+        description: Its time to live in seconds.
+        type: int
+        default: 900
 notes:
   - Every call is classified once as safe to repeat or not. Safe calls are reads and downloads,
     whole-file uploads, creating a data collection, deleting what may already be gone, updating an

@@ -35,6 +35,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_opti
     cluster_argument_spec,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import ClusterError, TaskFailed
+from ansible_collections.algorithmia.testbench.plugins.module_utils.lease import LeaseKeeper
 from ansible_collections.algorithmia.testbench.plugins.module_utils.run_record import open_record
 
 
@@ -52,6 +53,7 @@ class ClusterModule:
         self.diff_mode = self.ansible._diff
         self._clients = []
         self._shared = {}
+        self._keeper = None  # renews the run's lease while the task works (lease option)
 
     def connect(self, prefix="", options=None):
         """A client for the cluster the options describe (``prefix="source_"``: the source cluster's;
@@ -64,6 +66,11 @@ class ClusterModule:
             raise TaskFailed(missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         client = client_from_options(self.params if options is None else options, prefix=prefix)
         self._clients.append(client)
+        if not prefix and self.params.get("lease") and not self.check_mode and self._keeper is None:
+            # a client of the keeper's own: requests' sessions are not for two threads at once
+            keeper_client = client_from_options(self.params)
+            self._clients.append(keeper_client)
+            self._keeper = LeaseKeeper(keeper_client, self.params["lease"]).start()
         return client
 
     def shared_client(self, prefix, options):
@@ -131,8 +138,16 @@ class ClusterModule:
             self.fail("Failed to {0}: {1}: {2}".format(action, type(exc).__name__, exc), partial,
                       exception=traceback.format_exc())
         finally:
+            self._stop_keeper()
             for client in self._clients:
                 client.close()
+
+    def _stop_keeper(self):
+        if self._keeper is not None:
+            self._keeper.stop()
+            if self._keeper.lost:
+                self.warn(self._keeper.lost)
+            self._keeper = None
 
     def name_options(self, error):
         """Spell the options in the error's fix as for the client it came from (``source_ca_cert``);

@@ -40,6 +40,12 @@ def cluster_argument_spec():
         ca_cert=dict(type="str", fallback=(env_fallback, [ENVIRONMENT["ca_cert"]])),
         validate_certs=dict(type="bool", default=True, fallback=(env_fallback, [ENVIRONMENT["validate_certs"]])),
         timeout=dict(type="float", default=DEFAULT_TIMEOUT, fallback=(env_fallback, [ENVIRONMENT["timeout"]])),
+        lease=dict(type="dict", options=dict(
+            generation=dict(type="int", required=True),
+            run_id=dict(type="str", required=True),
+            owner=dict(type="str", required=True),
+            ttl=dict(type="int", default=900),
+        )),
     )
 
 

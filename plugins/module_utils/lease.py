@@ -39,11 +39,12 @@ from __future__ import annotations
 import datetime
 import json
 import socket
+import threading
 import time
 from email.utils import parsedate_to_datetime
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import data_path
-from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import Conflict, NotFound, TaskFailed
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import ClusterError, Conflict, NotFound, TaskFailed
 
 COLLECTION = "testbench_leases"
 LEASE_FILE = "lease.json"
@@ -89,6 +90,7 @@ class ClusterLease:
         self.owner = owner
         self.clock = clock
         self.sleep = sleep
+        self._missing = False  # the lease collection was found missing (current())
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -114,9 +116,11 @@ class ClusterLease:
         return folders, files, now
 
     def generations(self):
-        """The generation folders there are, oldest first."""
+        """The generation folders there are, oldest first; ``None`` when the lease collection is missing."""
         found = self._listing(self._uri(), "list the leases of {0} on cluster {1}".format(self.owner, self.client.cluster))
-        return sorted(int(name) for name in (found or ([], {}, 0))[0] if isinstance(name, str) and name.isdigit())
+        if found is None:
+            return None
+        return sorted(int(name) for name in found[0] if isinstance(name, str) and name.isdigit())
 
     def read(self, generation):
         """The lease document of ``generation`` with ``generation`` and ``age_s`` (by the cluster's
@@ -143,6 +147,8 @@ class ClusterLease:
         document ``None`` there is a generation being taken, or abandoned."""
         generations = self.generations()
         if not generations:
+            if generations is None:
+                self._missing = True
             return None, None
         return generations[-1], self.read(generations[-1])
 
@@ -178,10 +184,14 @@ class ClusterLease:
         hears of the wait every ``PROGRESS_EVERY_S``."""
         host = host or socket.gethostname()
         started = self.clock()
-        said = started
-        self.ensure_collection()
+        said = started - PROGRESS_EVERY_S  # the first wait says so at once: the play shows it at its next line
         while True:
             generation, document = self.current()
+            if self._missing:
+                # the first run of this owner on the cluster: once made, the collection stays, so that
+                # every other lease request is under its path (a request log tells them apart)
+                self.ensure_collection()
+                self._missing = False
             if generation is not None and document is None:
                 document = self._await_document(generation)
             if document is not None and document.get("run_id") == run_id:
@@ -300,3 +310,42 @@ def iso_seconds(text):
     except ValueError:
         return None
     return (moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)).timestamp()
+
+
+class LeaseKeeper:
+    """Renews a run's lease while a module works (a build awaited, a long benchmark), in a thread of
+    its own with a client of its own (a session is not shared across threads), every third of the
+    lease's time to live. ``lost`` is the message when the lease was taken over meanwhile; a
+    renewal that fails for another reason (the cluster busy) is tried again at the next turn."""
+
+    def __init__(self, client, lease, interval_s=None):
+        self.lease = ClusterLease(client, lease["owner"])
+        self.generation = lease["generation"]
+        self.run_id = lease["run_id"]
+        self.ttl_s = lease.get("ttl") or DEFAULT_TTL_S
+        self.interval_s = interval_s if interval_s is not None else self.ttl_s / 3.0
+        self.lost = None
+        self.renewals = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.lease.renew(self.generation, self.run_id, self.ttl_s)
+                self.renewals += 1
+            except LeaseLost as exc:
+                self.lost = str(exc)
+                return
+            except ClusterError:
+                continue  # the next turn tries again, well within the lease's time to live
+
+    def stop(self):
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        self.lease.client.close()

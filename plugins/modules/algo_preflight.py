@@ -62,6 +62,16 @@ options:
   cluster_name:
     description: Name of the destination cluster in messages (the inventory host).
     type: str
+  lease_run_id:
+    description:
+      - The run about to change the cluster. When another run holds a live lease on it (M(algorithmia.testbench.cluster_lease)),
+        that is a problem naming the holder's run id, host, age and expiry - unless O(lease_wait) is above 0 (the run
+        will wait for it) - and, in check mode, a warning. Unset, the lease is not read.
+    type: str
+  lease_wait:
+    description: Seconds the run will wait for another run's lease (the role's C(testbench_lease_wait)).
+    type: float
+    default: 0
   compare_with_source:
     description:
       - Whether the workflows' tests will also run on the source cluster's original entrypoint (the role's
@@ -160,6 +170,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.errors impor
     TaskFailed,
     TLSError,
 )
+from ansible_collections.algorithmia.testbench.plugins.module_utils.lease import ClusterLease, describe, held_message
 from ansible_collections.algorithmia.testbench.plugins.module_utils.run_record import Ownership, read_records
 from ansible_collections.algorithmia.testbench.plugins.module_utils.tarsafe import fetch_code_archive
 from ansible_collections.algorithmia.testbench.plugins.module_utils.workflow_template import render_text
@@ -223,6 +234,8 @@ class Preflight:
             self.where = "{0} ({1})".format(params["cluster_name"] or client.cluster, client.cluster)
             ownership = Ownership(read_records(params["records_dir"], client.api_address)) \
                 if params["records_dir"] and os.path.isdir(params["records_dir"]) else Ownership([])
+            if params["lease_run_id"] and owner:
+                self.check_lease(client, owner)
             record = self.module.record(client, owner)
             environments = EnvironmentCheck(self, ClusterEnvironments(client), params)
             deployed_earlier = set()  # a run_only workflow may call what an earlier workflow of the run deploys
@@ -247,6 +260,20 @@ class Preflight:
             self.check_source(workflow)
         result["problems"] = self.problems
         return result
+
+    def check_lease(self, client, owner):
+        """Another run changing this cluster now stops this one before any change (or it will wait)."""
+        holder = ClusterLease(client, owner).holder()
+        if holder is None or holder.get("run_id") == self.params["lease_run_id"]:
+            return
+        if holder.get("expired"):
+            self.module.warn("The lease of cluster {0} is past its expiry ({1}): this run will take it over.".format(
+                client.cluster, describe(holder)))
+        elif self.module.check_mode:
+            self.module.warn(held_message(client.cluster, holder, self.params["lease_wait"]) + " (check mode: a real run "
+                             "would {0} here)".format("wait" if self.params["lease_wait"] else "stop"))
+        elif not self.params["lease_wait"]:
+            self.problem("the cluster's lease (testbench_lease_wait)", held_message(client.cluster, holder, 0))
 
     def check_owner(self, workflow, owner):
         wanted = workflow.get("algorithm_owner")
@@ -406,6 +433,8 @@ def main():
             sync_environment=dict(type="bool", default=True),
             cluster_name=dict(type="str"),
             compare_with_source=dict(type="bool", default=False),
+            lease_run_id=dict(type="str"),
+            lease_wait=dict(type="float", default=0.0),
         ),
         supports_check_mode=True,
     )

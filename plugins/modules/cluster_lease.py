@@ -120,7 +120,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.lease import
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.progress import report_progress
 
-PUBLIC = ("generation", "run_id", "host", "started", "renewed", "expires", "ttl_s", "age_s", "expired")
+PUBLIC = ("generation", "run_id", "host", "owner", "started", "renewed", "expires", "ttl_s", "age_s", "expired")
 
 
 def public(document):
