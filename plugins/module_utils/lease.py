@@ -75,8 +75,12 @@ def utc_text(moment):
 def describe(holder):
     """``run 20261207T101500Z-000042 from ops-laptop, started 2026-12-07T10:15:00Z, 95 s ago, expires in 805 s``."""
     age, ttl = holder.get("age_s"), holder.get("ttl_s")
-    left = "" if age is None or ttl is None else (", expires in {0:.0f} s".format(ttl - age) if ttl > age
-                                                   else ", expired {0:.0f} s ago".format(age - ttl))
+    if age is None or ttl is None:
+        left = ""
+    elif ttl > age:
+        left = ", expires in {0:.0f} s".format(ttl - age)
+    else:
+        left = ", expired {0:.0f} s ago".format(age - ttl)
     return "run {0} from {1}, started {2}{3}{4}".format(
         holder.get("run_id"), holder.get("host"), holder.get("started"),
         "" if age is None else ", {0:.0f} s ago".format(age), left)

@@ -16,7 +16,7 @@ ensure_importable()
 
 # pylint: disable=wrong-import-position
 from ansible_collections.algorithmia.testbench.plugins.module_utils.client import AlgorithmiaClient  # noqa: E402
-from ansible_collections.algorithmia.testbench.plugins.module_utils.lease import ClusterLease, LeaseHeld, LeaseLost  # noqa: E402
+from ansible_collections.algorithmia.testbench.plugins.module_utils.lease import ClusterLease, LeaseHeld, LeaseKeeper, LeaseLost  # noqa: E402
 from ansible_collections.algorithmia.testbench.plugins.modules import cluster_lease  # noqa: E402
 
 
@@ -109,3 +109,20 @@ def test_of_eight_runs_taking_at_once_exactly_one_holds_the_lease(lease_of, fres
     assert len(winners) == 1, outcomes
     assert all(outcome in (winners[0], "held by " + winners[0]) for outcome in outcomes.values()), outcomes
     assert [r for r in fresh_cluster.request_log() if (r.get("status") or 0) >= 500] == []
+
+
+def test_a_keeper_renews_the_lease_while_a_module_works_and_says_when_it_was_lost(lease_of, fresh_cluster):
+    lease = lease_of()
+    taken = lease.take("run-a", ttl_s=10)
+    keeper = LeaseKeeper(AlgorithmiaClient(fresh_cluster.url, fresh_cluster.key),
+                         {"generation": taken["generation"], "run_id": "run-a", "owner": fresh_cluster.user, "ttl": 10},
+                         interval_s=0.5).start()
+    try:
+        time.sleep(2.0)
+        assert keeper.renewals >= 2 and keeper.lost is None
+        assert lease.holder()["age_s"] < 2 and lease.holder()["generation"] == taken["generation"]
+        lease_of()._delete(taken["generation"])  # as a run that took it over after its expiry would
+        time.sleep(1.5)
+        assert keeper.lost and "lost its lease" in keeper.lost
+    finally:
+        keeper.stop()

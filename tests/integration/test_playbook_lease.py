@@ -166,3 +166,30 @@ def test_a_killed_holder_blocks_until_its_lease_expires_then_is_taken_over(fresh
     print("after its expiry:", [line for line in output.splitlines() if "past its expiry" in line][:1])
     assert f"run {held['run_id']}" in output and "past its expiry" in output, output[-3000:]
     assert holder(fresh_cluster) is None
+
+
+def test_the_modules_keep_the_lease_alive_through_a_step_longer_than_its_time_to_live(fresh_cluster, tmp_path):
+    """A 10 s lease and a benchmark of about 15 s (60 calls of 250 ms): renewed all along, never expired."""
+    inventory = project(tmp_path / "p", fresh_cluster, tmp_path / "p" / "reports", testbench_lease_ttl=10)
+    seen = []
+
+    def watch():
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            held = holder(fresh_cluster)
+            if held is None and seen:
+                return  # released at the end
+            if held is not None:
+                seen.append((held["generation"], held["age_s"], held["expired"]))
+            time.sleep(0.5)
+
+    set_faults(fresh_cluster, {"kind": "latency", "latency_ms": 250, "path_prefix": f"/v1/algo/{fresh_cluster.user}/hello_world"})
+    try:
+        run = run_playbook(PLAYBOOK, tmp_path / "run", inventory=inventory, while_running=watch)
+    finally:
+        set_faults(fresh_cluster)
+    print("lease seen during the run: {0} looks, generations {1}, oldest {2:.1f} s".format(
+        len(seen), sorted({g for g, _a, _e in seen}), max(age for _g, age, _e in seen)))
+    assert run.rc == 0, explain(run)
+    assert len({generation for generation, _age, _expired in seen}) == 1 and not any(expired for _g, _a, expired in seen)
+    assert len(seen) > 30  # the run held it for over 15 s
