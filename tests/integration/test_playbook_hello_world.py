@@ -30,8 +30,9 @@ def first_runs(cluster, tmp_path_factory):
     inventory = write_inventory(tmp / "inventory.yml", {"dest": destination(cluster)},
                                 {"testbench_workflows": ["hello_world"], "testbench_report_dir": str(reports)})
     first = run_playbook(PLAYBOOK, tmp / "run1", inventory=inventory)
+    before = len(cluster.request_log())
     second = run_playbook(PLAYBOOK, tmp / "run2", inventory=inventory)
-    return first, second, reports, inventory, tmp
+    return first, second, reports, inventory, tmp, cluster.request_log()[before:]
 
 
 def test_first_run_creates_builds_publishes_and_benchmarks(first_runs, cluster):
@@ -67,6 +68,18 @@ def test_second_run_changes_nothing(first_runs):
         ("hello_world", "already there", "already published as 0.1.0")]
     assert workflow["tests"] and all(test["passed"] and test["calls"] >= 1 for test in workflow["tests"])
     assert second.stats["dest"]["failures"] == 0
+
+
+def test_the_lease_is_all_an_unchanged_re_run_changes(first_runs, cluster):
+    """Its take (the next generation's folder, its lease.json) and its release; no other change."""
+    logged = first_runs[5]
+    changing = [(e["method"], e["path"]) for e in logged if e["method"] in ("POST", "PUT", "PATCH", "DELETE")
+                and not e["path"].startswith("/v1/algo/") and not e["path"].endswith("/git-upload-pack")]
+    leases = f"/v1/connector/data/{cluster.user}/testbench_leases"
+    assert [method for method, _path in changing] == ["POST", "PUT", "DELETE"], changing
+    assert all(path.startswith(leases) for _method, path in changing), changing
+    reads = [e for e in logged if e["path"].startswith(leases) and e["method"] == "GET"]
+    print(f"an unchanged re-run: {len(logged)} requests, of them the lease's {len(changing)} changes and {len(reads)} reads")
 
 
 def test_a_name_suffix_makes_a_separate_copy_and_cleanup_removes_only_it(first_runs, cluster):
