@@ -12,6 +12,11 @@ latency was all), and ``latency_ms`` when latency was added. A ``drop`` that cut
 before the request ran or while its body arrived has ``"status": null`` (no answer existed); a
 ``drop`` that cut a download and a ``lost_reply`` keep the app's status (the client saw the
 stream break, or nothing at all). Lines of requests no fault touched are as they always were.
+A client that left before its answer started (an upload it gave up) has ``"status": null`` too
+and no ``fault``: there was no one left to answer.
+
+A 500 that no fault injected is a bug of localcluster (``server_errors``): the test suite fails
+on any (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import json
 import threading
 import time
 from pathlib import Path
+
+from starlette.requests import ClientDisconnect
 
 from localcluster.keys import redact
 
@@ -112,6 +119,12 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, send_and_note)
+        except ClientDisconnect:
+            # The client left while its request body arrived (Starlette raises this from the read):
+            # nobody is left to answer, so neither a 500 nor uvicorn's error log; the handler has
+            # undone what the request began (an upload's temp file goes).
+            if record.status == NO_RESPONSE_STARTED:
+                record.status = None
         finally:
             record.write()  # a request that ended without a complete response
 
@@ -123,3 +136,12 @@ def read_request_log(data_dir: Path) -> list[dict]:
         return []
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+def server_errors(entries: list[dict]) -> list[dict]:
+    """The lines of requests answered 500 that no fault hook injected: each one is a bug of
+    localcluster (an exception escaped a handler), never something a client asked for.
+
+    Only an ``error`` fault answers in the app's stead; under ``latency``, ``lost_reply`` or a cut
+    download the status logged is the app's own, so a 500 there is the app's too."""
+    return [entry for entry in entries if entry.get("status") == 500 and entry.get("fault") != "error"]

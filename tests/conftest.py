@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -9,8 +10,10 @@ from typing import Iterator
 import pytest
 
 from localcluster.process import LocalClusterProcess
+from localcluster.requestlog import server_errors
 
 ALONE = "alone"
+SERVER_ERRORS_ALLOWED = "server_errors_allowed"
 
 
 def pytest_configure(config):
@@ -20,6 +23,8 @@ def pytest_configure(config):
     # noise of the same size as what they must detect on a two-core machine.
     config.addinivalue_line("markers", ALONE + ": a test whose verdict rests on measured latencies; "
                             "`make test` runs it after the parallel suite, with nothing beside it")
+    config.addinivalue_line("markers", SERVER_ERRORS_ALLOWED + "(method, path_prefix, reason): the test provokes "
+                            "localcluster's 500 on purpose for these requests (see _no_server_errors)")
 
 
 class RunningCluster:
@@ -74,6 +79,70 @@ def no_machine_ca_bundle():
         for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
             patch.delenv(name, raising=False)
         yield
+
+
+class RequestLogWatch:
+    """The request logs of every localcluster this test process started, read as they grow.
+
+    Each test's new lines are looked at once, after the test: a 500 that no fault hook injected
+    is a bug of localcluster (``localcluster.requestlog.server_errors``), whichever test made it.
+    Logs are followed by data dir, so a cluster restarted on its data dir by another process
+    (tests/integration/restart_cluster.py) is still followed."""
+
+    def __init__(self) -> None:
+        self.read_up_to: dict[Path, int] = {}
+
+    def follow(self, data_dir: Path) -> None:
+        self.read_up_to.setdefault(Path(data_dir), 0)
+
+    def new_entries(self) -> list[tuple[Path, dict]]:
+        found = []
+        for data_dir, offset in self.read_up_to.items():
+            try:
+                with open(data_dir / "requests.log", "rb") as fh:
+                    fh.seek(offset)
+                    text = fh.read()
+            except FileNotFoundError:
+                continue
+            whole = text[:text.rfind(b"\n") + 1]  # a line being written is read next time
+            self.read_up_to[data_dir] = offset + len(whole)
+            found.extend((data_dir, json.loads(line)) for line in whole.splitlines() if line.strip())
+        return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _request_log_watch():
+    """Follows every ``LocalClusterProcess`` started in this process, however the test starts it
+    (``running_cluster``, a module's own fixture, a test's ``with LocalClusterProcess(...)``)."""
+    watch = RequestLogWatch()
+    original_start = LocalClusterProcess.start
+
+    def start_and_follow(self, *args, **kwargs):
+        watch.follow(self.data_dir)
+        return original_start(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LocalClusterProcess, "start", start_and_follow)
+        yield watch
+
+
+@pytest.fixture(autouse=True)
+def _no_server_errors(request, _request_log_watch):
+    """Fails the test (at its teardown, once its own clusters have stopped) when a localcluster
+    answered 500 during it without a fault hook injecting it: a 500 anywhere in localcluster is a
+    bug. A test that provokes one on purpose by another mechanism says so, narrowly:
+    ``@pytest.mark.server_errors_allowed("POST", "/v1/algo/alice/Slow", reason=...)``."""
+    yield
+    allowed = [(mark.args[0], mark.args[1]) for mark in request.node.iter_markers(SERVER_ERRORS_ALLOWED)]
+    entries = _request_log_watch.new_entries()
+    errors = [(data_dir, entry) for data_dir, entry in entries
+              if server_errors([entry]) and not any(entry["method"] == method and entry["path"].startswith(prefix)
+                                                    for method, prefix in allowed)]
+    if errors:
+        lines = "\n".join(f"  {entry['method']} {entry['path']} -> 500 (cluster {data_dir.name}, "
+                          f"see {data_dir / 'server.log'})" for data_dir, entry in errors)
+        pytest.fail(f"localcluster answered 500 without an injected fault, a bug of localcluster:\n{lines}",
+                    pytrace=False)
 
 
 @contextmanager

@@ -213,9 +213,11 @@ class AlgorithmBackend:
         repos.delete_repository(repos.repo_path(self.data_dir, algo["owner"], algo["name"]))
 
     # builds
-    def build_master(self, algo: dict) -> dict:
-        """Start a build of master's head, or return the one already running for that commit."""
-        head = repos.master_commit(repos.repo_path(self.data_dir, algo["owner"], algo["name"]))
+    def build_master(self, algo: dict, head: str | None = None) -> dict:
+        """Start a build of master's head (``head``: the commit a push just moved it to), or return
+        the one already running for that commit."""
+        if head is None:
+            head = repos.master_commit(repos.repo_path(self.data_dir, algo["owner"], algo["name"]))
         if head is None:
             raise BadRequest(f"{algo['owner']}/{algo['name']} has no master branch to build: push one first.")
         running = self.builds.latest(algo["id"], status=IN_PROGRESS, commit_sha=head)
@@ -223,13 +225,13 @@ class AlgorithmBackend:
             return running
         return self.builds.start(algo["id"], algo["owner"], algo["name"], head, algo["settings"])
 
-    def on_push(self, owner: str, name: str) -> dict | None:
-        """Called by the git server after a push moved master: build the new head in the background."""
+    def on_push(self, owner: str, name: str, commit: str) -> dict | None:
+        """Called by the git server after a push moved master to ``commit``: build it in the background."""
         try:
             algo = self.find(owner, name)
         except NotFound:
             return None
-        return self.build_master(algo)
+        return self.build_master(algo, commit)
 
     def compile(self, caller: Caller, algo: dict) -> dict:
         """Build master's head and wait for the result; returns the finished (or still running) build."""

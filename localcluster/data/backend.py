@@ -27,6 +27,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from localcluster.data import acl
 from localcluster.data.paths import DataPath, InvalidPath, resolve
@@ -53,10 +54,15 @@ PAGE_SIZE = 1000
 
 @dataclass(frozen=True)
 class Found:
-    """What a path names on disk: a file (with its disk path) or a directory."""
+    """What a path names on disk: a file, opened (the caller closes it), or a directory.
+
+    The file is opened once, here: an upload renamed over the path or a delete afterwards does not
+    change what this request reads (the old file's bytes, whole), so a reader sees one whole file
+    or a 404, never the length of one file and the bytes of another."""
 
     is_file: bool
     disk_path: Path | None = None
+    file: BinaryIO | None = None
 
 
 class DataBackend:
@@ -80,9 +86,13 @@ class DataBackend:
             return Found(is_file=False)
         self._authorize(caller, path, write=False)
         disk = self._disk(path)
-        if disk.is_file():
-            return Found(is_file=True, disk_path=disk)
-        if disk.is_dir() or path.is_collection_root:
+        try:
+            return Found(is_file=True, disk_path=disk, file=open(disk, "rb"))
+        except IsADirectoryError:
+            return Found(is_file=False)
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        if path.is_collection_root:
             # A collection without a folder on disk yet (nothing written) is an empty one.
             return Found(is_file=False)
         raise NotFound(f"{path.uri()} does not exist.")
@@ -102,12 +112,13 @@ class DataBackend:
         disk = self._disk(path)
         if disk.is_file():
             raise BadRequest(f"{path.uri()} is a file, not a directory.")
-        if disk.is_dir():
+        try:
             entries = self.store.entries(disk)
-        elif path.is_collection_root:
+        except (FileNotFoundError, NotADirectoryError):
+            # Never there, or deleted since the check above (a concurrent delete).
+            if not path.is_collection_root:
+                raise NotFound(f"{path.uri()} does not exist.") from None
             entries = []
-        else:
-            raise NotFound(f"{path.uri()} does not exist.")
         start = bisect.bisect_right([e.name for e in entries], after) if after is not None else 0
         page = entries[start:start + limit]
         listing: dict = {}
@@ -168,10 +179,12 @@ class DataBackend:
             parent_disk.mkdir(parents=True, exist_ok=True)
         elif not parent_disk.is_dir():
             raise NotFound(f"{parent.uri()} does not exist (or is a file).")
-        target = self._disk(path)
-        if target.exists():
-            raise Conflict(f"{path.uri()} already exists.")
-        target.mkdir()
+        try:
+            self._disk(path).mkdir()  # create-if-absent in one step: of concurrent creates, one succeeds
+        except FileExistsError:
+            raise Conflict(f"{path.uri()} already exists.") from None
+        except FileNotFoundError:
+            raise NotFound(f"{parent.uri()} does not exist (it was deleted meanwhile).") from None
         return path.uri()
 
     def _create_collection(self, caller: Caller, path: DataPath, read_acl: object) -> str:
@@ -212,12 +225,15 @@ class DataBackend:
         self._authorize(caller, path, write=True)
         disk = self._disk(path)
         if disk.is_file():
-            disk.unlink()
+            try:
+                disk.unlink()
+            except FileNotFoundError:
+                raise NotFound(f"{path.uri()} does not exist (it was deleted meanwhile).") from None
             return 1
         if not disk.is_dir() and not path.is_collection_root:
             raise NotFound(f"{path.uri()} does not exist.")
         deleted = self.store.count_files(disk) if disk.is_dir() else 0
-        if disk.is_dir() and any(disk.iterdir()) and not force:
+        if not force and self.store.has_entries(disk):
             raise BadRequest(f"{path.uri()} is not empty: delete with force=true to delete its contents too.",
                              deleted=0)
         self.store.remove_tree(disk)

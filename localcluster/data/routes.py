@@ -7,6 +7,7 @@ The official client calls ``/v1/data/<path>``; the REST docs say
 from __future__ import annotations
 
 import mimetypes
+import os
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
@@ -66,13 +67,32 @@ def _next_link(request: Request, listing: dict) -> dict:
     return listing
 
 
+class OpenFileResponse(FileResponse):
+    """Starlette's FileResponse (whole, ranges, ETag) of a file the request has already opened.
+
+    FileResponse stats a path for its headers and opens it again for each body: an upload renamed
+    over the path in between would answer with one file's length and ETag and another file's bytes,
+    and a delete with a 500. Here its path is ``/proc/self/fd/<fd>``: on Linux, opening that opens
+    the very file this request opened, even once it has been replaced or deleted."""
+
+    def __init__(self, opened, **kwargs) -> None:
+        self.opened = opened
+        super().__init__(f"/proc/self/fd/{opened.fileno()}", stat_result=os.fstat(opened.fileno()), **kwargs)
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.opened.close()
+
+
 def get_data(request: Request, caller: Caller = Depends(require_caller),
              data: DataBackend = Depends(data_backend)) -> Response:
     target = data.resolve(_path(request), caller)
     found = data.find(caller, target)
     if found.is_file:
         media_type = mimetypes.guess_type(found.disk_path.name)[0] or "application/octet-stream"
-        return FileResponse(found.disk_path, media_type=media_type, headers={"X-Data-Type": "file"})
+        return OpenFileResponse(found.file, media_type=media_type, headers={"X-Data-Type": "file"})
     listing = data.list_directory(caller, target, marker=request.query_params.get("marker"),
                                   limit=_limit(request), with_acl=_flag(request.query_params.get("acl")))
     return JSONResponse(_next_link(request, listing), headers={"X-Data-Type": "directory"})
@@ -86,7 +106,8 @@ def head_data(request: Request, caller: Caller = Depends(require_caller),
         # A HEAD answer has no body: the client reads the reason from this header.
         return Response(status_code=err.status_code, headers={"X-Error-Message": _header_safe(err.message)})
     if found.is_file:
-        size = found.disk_path.stat().st_size
+        with found.file:
+            size = os.fstat(found.file.fileno()).st_size
         return Response(headers={"X-Data-Type": "file", "Content-Length": str(size)})
     return Response(headers={"X-Data-Type": "directory"})
 

@@ -139,6 +139,15 @@ class DiskStore:
         return sum(len(files) for _dirs, _subdirs, files in os.walk(path))
 
     @staticmethod
+    def has_entries(path: Path) -> bool:
+        """Whether the folder holds anything; a folder gone meanwhile holds nothing."""
+        try:
+            with os.scandir(path) as it:
+                return any(True for _entry in it)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    @staticmethod
     def entries(path: Path) -> list[DirEntry]:
         """The folder's files and folders, sorted by name (the order markers page through)."""
         found = []
@@ -147,7 +156,10 @@ class DiskStore:
                 if entry.is_dir(follow_symlinks=False):
                     found.append(DirEntry(entry.name, True, 0, 0.0))
                 elif entry.is_file(follow_symlinks=False):
-                    st = entry.stat(follow_symlinks=False)
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue  # deleted since the folder was read: not part of this listing
                     found.append(DirEntry(entry.name, False, st.st_size, st.st_mtime))
         found.sort(key=lambda e: e.name)
         return found

@@ -102,3 +102,13 @@ def export_commit(path: Path, commit_sha: str, dest: Path) -> None:
 
 def delete_repository(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_stale_locks(data_dir: Path) -> None:
+    """Start-up: the ref lock files a killed server left (a ref is written to ``<ref>.lock``, then
+    renamed over it). Only the server writes refs, so at start-up every lock is stale, and one left
+    behind would refuse every later push of that ref."""
+    for lock in (Path(data_dir) / "repos").glob("*/*.git/refs/**/*.lock"):
+        lock.unlink(missing_ok=True)
+    for lock in (Path(data_dir) / "repos").glob("*/*.git/packed-refs.lock"):
+        lock.unlink(missing_ok=True)

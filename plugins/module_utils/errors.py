@@ -39,6 +39,8 @@ HINTS = {
     "NotFound": ("check that the name or path exists on this cluster and is spelled exactly "
                  "(names are case sensitive)."),
     "Conflict": "it already exists or is in a state that does not allow this; inspect it on the cluster.",
+    "RefRejected": ("another push to this repository was applied at the same moment (another run or person); "
+                    "run again: it builds on the new master."),
     "TooManyRequests": "the cluster is rate limiting; lower the concurrency or retry later.",
     "ServerError": ("the cluster failed internally; retry later, and give the error id to the "
                     "cluster's operators if it persists."),
@@ -189,6 +191,12 @@ class NotFound(ClusterError):
 
 class Conflict(ClusterError):
     """409: it exists already, or its state forbids the change."""
+
+
+class RefRejected(Conflict):
+    """A git push the cluster refused inside the git protocol because another push held the ref or
+    moved it meanwhile (``ng refs/heads/master failed to lock``): lost a race, so worth another
+    attempt, which reads master again first (retries.py)."""
 
 
 class TooManyRequests(ClusterError):

@@ -15,11 +15,15 @@ it as parent (a fast-forward, history kept) and so that an unchanged tree is not
 comparing tree ids computed here: then nothing is pushed.
 
 Repeats (``retries``): a fetch only reads, so it is safe and repeated whole into a fresh
-repository. A push is guarded: before each repeat master is read again; our commit there means
-the attempt whose answer was lost did push it (done, never pushed twice), the old master means
-push again, anything else is someone else's push (``Conflict``). dulwich's pool repeats nothing
-itself, and the answers it rejects are noted, so a failure names its HTTP status and the
-server's message instead of dulwich's bare "unexpected http resp".
+repository. A push is guarded: each attempt reads master first and decides; our commit there
+means the attempt whose answer was lost did push it (done, never pushed twice), a commit of the
+same tree means another client pushed what we wanted (done), the old master means push (again),
+anything else is someone else's push (``Conflict``). Two pushes that read the same master race:
+the cluster takes one and refuses the other inside the git protocol (``failed to lock``); that
+refusal is repeated like a failed attempt, so the loser reads master again and is done when the
+winner pushed the same tree. dulwich's pool repeats nothing itself, and the answers it rejects
+are noted, so a failure names its HTTP status and the server's message instead of dulwich's bare
+"unexpected http resp".
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.errors impor
     ClusterTimeout,
     Conflict,
     NotFound,
+    RefRejected,
     TLSError,
     error_class_for_status,
 )
@@ -76,6 +81,9 @@ MASTER = b"refs/heads/master"
 GIT_ERRORS = (GitProtocolError, HangupException, HTTPUnauthorized, NotGitRepository, OSError,
               urllib3.exceptions.HTTPError) if HAS_DULWICH else ()
 IDENTITY = b"algorithmia.testbench <testbench@algorithmia.invalid>"
+# How git servers refuse a ref another push holds or moved meanwhile (git's receive-pack: "failed to
+# lock", newer ones "cannot lock ref '...': is at X but expected Y", "failed to update ref").
+LOCK_REFUSALS = ("failed to lock", "cannot lock ref", "failed to update ref")
 GIT_HINTS = {
     401: "use an API key of the algorithm's owner (or an admin key) of this cluster.",
     403: "use an API key of the algorithm's owner (or an admin key) of this cluster.",
@@ -280,10 +288,25 @@ class GitRemote:
                         master_sha.decode("ascii") if master_sha else None,
                         master_tree.encode("ascii") if master_tree else None)
 
-    def push(self, plan, message):
-        """Commit ``plan``'s tree on top of the fetched master and push it; the new commit id.
+    def _tree_of(self, repo, commit_id):
+        """The tree id of ``commit_id``, fetched into ``repo`` when it is not there yet. Safe to repeat."""
+        if commit_id not in repo.object_store:
+            try:
+                self._client.fetch("", repo)
+            except GIT_ERRORS as exc:
+                raise self._error("fetch", exc) from None
+        return repo[commit_id].tree
 
-        Guarded: before a repeat, master is read; the commit there already (a lost answer) is done.
+    def push(self, plan, message):
+        """Commit ``plan``'s tree on top of the fetched master and push it; the commit id that holds
+        the tree on master: ours, or an equal one another client pushed meanwhile.
+
+        Guarded: every attempt reads master first (dulwich's push reads the refs before it sends)
+        and decides there, in one place (``settled``): our commit already there (an attempt whose
+        answer was lost) or another commit of the same tree is done; the master we built on means
+        push; anything else is someone else's push (``Conflict``). A push the cluster refused
+        in-protocol because another push held master (``RefRejected``) is repeated, so it meets
+        that decision again on the master as it is now.
         """
         commit = Commit()
         commit.tree = plan.tree_sha
@@ -295,29 +318,44 @@ class GitRemote:
         commit.message = message.encode("utf-8")
         plan.repo.object_store.add_object(commit)
         expected = plan.master_sha.encode("ascii") if plan.master_sha else None
+        done = []
+
+        def settled(master):
+            """The commit that already holds our tree on master (nothing to push), or None: push."""
+            if master == commit.id:
+                return commit.id  # an attempt whose answer was lost pushed it
+            if master == expected:
+                return None
+            if master is not None and self._tree_of(plan.repo, master) == plan.tree_sha:
+                return master  # someone pushed this very tree meanwhile
+            raise Conflict("push to " + self.url, self.cluster,
+                           detail="master moved while this task ran (someone else pushed)",
+                           hint="re-run the task; it builds on the new master.")
 
         def update_refs(refs):
-            if refs.get(MASTER) != expected:
-                raise Conflict("push to " + self.url, self.cluster,
-                               detail="master moved while this task ran (someone else pushed)",
-                               hint="re-run the task; it builds on the new master.")
+            there = settled(refs.get(MASTER))
+            if there is not None:
+                done.append(there)
+                return None  # dulwich sends nothing
             return {MASTER: commit.id}
 
-        def attempt(attempts):
-            if attempts.repeated:
-                master = self.master()
-                if master == commit.id:
-                    return  # the attempt whose answer was lost pushed it
-                update_refs({MASTER: master})  # the old master: push again; else Conflict
+        def attempt(_attempts):
+            done.clear()
             try:
                 result = self._client.send_pack("", update_refs, plan.repo.object_store.generate_pack_data)
             except GIT_ERRORS as exc:
                 raise self._error("push to", exc) from None
+            if done:
+                return done[0]
             status = (result.ref_status or {}).get(MASTER)
-            if status:
-                raise Conflict("push to " + self.url, self.cluster,
-                               detail="the cluster refused to update master: " + self._redact(str(status)),
-                               hint="re-run the task; it builds on the current master.")
+            if not status:
+                return commit.id
+            refusal = self._redact(str(status))
+            if any(words in refusal for words in LOCK_REFUSALS):
+                raise RefRejected("push to " + self.url, self.cluster,
+                                  detail="the cluster refused to update master: " + refusal)
+            raise Conflict("push to " + self.url, self.cluster,
+                           detail="the cluster refused to update master: " + refusal,
+                           hint="re-run the task; it builds on the current master.")
 
-        self._retrying(attempt)
-        return commit.id.decode("ascii")
+        return self._retrying(attempt).decode("ascii")

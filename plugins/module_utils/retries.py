@@ -26,8 +26,11 @@ Every call the collection makes is classified once, here, and marked where it is
                                                                it back and take it as created
     publish a version                               guarded    before each repeat, ``published_version(commit)``:
                                                                if the lost attempt published it, that is the answer
-    git push                                        guarded    before each repeat, master is read: our commit means
-                                                               done, the old master means push again, else Conflict
+    git push                                        guarded    each attempt reads master first: our commit, or
+                                                               another commit of our tree, means done; the old
+                                                               master means push; else Conflict. A push refused
+                                                               in-protocol because another push held master's
+                                                               lock (``RefRejected``) is repeated this way too
     compile                                         not safe   each call starts another build
     start an environment sync                       not safe   each call starts another sync
     every call of a benchmark (call(retry=False))   not safe   every failure is counted, never hidden by a repeat
@@ -73,6 +76,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.errors impor
     UNREACHABLE,
     ClusterConnectionError,
     ClusterError,
+    RefRejected,
     TLSError,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.waiting import Deadline
@@ -104,6 +108,8 @@ def is_transient(error):
     """Whether another attempt of a safe call could succeed where ``error`` (a ``ClusterError``) failed."""
     if isinstance(error, TLSError):
         return False
+    if isinstance(error, RefRejected):
+        return True  # lost a race for master's lock: the repeat reads master and decides again
     if isinstance(error, ClusterConnectionError):
         return error.failure in TRANSIENT_FAILURES
     return isinstance(error, ClusterError) and error.status in RETRY_STATUSES

@@ -12,14 +12,17 @@ import contextlib
 import io
 import json
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from dulwich.client import HttpGitClient
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import Algorithm
 from ansible_collections.algorithmia.testbench.plugins.module_utils.client import AlgorithmiaClient
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import AuthError, Conflict, ServerError
-from ansible_collections.algorithmia.testbench.plugins.module_utils.gitpush import GitRemote
+from ansible_collections.algorithmia.testbench.plugins.module_utils.gitpush import GitRemote, tree_id
 from ansible_collections.algorithmia.testbench.plugins.module_utils.retries import RetryPolicy
 from ansible_collections.algorithmia.testbench.plugins.module_utils.waiting import Deadline
 from tests.integration.modules_support import logged
@@ -138,6 +141,46 @@ def test_a_push_repeated_after_someone_else_pushed_is_a_conflict(cluster, proxy)
     with pytest.raises(Conflict) as caught:
         git.push(plan, "mine")
     assert "master moved" in str(caught.value)
+
+
+def test_two_pushes_of_the_same_tree_at_once_both_end_done(cluster, monkeypatch):
+    """Two clients push the same tree on the same master at the same moment (both have read master
+    before either sends: a barrier in dulwich's push). The cluster takes one and refuses the other
+    in-protocol (``failed to lock``); the refused one reads master again, finds its tree there and
+    is done: both answer the commit master holds, and nothing was pushed twice."""
+    create(cluster, "GitTwins")
+    tree = source_tree("GitTwins", "twins")
+    clients = [remote(cluster.url, cluster, "GitTwins"), remote(cluster.url, cluster, "GitTwins")]
+    plans = [client.plan(tree) for client in clients]
+    both_decided = threading.Barrier(2)
+    waited, refusals = set(), []
+    send_pack = HttpGitClient.send_pack
+
+    def send_pack_together(client, path, update_refs, generate_pack_data, **kwargs):
+        def update_refs_together(refs):
+            wanted = update_refs(refs)
+            if id(client) not in waited:  # only each client's first attempt meets the other
+                waited.add(id(client))
+                both_decided.wait(timeout=60)
+            return wanted
+
+        result = send_pack(client, path, update_refs_together, generate_pack_data, **kwargs)
+        refusals.extend(status for status in (result.ref_status or {}).values() if status)
+        return result
+
+    monkeypatch.setattr(HttpGitClient, "send_pack", send_pack_together)
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(lambda index: clients[index].push(plans[index], "twin {0}".format(index)), range(2)))
+
+    master = clients[0].master().decode("ascii")
+    assert done == [master, master]
+    assert refusals == ["failed to lock"]
+    fetched = clients[0].plan(tree)
+    assert fetched.master_sha == master and fetched.up_to_date and fetched.tree_sha.decode() == tree_id(tree)
+    receive = "/git/{0}/GitTwins.git/git-receive-pack".format(cluster.user)
+    upload = "/git/{0}/GitTwins.git/git-upload-pack".format(cluster.user)
+    assert logged(cluster, "POST", receive) == [200, 200]  # the winner's, and the refused one's: never again
+    assert len(logged(cluster, "POST", upload)) == 4  # two plans, the refused one's re-read, and ours above
 
 
 # ---- creating an algorithm ------------------------------------------------------------------
