@@ -257,10 +257,12 @@ class AlgorithmBackend:
         An in-progress build counts at once, so right after a push the pushed commit is the answer
         (tools read it there and call that hash while it builds); a failed build never does, so it
         never replaces the last good version."""
-        for build in self.builds.list(algo["id"]):
-            if build["status"] in (IN_PROGRESS, SUCCEEDED):
-                return {"build": build, "version": self.published_by_hash(algo["id"]).get(build["commit_sha"])}
-        return None
+        candidates = [build for build in (self.builds.latest(algo["id"], status=IN_PROGRESS),
+                                          self.builds.latest(algo["id"], status=SUCCEEDED)) if build is not None]
+        if not candidates:
+            return None
+        build = max(candidates, key=lambda candidate: candidate["seq"])
+        return {"build": build, "version": self.published_by_hash(algo["id"]).get(build["commit_sha"])}
 
     def commit_log(self, algo: dict, since: str | None, until: str | None) -> list[dict]:
         """master's commits, newest first, from ``until`` (default its head) back to ``since``, both included."""

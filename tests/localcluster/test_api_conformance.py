@@ -11,6 +11,9 @@ more than the docs list); a missing or mistyped documented field fails, naming i
 Deliberate differences are few and listed in ``DIFFERENCES`` with the reason; each is a field
 whose spec below accepts what the client reads rather than what the docs say.
 
+Every row runs twice: on the cluster's loopback URL and on a cluster served under a real cluster's
+names (``https://api.local.test:<port>``, git at ``https://git.local.test:<port>``).
+
 Routes the docs describe that localcluster does not serve (the admin SCM routes, hosted-collection
 assignment) are in docs/localcluster.md's "What is not emulated" and answer 404 like any unknown route.
 """
@@ -27,6 +30,7 @@ import requests
 from algorithmia_api_client import ApiClient, Configuration, DefaultApi
 
 from tests.localcluster.git_support import classic_source, clone, commit_and_push, git_env, wait_for_build
+from tests.localcluster.names_support import git_resolve_env
 
 # ---- kinds of values, as the docs' "Type" column names them --------------------------------------
 
@@ -380,18 +384,28 @@ ALGO_SETTINGS = {"language": "python3-1", "environment": "cpu", "source_visibili
                  "network_access": "full", "pipeline_enabled": True}
 
 
+@pytest.fixture(scope="module", params=["loopback", "names"])
+def served(request):
+    """Each row against a cluster on its loopback URL, and against one served as a real cluster is
+    named (https://api.local.test:<port>, git at https://git.local.test:<port>: conftest's named_cluster)."""
+    return request.getfixturevalue("cluster" if request.param == "loopback" else "named_cluster")
+
+
 @pytest.fixture(scope="module")
-def world(cluster, tmp_path_factory):
+def world(served, tmp_path_factory):
     """alice's algorithm Conform with three built commits (the first published), an algorithm and
     two users for the delete rows; the values the rows' paths and bodies name."""
-    client = cluster.client()
-    algo = client.algo(f"{cluster.user}/Conform")
+    client = served.client(url=served.api_url)
+    algo = client.algo(f"{served.user}/Conform")
     created = algo.create(details={"label": "Conform", "summary": "Checked against the docs", "tagline": "conforms"},
                           settings=ALGO_SETTINGS)
-    client.algo(f"{cluster.user}/Doomed").create(details={"label": "Doomed"}, settings=ALGO_SETTINGS)
+    client.algo(f"{served.user}/Doomed").create(details={"label": "Doomed"}, settings=ALGO_SETTINGS)
     home = tmp_path_factory.mktemp("conformance-git")
-    env = git_env(home, cluster.user, cluster.key)
-    clone(cluster.url, cluster.user, "Conform", home / "Conform", env)
+    env = git_env(home, served.user, served.key, served.ca_cert)
+    if served.names:
+        env = git_resolve_env(env, served.names)
+    # Where a real cluster's git is: the API address with //api. made //git. (the same URL on loopback).
+    clone(served.api_url.replace("//api.", "//git.", 1), served.user, "Conform", home / "Conform", env)
     hashes = [commit_and_push(home / "Conform", env, classic_source("Conform", greeting), greeting)
               for greeting in ("hello", "hi", "hey")]
     builds = [wait_for_build(algo, sha) for sha in hashes]
@@ -400,18 +414,18 @@ def world(cluster, tmp_path_factory):
                  details={"label": "Conform"})
     users = {}
     for name in ("carol", "dave"):
-        answer = _request(cluster, "POST", "/v1/users", cluster.admin_key, json={"username": name, "email": f"{name}@example.com"})
+        answer = _request(served, "POST", "/v1/users", served.admin_key, json={"username": name, "email": f"{name}@example.com"})
         users[name] = answer.json()
-    alice = _request(cluster, "GET", f"/v1/users/{cluster.user}", cluster.key).json()
-    return {"user": cluster.user, "algo": "Conform", "algo_id": created["id"], "hash": hashes[0], "hash2": hashes[1],
+    alice = _request(served, "GET", f"/v1/users/{served.user}", served.key).json()
+    return {"user": served.user, "algo": "Conform", "algo_id": created["id"], "hash": hashes[0], "hash2": hashes[1],
             "hash3": hashes[2], "build": builds[0]["build_id"], "user_id": alice["id"], "email": alice["email"],
             "dave_id": users["dave"]["id"]}
 
 
 def _request(cluster, method: str, path: str, key: str, **kwargs) -> requests.Response:
     # The documented form of the header: "Authorization: Simple API_KEY".
-    return requests.request(method, cluster.url + path, headers={"Authorization": f"Simple {key}", **kwargs.pop("headers", {})},
-                            timeout=300, **kwargs)
+    return requests.request(method, cluster.api_url + path, headers={"Authorization": f"Simple {key}", **kwargs.pop("headers", {})},
+                            verify=cluster.ca_cert or True, timeout=300, **kwargs)
 
 
 def _filled(value, world: dict):
@@ -430,14 +444,14 @@ def _client_model(data, model: str):
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[f"{r.method} {r.path}" for r in ROUTES])
-def test_route_answers_the_documented_fields(cluster, world, route):
-    key = cluster.admin_key if route.who == "admin" else cluster.key
+def test_route_answers_the_documented_fields(served, world, route):
+    key = served.admin_key if route.who == "admin" else served.key
     kwargs = {}
     if route.text is not None:
         kwargs = {"data": route.text.encode(), "headers": {"Content-Type": "text/plain"}}
     elif route.body is not None:
         kwargs = {"json": _filled(route.body, world)}
-    response = _request(cluster, route.method, _filled(route.path, world), key, **kwargs)
+    response = _request(served, route.method, _filled(route.path, world), key, **kwargs)
     assert response.status_code == route.status, (route.doc, response.status_code, response.text)
     if route.shape is None:  # "An empty response upon success"
         assert response.content == b""
@@ -453,8 +467,8 @@ def test_route_answers_the_documented_fields(cluster, world, route):
 
 def test_the_table_covers_every_documented_route_localcluster_serves():
     # The routes of the five docs files localcluster serves, each in the table (by method and path shape).
-    served = {(route.method, route.path.split("?")[0]) for route in ROUTES}
-    assert len(served) == 33, sorted(served)
+    routes = {(route.method, route.path.split("?")[0]) for route in ROUTES}
+    assert len(routes) == 33, sorted(routes)
     assert sum(count_fields(route.shape) for route in ROUTES if route.shape) > 300
 
 
@@ -479,8 +493,9 @@ def test_the_check_names_each_missing_or_mistyped_field():
 # ---- beyond the shapes: what the new fields say ------------------------------------------------------
 
 
-def test_commit_log_with_the_official_clients_generated_api(cluster, world):
-    configuration = Configuration(host=cluster.url + "/v1", api_key={"Authorization": cluster.key})
+def test_commit_log_with_the_official_clients_generated_api(served, world):
+    configuration = Configuration(host=served.api_url + "/v1", api_key={"Authorization": served.key})
+    configuration.ssl_ca_cert = served.ca_cert
     api = DefaultApi(ApiClient(configuration))
     log = api.commit_log_for_repository(world["user"], world["algo"])
     ids = [commit.id for commit in log.commits]
@@ -499,27 +514,27 @@ def test_commit_log_with_the_official_clients_generated_api(cluster, world):
 
 @pytest.mark.parametrize("query, status", [({"since": "not-a-sha"}, 400), ({"until": "0" * 40}, 404),
                                            ({"since": "0" * 40}, 404)])
-def test_commit_log_refuses_what_names_no_commit_of_the_history(cluster, world, query, status):
-    response = _request(cluster, "GET", f"/v1/algorithms/{world['user']}/{world['algo']}/log", cluster.key, params=query)
+def test_commit_log_refuses_what_names_no_commit_of_the_history(served, world, query, status):
+    response = _request(served, "GET", f"/v1/algorithms/{world['user']}/{world['algo']}/log", served.key, params=query)
     assert response.status_code == status, response.text
     assert response.json()["error"]["message"]
 
 
-def test_every_user_has_an_email_and_a_full_name(cluster):
+def test_every_user_has_an_email_and_a_full_name(served):
     # `create-user` without --email: the docs make email and fullname required Strings.
-    frank = cluster.new_user("frank")
-    answer = _request(cluster, "GET", "/v1/users/frank", frank).json()
+    frank = served.new_user("frank")
+    answer = _request(served, "GET", "/v1/users/frank", frank).json()
     assert (answer["email"], answer["fullname"]) == ("frank@localcluster.test", "frank")
     assert "company_name" not in answer and "company_role" not in answer  # never given: absent rather than null
-    made = _request(cluster, "POST", "/v1/users", cluster.admin_key,
+    made = _request(served, "POST", "/v1/users", served.admin_key,
                     json={"username": f"u{uuid.uuid4().hex[:8]}", "email": "erin@example.com", "fullname": "Erin"}).json()
     assert (made["email"], made["fullname"]) == ("erin@example.com", "Erin")
 
 
-def test_settings_name_the_environment_of_an_aems_create(cluster, world):
+def test_settings_name_the_environment_of_an_aems_create(served, world):
     # The collection creates with algorithm_environment only; the docs set environment with language.
-    environment = _request(cluster, "GET", f"/v1/algorithms/{world['user']}/{world['algo']}", cluster.key).json()
-    made = _request(cluster, "POST", f"/v1/algorithms/{world['user']}", cluster.key,
+    environment = _request(served, "GET", f"/v1/algorithms/{world['user']}/{world['algo']}", served.key).json()
+    made = _request(served, "POST", f"/v1/algorithms/{world['user']}", served.key,
                     json={"name": "ByEnvironment", "details": {"label": "x"},
                           "settings": {"algorithm_environment": environment["settings"]["algorithm_environment"]}})
     assert made.status_code == 200, made.text
