@@ -39,7 +39,7 @@ from localcluster.users.backend import UserBackend
 
 def _write_server_info(settings: Settings) -> None:
     info = {"url": settings.public_url, "pid": os.getpid(), "port": settings.port, "tls": settings.tls,
-            "ca_cert": str(settings.ca_cert_path) if settings.tls else None}
+            "ca_cert": str(settings.ca_cert_path) if settings.tls else None, "tls_names": list(settings.tls_names)}
     tmp = settings.server_info_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(info))
     os.replace(tmp, settings.server_info_path)

@@ -30,8 +30,9 @@ def serve_settings(args: argparse.Namespace, environ: Mapping[str, str] | None =
     """What ``serve`` runs with: its options, then the tunables of ``environ`` (default: os.environ)."""
     # The command line wins over LOCALCLUSTER_CALL_DELAY_MS (from_environment only fills what is not given).
     given = {} if args.call_delay_ms is None else {"call_delay_ms": args.call_delay_ms}
-    return Settings.from_environment(environ, data_dir=args.data_dir, host=args.host, port=args.port, tls=args.tls,
-                                     python=sys.executable, **given)
+    names = tuple(args.tls_names or ())
+    return Settings.from_environment(environ, data_dir=args.data_dir, host=args.host, port=args.port,
+                                     tls=args.tls or bool(names), tls_names=names, python=sys.executable, **given)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -60,7 +61,8 @@ def serve(args: argparse.Namespace) -> int:
     # hooks) and stops idle TLS connections at once (localcluster.protocol).
     config = uvicorn.Config(app, http=ClusterHTTPProtocol, log_level=args.log_level, access_log=False,
                             timeout_graceful_shutdown=5, server_header=False, **ssl_kwargs)
-    print(f"localcluster serving {settings.public_url} (data dir {settings.data_dir})", file=sys.stderr,
+    also = f", also as {', '.join(settings.tls_names)}" if settings.tls_names else ""
+    print(f"localcluster serving {settings.public_url}{also} (data dir {settings.data_dir})", file=sys.stderr,
           flush=True)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
@@ -95,6 +97,18 @@ def _milliseconds(text: str) -> float:
     return value
 
 
+def _tls_names(text: str) -> tuple[str, ...]:
+    from localcluster.tls import check_names
+
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("give one or more host names, separated by commas")
+    try:
+        return check_names(names)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m localcluster",
                                      description="An Algorithmia-compatible cluster on one machine.")
@@ -107,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     p_serve.add_argument("--tls", action="store_true",
                          help="serve HTTPS with a generated CA; its certificate is written to DIR/ca.pem")
+    p_serve.add_argument("--tls-names", type=_tls_names, default=None, metavar="NAME[,NAME...]",
+                         help="host names the TLS certificate carries besides localhost and the loopback addresses, "
+                              "e.g. api.local.test,git.local.test (implies --tls; point them at the bound address, "
+                              "docs/localcluster.md)")
     p_serve.add_argument("--call-delay-ms", type=_milliseconds, default=None, metavar="MS",
                          help="answer every algorithm call MS milliseconds later, outside the algorithm's measured "
                               "time, as a slower platform would (default: LOCALCLUSTER_CALL_DELAY_MS, else 0)")

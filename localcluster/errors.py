@@ -61,6 +61,18 @@ class Conflict(ApiError):
     code = 1002
 
 
+class VersionBuilding(ApiError):
+    """A call of a version (a git hash) whose build is still in progress: code 2012, "Invalid build
+    status.". Its message names the version hash, which callers retry on until the build is done.
+
+    The status is the call route's to choose (``localcluster.execution.routes``): the official
+    client's ``pipe()`` reads an error's message only from a 2xx answer, and a tool that calls a
+    hash right after its push and calls again while the error names that hash needs the message."""
+
+    status_code = 200
+    code = 2012
+
+
 class InternalError(ApiError):
     status_code = 500
     code = 5001

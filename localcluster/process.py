@@ -29,9 +29,11 @@ from localcluster.requestlog import read_request_log
 class LocalClusterProcess:
     def __init__(self, data_dir: str | os.PathLike, *, tls: bool = False, host: str = "127.0.0.1",
                  python: str | None = None, log_path: str | os.PathLike | None = None,
-                 env: dict | None = None) -> None:
+                 env: dict | None = None, tls_names: tuple[str, ...] | list[str] = ()) -> None:
         self.data_dir = Path(data_dir).resolve()
-        self.tls = tls
+        # Names for the certificate (serve --tls-names), which imply TLS.
+        self.tls_names = tuple(tls_names)
+        self.tls = tls or bool(self.tls_names)
         self.host = host
         self.python = python or sys.executable
         self.log_path = Path(log_path) if log_path else self.data_dir / "server.log"
@@ -53,6 +55,8 @@ class LocalClusterProcess:
                "--host", self.host, "--port", str(port)]
         if self.tls:
             cmd.append("--tls")
+        if self.tls_names:
+            cmd += ["--tls-names", ",".join(self.tls_names)]
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self._child_env(),
                                      start_new_session=True)

@@ -48,6 +48,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 0
     tls: bool = False
+    # Extra names the TLS certificate carries (``serve --tls-names``), e.g. api.<domain> and
+    # git.<domain>, for tools that derive the git address from the API address as on a real cluster.
+    tls_names: tuple[str, ...] = ()
     # Filled in once the socket is bound: what clients (and algorithm workers) use to reach us.
     public_url: str = ""
     # The Python that runs builds and workers (default: this one). Every environment runs on the
@@ -65,6 +68,7 @@ class Settings:
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).resolve()
         self.python = self.python or sys.executable
+        self.tls_names = tuple(self.tls_names)
         if not 0 <= self.call_delay_ms < math.inf:  # NaN fails too
             raise ValueError(f"call_delay_ms (LOCALCLUSTER_CALL_DELAY_MS) must be 0 or more milliseconds, got {self.call_delay_ms}")
 

@@ -1,19 +1,40 @@
-"""TLS for ``serve --tls``: a private CA and a server certificate for the loopback names.
+"""TLS for ``serve --tls``: a private CA and a server certificate for the loopback names, and for
+the names ``serve --tls-names`` adds (``api.<domain>``, ``git.<domain>``: a real cluster's naming).
 
 The CA is kept under the data dir and reused on restart, so a client that trusts
-``DIR/ca.pem`` keeps trusting the cluster. The CA key never leaves ``DIR/tls/`` (mode 0600).
+``DIR/ca.pem`` keeps trusting the cluster. The CA key never leaves ``DIR/tls/`` (mode 0600). The
+server certificate is made again at every start, for the names of that start.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
+from typing import Iterable
 
 import trustme
 
 from localcluster.settings import Settings
 
 SERVER_NAMES = ("localhost", "127.0.0.1", "::1")
+# A DNS name (a leading "*." for a wildcard) or an IP address, as a certificate's subjectAltName holds them.
+_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+NAME_RE = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$")
+
+
+def check_names(names: Iterable[str]) -> tuple[str, ...]:
+    """The names, checked: each a host name or an IP address (ValueError naming the first that is not)."""
+    checked = []
+    for name in names:
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            if not NAME_RE.match(name) or len(name) > 253:
+                raise ValueError(f"{name!r} is not a host name or an IP address") from None
+        checked.append(name)
+    return tuple(checked)
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -34,8 +55,9 @@ def prepare_tls(settings: Settings) -> tuple[Path, Path]:
         _write_private(ca_key_path, ca.private_key_pem.bytes())
         settings.ca_cert_path.write_bytes(ca.cert_pem.bytes())
     names = list(SERVER_NAMES)
-    if settings.host not in names and settings.host not in ("0.0.0.0", "::"):
-        names.append(settings.host)
+    for name in (settings.host, *settings.tls_names):
+        if name not in names and name not in ("0.0.0.0", "::"):
+            names.append(name)
     leaf = ca.issue_cert(*names)
     certfile, keyfile = tls_dir / "server.pem", tls_dir / "server.key"
     certfile.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))

@@ -11,9 +11,12 @@ import pytest
 
 from localcluster.process import LocalClusterProcess
 from localcluster.requestlog import server_errors
+from tests.localcluster.names_support import ServedNames, resolving
 
 ALONE = "alone"
 SERVER_ERRORS_ALLOWED = "server_errors_allowed"
+# .test is reserved (RFC 2606): these names never resolve anywhere but where a test makes them.
+NAMES_DOMAIN = "local.test"
 
 
 def pytest_configure(config):
@@ -30,15 +33,23 @@ def pytest_configure(config):
 class RunningCluster:
     """A started localcluster with an admin and a regular user."""
 
-    def __init__(self, proc: LocalClusterProcess) -> None:
+    def __init__(self, proc: LocalClusterProcess, names: ServedNames | None = None) -> None:
         self.proc = proc
         self.admin_key = proc.create_user("admin", admin=True)
         self.user = "alice"
         self.key = proc.create_user(self.user)
+        # Served under api.<domain> / git.<domain> too (named_cluster): the addresses on that port.
+        self.names = None if names is None else ServedNames(names.domain, proc.port)
 
     @property
     def url(self) -> str:
         return self.proc.url
+
+    @property
+    def api_url(self) -> str:
+        """The address a user of this cluster is given: https://api.<domain>:<port> when it is served
+        under names, else its loopback URL."""
+        return self.names.api_url if self.names else self.proc.url
 
     @property
     def data_dir(self) -> Path:
@@ -48,11 +59,11 @@ class RunningCluster:
     def ca_cert(self) -> str | None:
         return self.proc.ca_cert
 
-    def client(self, key: str | None = None):
+    def client(self, key: str | None = None, url: str | None = None):
         import Algorithmia
 
         ca = self.proc.ca_cert if self.proc.tls else None
-        return Algorithmia.client(key or self.key, self.url, ca)
+        return Algorithmia.client(key or self.key, url or self.url, ca)
 
     def new_user(self, name: str) -> str:
         return self.proc.create_user(name)
@@ -146,11 +157,13 @@ def _no_server_errors(request, _request_log_watch):
 
 
 @contextmanager
-def running_cluster(tmp_path_factory, name: str, tls: bool = False) -> Iterator[RunningCluster]:
-    """A localcluster on a free port in its own data dir, stopped however the test ends."""
-    proc = LocalClusterProcess(tmp_path_factory.mktemp(name), tls=tls).start()
+def running_cluster(tmp_path_factory, name: str, tls: bool = False,
+                    names: ServedNames | None = None) -> Iterator[RunningCluster]:
+    """A localcluster on a free port in its own data dir, stopped however the test ends; with
+    ``names``, served with a certificate for api.<domain> and git.<domain> too."""
+    proc = LocalClusterProcess(tmp_path_factory.mktemp(name), tls=tls, tls_names=names.hosts if names else ()).start()
     try:
-        yield RunningCluster(proc)
+        yield RunningCluster(proc, names)
     finally:
         proc.stop()
 
@@ -166,6 +179,16 @@ def cluster(tmp_path_factory):
 def source_cluster(tmp_path_factory):
     """A second localcluster per test module: the source a workflow exports from."""
     with running_cluster(tmp_path_factory, "source") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def named_cluster(tmp_path_factory, no_machine_ca_bundle):
+    """One localcluster per test module served as a real cluster is named: HTTPS with a certificate
+    for api.local.test and git.local.test, which resolve to 127.0.0.1 in this process while the
+    module runs (tests/localcluster/names_support.py: no /etc/hosts, no root)."""
+    names = ServedNames(NAMES_DOMAIN)
+    with running_cluster(tmp_path_factory, "named", names=names) as running, resolving(names.hosts):
         yield running
 
 

@@ -16,7 +16,7 @@ import time
 import uuid
 
 from localcluster.algorithms import resolution, semver
-from localcluster.builds.backend import IN_PROGRESS, SUCCEEDED, BuildBackend
+from localcluster.builds.backend import HASH_PREFIX_RE, IN_PROGRESS, SUCCEEDED, BuildBackend
 from localcluster.db import MISS, ChangeCache, Database
 from localcluster.environments.backend import EnvironmentBackend
 from localcluster.environments.templates import classic_template
@@ -154,6 +154,11 @@ class AlgorithmBackend:
         spec = self.environments.environment_for_settings(settings)
         settings["algorithm_environment"] = spec.environment_id
         settings.setdefault("language", spec.language)
+        # The docs: environment is "one of cpu or gpu", set whenever language is. An environment id
+        # given there, or none at all (an AEMS create names algorithm_environment only), becomes the
+        # chosen environment's machine type.
+        if settings.get("environment") not in ("cpu", "gpu"):
+            settings["environment"] = spec.machine_type.lower()
         return settings
 
     @staticmethod
@@ -247,13 +252,29 @@ class AlgorithmBackend:
         return self.builds.latest(algo["id"])
 
     def current(self, algo: dict) -> dict | None:
-        """What the algorithm object shows as its version: {"build", "version"} of the latest published
-        version, else of the latest successful build (no version); None if neither exists."""
-        published = self.published_versions(algo["id"])
-        if published:
-            return {"build": self.builds.get(published[0]["build_id"]), "version": published[0]}
-        good = self.builds.latest(algo["id"], status=SUCCEEDED)
-        return {"build": good, "version": None} if good else None
+        """What the algorithm object shows as its version ("the Git SHA of the algorithm's most recent
+        version"): {"build", "version"} of its newest build that is in progress or succeeded, with the
+        publication of that commit if any; None before the first build.
+
+        An in-progress build counts at once, so right after a push the pushed commit is the answer
+        (tools read it there and call that hash while it builds); a failed build never does, so it
+        never replaces the last good version."""
+        candidates = [build for build in (self.builds.latest(algo["id"], status=IN_PROGRESS),
+                                          self.builds.latest(algo["id"], status=SUCCEEDED)) if build is not None]
+        if not candidates:
+            return None
+        build = max(candidates, key=lambda candidate: candidate["seq"])
+        return {"build": build, "version": self.published_by_hash(algo["id"]).get(build["commit_sha"])}
+
+    def commit_log(self, algo: dict, since: str | None, until: str | None) -> list[dict]:
+        """master's commits, newest first, from ``until`` (default its head) back to ``since``, both included."""
+        for name, value in (("since", since), ("until", until)):
+            if value is not None and not HASH_PREFIX_RE.match(value):
+                raise BadRequest(f"{name} must be a commit SHA (a full hash or at least 4 hex digits), got {value!r}.")
+        try:
+            return repos.commit_log(repos.repo_path(self.data_dir, algo["owner"], algo["name"]), since, until)
+        except LookupError as exc:
+            raise NotFound(f"Cannot list the commits of {algo['owner']}/{algo['name']}: {exc}.", code=5004) from None
 
     def get_build(self, algo: dict, build_id: str) -> dict:
         build = self.builds.get(build_id)

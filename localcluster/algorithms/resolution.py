@@ -36,6 +36,9 @@ Errors (``localcluster.errors``; their messages say what to do):
   Forbidden (403, code 2001)  the version exists but the caller may not call it (private
                               version, unpublished hash or latestPrivate by a non-owner).
   BadRequest (400, code 2015) an ambiguous hash prefix or an unreadable version string.
+  VersionBuilding (code 2012)  a git hash whose only build is still in progress: the message
+                              names the version hash and says it is building (the call route
+                              answers it as the client can read it; ``localcluster.errors``).
 
 The management API names builds the same way, through the same ``match_commit``:
 ``build_at_commit`` for ``GET .../versions/<hash>`` and ``build_to_publish`` for a publish.
@@ -49,8 +52,9 @@ from pathlib import Path
 
 from localcluster.algorithms import semver
 from localcluster.builds.artifacts import Runnable, build_path
-from localcluster.builds.backend import HASH_PREFIX_RE, SUCCEEDED, BuildBackend
-from localcluster.errors import BadRequest, Forbidden, NotFound
+from localcluster.builds.backend import HASH_PREFIX_RE, IN_PROGRESS, SUCCEEDED, BuildBackend
+from localcluster.errors import BadRequest, Forbidden, NotFound, VersionBuilding
+from localcluster.timestamps import api_timestamp
 from localcluster.users.backend import Caller
 
 LATEST_PRIVATE = "latestPrivate"
@@ -192,6 +196,11 @@ def resolve_runnable(caller: Caller, algo: dict, version: str | None, *, publish
     build = builds.latest(algo["id"], status=SUCCEEDED, commit_sha=commit)
     if build is None:
         latest = builds.latest(algo["id"], commit_sha=commit)
+        if latest["status"] == IN_PROGRESS:
+            named = version if version == commit else f"{version} (commit {commit})"
+            raise VersionBuilding(f"Version hash {named} of {label} is still building (build {latest['id']} "
+                                  f"started {api_timestamp(latest['started_at'])}): call it again once the build "
+                                  "has succeeded.")
         raise NotFound(f"Commit {commit} of {label} has no successful build (latest build {latest['id']} is "
                        f"{latest['status']}); see its logs.", code=5004)
     return _runnable(data_dir, algo, build, publication)

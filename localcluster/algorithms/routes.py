@@ -4,6 +4,9 @@ Each operation exists by ``:username/:algoname`` and, as documented, by algorith
 UUID routes are declared first with Starlette's ``uuid`` convertor, so they only match
 UUID-shaped segments and never shadow a user's algorithm.
 
+``/v1/algorithms/:username/:algoname/log`` (the repository commit log) is not in the REST docs;
+it is served as the official client's generated API (``commit_log_for_repository``) calls it.
+
 Not emulated (answered 404/405 like any unknown route): the admin SCM endpoints
 (``/v1/admin/scms``) and external SCMs such as GitHub (every algorithm uses the internal git
 server), secrets, hosted-collection assignment, ``/v1/algorithms/:id/errors``, royalties and
@@ -298,6 +301,16 @@ def get_version(owner: str, name: str, git_hash: str, caller: Caller = Depends(r
     algo = algorithms.get_managed(caller, owner, name)
     found = algorithms.version_for_hash(algo, git_hash)
     return shapes.version_view(algo, found["build"], found["version"], links)
+
+
+@router.get("/v1/algorithms/{owner}/{name}/log")
+def commit_log(owner: str, name: str, since: str | None = None, until: str | None = None,
+               caller: Caller = Depends(require_caller),
+               algorithms: AlgorithmBackend = Depends(algorithm_backend)) -> dict:
+    """The repository commit log (the official client's ``commit_log_for_repository``: a
+    ``RepositoryCommitLog``), newest first; ``since`` and ``until`` are commit SHAs, both included."""
+    algo = algorithms.get_managed(caller, owner, name)
+    return {"commits": [shapes.commit_view(c) for c in algorithms.commit_log(algo, since or None, until or None)]}
 
 
 @router.get("/v1/algorithms/{owner}/{name}/scm/status")

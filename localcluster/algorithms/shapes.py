@@ -27,6 +27,23 @@ def build_view(build: dict, version: dict | None = None) -> dict:
     return view
 
 
+def compilation_view(build: dict) -> dict:
+    """``compilation`` of a build: whether it succeeded, and its log. A build still running has no
+    log yet (it is kept when the build ends), so the output says that it is in progress."""
+    if build["status"] == IN_PROGRESS:
+        output = f"Build {build['id']} of commit {build['commit_sha']} is in progress (started {iso(build['started_at'])})."
+    else:
+        output = build["log"]
+    return {"successful": build["status"] == SUCCEEDED, "output": output}
+
+
+def commit_view(commit: dict) -> dict:
+    """One commit of the repository commit log, as the official client's ``Commit`` model reads it."""
+    message = commit["message"]
+    return {"id": commit["id"], "short_message": message.split("\n", 1)[0], "message": message,
+            "author": commit["author"]}
+
+
 def _base(algo: dict, base_url: str) -> dict:
     return {
         "id": algo["id"],
@@ -46,7 +63,7 @@ def version_view(algo: dict, build: dict, version: dict | None, base_url: str) -
         view["details"] = dict(version["details"])
         view["settings"] = dict(version["settings"])
     view["build"] = build_view(build, version)
-    view["compilation"] = {"successful": build["status"] == SUCCEEDED, "output": build["log"]}
+    view["compilation"] = compilation_view(build)
     info = {"git_hash": build["commit_sha"]}
     if version is not None:
         info["semantic_version"] = version["semantic_version"]
@@ -61,7 +78,7 @@ def version_view(algo: dict, build: dict, version: dict | None, base_url: str) -
 
 def algorithm_view(algo: dict, base_url: str, *, latest_build: dict | None, current: dict | None) -> dict:
     """The algorithm object: ``compilation`` from its latest build; ``build``/``version_info`` from
-    ``current`` ({"build", "version"}: the latest published version, else the latest good build)."""
+    ``current`` ({"build", "version"}: its most recent version, ``AlgorithmBackend.current``)."""
     if current is None:
         view = _base(algo, base_url)
         view["settings"] = dict(algo["settings"])
@@ -70,7 +87,7 @@ def algorithm_view(algo: dict, base_url: str, *, latest_build: dict | None, curr
         view["details"] = dict(algo["details"])
         view["settings"] = dict(algo["settings"])
     if latest_build is not None:
-        view["compilation"] = {"successful": latest_build["status"] == SUCCEEDED, "output": latest_build["log"]}
+        view["compilation"] = compilation_view(latest_build)
     return view
 
 

@@ -7,7 +7,8 @@ which the client raises as ``AlgorithmException`` with its ``error_type``. With 
 client turns 400 into ``ApiError`` and 500 into ``ApiInternalError`` and would return any 200 body
 as the result, so raw failures are 400 (the algorithm's error) or 500 (timeout, crash).
 Refusals before the algorithm runs (key, access, unknown version, bad parameters) keep their own
-4xx codes in every mode.
+4xx codes in every mode, but one: a git hash still building answers as an algorithm's failure does
+(200 with ``error``, 400 raw), since the caller is meant to read the message and call again.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from localcluster.db import MISS
-from localcluster.errors import ApiError, BadRequest, error_response
+from localcluster.errors import ApiError, BadRequest, VersionBuilding, error_response
 from localcluster.execution.backend import DEFAULT_TIMEOUT, MAX_TIMEOUT, Call, ExecutionBackend, Outcome
 from localcluster.users.auth import key_from_authorization, refusal, require_admin
 from localcluster.users.backend import Caller, UserBackend
@@ -133,6 +134,12 @@ async def invoke_algorithm(request: Request, parts: list[str], users: UserBacken
             accepted = _accept(request, parts, users, execution, cached_only=True)
         if accepted is None:
             accepted = await run_in_threadpool(_accept, request, parts, users, execution, cached_only=False)
+    except VersionBuilding as err:
+        # As an algorithm's own failure: a 200 the client reads the message of, 400 in raw mode
+        # (where the client raises ApiError with the body's text): either way the caller sees the
+        # version hash and that it is building.
+        err.status_code = 400 if request.query_params.get("output") == "raw" else 200
+        return error_response(err)
     except ApiError as err:
         return error_response(err)
     call, options = accepted
@@ -208,7 +215,7 @@ def _envelope_response(outcome: Outcome, call: Call) -> Response:
         if "stacktrace" in error:
             error["stack_trace"] = error["stacktrace"]  # the docs' name, and the client's
         metadata.pop("content_type")
-        return JSONResponse({"error": error, "metadata": metadata})
+        return JSONResponse({"error": error, "metadata": metadata, "request_id": call.request_id})
     # The worker's JSON text goes in as it is: no decode and re-encode on the hot path.
     if outcome.content_type == "json":
         result = outcome.result
@@ -216,7 +223,10 @@ def _envelope_response(outcome: Outcome, call: Call) -> Response:
         result = json.dumps(outcome.result.decode("utf-8")).encode("utf-8")
     else:
         result = b'"' + base64.b64encode(outcome.result) + b'"'
-    content = b'{"result":' + result + b',"metadata":' + json.dumps(metadata).encode("utf-8") + b"}"
+    # request_id twice: at the top, where the docs' invocation result has it, and in metadata,
+    # where clusters have also answered it.
+    content = (b'{"result":' + result + b',"metadata":' + json.dumps(metadata).encode("utf-8")
+               + b',"request_id":"' + call.request_id.encode("ascii") + b'"}')
     return Response(content, media_type="application/json")
 
 

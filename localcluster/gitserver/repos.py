@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from dulwich.objects import S_ISGITLINK, Blob, Commit, Tree
+from dulwich.objectspec import AmbiguousShortId, parse_commit
 from dulwich.repo import Repo
 
 MASTER = b"refs/heads/master"
@@ -75,6 +76,44 @@ def master_commit(path: Path) -> str | None:
         return sha.decode("ascii") if sha else None
     finally:
         repo.close()
+
+
+def commit_log(path: Path, since: str | None = None, until: str | None = None) -> list[dict]:
+    """master's history, newest first, as ``{"id", "author", "message"}`` (text): from ``until``
+    (default master's head) back to ``since``, both included, as the commit log route documents them.
+
+    Raises ``LookupError`` when ``until`` or ``since`` names no commit of this history; an empty list
+    for a repository without master."""
+    repo = Repo(str(path))
+    try:
+        head = repo.refs.as_dict().get(MASTER)
+        if head is None:
+            return []
+        start = head if until is None else _commit_id(repo, until)
+        stop = None if since is None else _commit_id(repo, since)
+        commits = []
+        for entry in repo.get_walker(include=[start]):
+            commit = entry.commit
+            encoding = (commit.encoding or b"utf-8").decode("ascii", "replace")
+            commits.append({"id": commit.id.decode("ascii"), "author": commit.author.decode(encoding, "replace"),
+                            "message": commit.message.decode(encoding, "replace")})
+            if commit.id == stop:
+                return commits
+        if stop is not None:
+            raise LookupError(f"commit {since} is not in the history of {start.decode('ascii')}")
+        return commits
+    finally:
+        repo.close()
+
+
+def _commit_id(repo: Repo, committish: str) -> bytes:
+    """The full id of the commit ``committish`` (a full hash or an unambiguous prefix) names."""
+    try:
+        return parse_commit(repo, committish.encode("ascii")).id
+    except AmbiguousShortId:
+        raise LookupError(f"commit prefix {committish} is ambiguous") from None
+    except (KeyError, ValueError, UnicodeEncodeError):
+        raise LookupError(f"no commit {committish}") from None
 
 
 def export_commit(path: Path, commit_sha: str, dest: Path) -> None:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from localcluster.errors import BadRequest, Forbidden
 from localcluster.settings import Settings, cluster_settings
 from localcluster.users.auth import require_admin, require_caller, user_backend
-from localcluster.users.backend import Caller, UserBackend
+from localcluster.users.backend import Caller, UserBackend, default_email
 
 router = APIRouter(prefix="/v1/users")
 
@@ -15,7 +15,12 @@ PUBLIC_FIELDS = ("id", "username", "email", "fullname", "company_name", "company
 
 
 def user_view(settings: Settings, user: dict) -> dict:
-    view = {k: user.get(k) for k in PUBLIC_FIELDS}
+    """The documented user object. Optional fields a user never gave (company name and role) are
+    left out rather than null; a user stored before every user had an email and a full name (an
+    older data dir) gets the defaults ``create_user`` now stores."""
+    view = {k: user[k] for k in PUBLIC_FIELDS if user.get(k) is not None}
+    view.setdefault("email", default_email(user["username"]))
+    view.setdefault("fullname", user["username"])
     view["resource_type"] = "user"
     view["self_link"] = f"{settings.public_url}/v1/users/{user['username']}"
     return view

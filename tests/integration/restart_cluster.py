@@ -91,7 +91,7 @@ def restart(args: argparse.Namespace) -> dict:
     check_scheme(data_dir, args.tls)
     stopped = stop_server(data_dir, args.timeout)
     host = urlsplit(stopped["url"]).hostname  # what the server bound (an IPv6 address without its brackets)
-    cluster = LocalClusterProcess(data_dir, tls=args.tls, host=host,
+    cluster = LocalClusterProcess(data_dir, tls=args.tls, host=host, tls_names=stopped.get("tls_names") or (),
                                   env=server_environment(stopped["environment"], args.call_delay_ms))
     try:
         cluster.start(args.timeout, port=stopped["port"])

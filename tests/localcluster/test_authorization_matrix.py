@@ -138,6 +138,7 @@ def _algorithm_routes() -> dict:
         ("POST", "/v1/algorithms/{owner}/{name}/versions"): Case(name + "/versions", managed(400), {"json": {}}),
         ("GET", "/v1/algorithms/{owner}/{name}/versions/{git_hash}"): Case(name + "/versions/abcdef1", managed(404)),
         ("GET", "/v1/algorithms/{owner}/{name}/scm/status"): Case(name + "/scm/status", managed(200)),
+        ("GET", "/v1/algorithms/{owner}/{name}/log"): Case(name + "/log", managed(200)),
         ("GET", "/v1/scms"): Case("/v1/scms", signed_in(200)),
         ("GET", "/v1/scms/{scm_id}"): Case("/v1/scms/internal", signed_in(200)),
     }
