@@ -33,7 +33,7 @@ def test_options_and_their_environment_fallbacks(monkeypatch):
     with patch_module_args({"name": "hello"}):
         module = ClusterModule({"name": dict(type="str", required=True)})
     assert module.params == {"name": "hello", "api_address": "https://api.env.example", "api_key": KEY,
-                             "ca_cert": None, "validate_certs": True, "timeout": 7.5}
+                             "ca_cert": None, "validate_certs": True, "timeout": 7.5, "lease": None}
     assert KEY in module.ansible.no_log_values
 
 
