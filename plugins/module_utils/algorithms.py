@@ -17,7 +17,7 @@ community.docker's ``get_container``/``get_network`` on its client base), so a m
 Each call states its class (``retries``): reads, ``update`` and ``delete`` are safe to repeat;
 ``create`` and ``publish`` are guarded (a repeat first checks whether a lost attempt did the
 work); ``compile`` is never repeated; ``call`` is repeated only when its caller says so (the
-test_payload check), never in a benchmark.
+test_payload check: once at most, never after a timeout), never in a benchmark.
 """
 
 from __future__ import annotations
@@ -27,12 +27,14 @@ import time
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.call_wire import KeptAliveWire
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import (
+    READ_TIMEOUT,
     ClusterError,
     ClusterTimeout,
     Conflict,
     InvalidResponse,
     NotFound,
 )
+from ansible_collections.algorithmia.testbench.plugins.module_utils.retries import CALL
 from ansible_collections.algorithmia.testbench.plugins.module_utils.waiting import poll
 
 IN_PROGRESS = "in-progress"
@@ -100,15 +102,16 @@ class Algorithm:
 
     # ---- builds --------------------------------------------------------------------------
 
-    def build_of(self, commit):
-        """The newest build of ``commit``, or ``None`` (builds are listed newest first)."""
+    def build_of(self, commit, within=None):
+        """The newest build of ``commit``, or ``None`` (builds are listed newest first). ``within``: the
+        ``waiting.Deadline`` of a build wait, past which no read is repeated."""
         marker = None
         for _page in range(BUILD_PAGES):
             params = {"limit": 50}
             if marker:
                 params["marker"] = marker
             page = self.client.get_json("/v1/algorithms/{0}/{1}/builds", self.owner, self.name, params=params,
-                                        retry=True, action="list the builds of " + self.label) or {}
+                                        retry=True, action="list the builds of " + self.label, within=within) or {}
             for build in page.get("results") or []:
                 if build.get("commit_sha") == commit:
                     return build
@@ -118,8 +121,9 @@ class Algorithm:
         return None
 
     def await_build(self, commit, deadline):
-        """The finished build of ``commit``; ``ClusterTimeout`` if it is not done by the deadline."""
-        build = poll(lambda: self.build_of(commit),
+        """The finished build of ``commit``; ``ClusterTimeout`` if it is not done by the deadline (no read of
+        the wait is repeated past it: it overruns by the read under way at most)."""
+        build = poll(lambda: self.build_of(commit, within=deadline),
                      lambda found: found is not None and found.get("status") != IN_PROGRESS, deadline,
                      describe=lambda found: "the build of {0} at {1}: {2}".format(
                          self.label, commit[:8], "in progress" if found else "not started yet"))
@@ -191,21 +195,26 @@ class Algorithm:
         Returns a ``CallOutcome`` and never raises for a failed call: an error answer, a refusal
         or a timeout is an outcome with ``ok`` false. Sent once unless ``retry``: a benchmark counts
         every failure (and its duration is one request's). ``retry=True`` is for a check whose answer
-        alone counts (algo_build_publish's test_payload call): repeated on 429/502/503/504 and broken
-        connections; ``duration_ms`` then spans every attempt.
+        alone counts (algo_build_publish's test_payload call), of class ``retries.CALL``: each attempt
+        waits ``timeout`` + ``READ_TIMEOUT_MARGIN`` s for its whole answer, and is repeated once at most,
+        after a quick failure (429/502/503/504, a refused or broken connection), never after a timeout
+        (the outcome's ``failure`` says ``read-timeout``: the cluster is stuck); ``duration_ms`` then
+        spans every attempt.
         """
         data, content_type = request_body(payload)
         template = "/v1/algo/{0}/{1}/{2}" if version else "/v1/algo/{0}/{1}"
         args = (self.owner, self.name, version) if version else (self.owner, self.name)
         action = "call {0}{1}".format(self.label, "/" + str(version) if version else "")
         started = clock()
+        wait = timeout + READ_TIMEOUT_MARGIN
         try:
             response = self.client.request("POST", template, *args, action=action, params={"timeout": int(timeout)},
-                                           data=data, headers={"Content-Type": content_type}, retry=retry,
-                                           timeout=timeout + READ_TIMEOUT_MARGIN)
+                                           data=data, headers={"Content-Type": content_type},
+                                           retry=CALL if retry else False, timeout=wait, total=wait if retry else None)
             body = response.content
         except ClusterError as exc:
-            return CallOutcome(False, (clock() - started) * 1000.0, error=str(exc), error_type=type(exc).__name__)
+            return CallOutcome(False, (clock() - started) * 1000.0, error=str(exc), error_type=type(exc).__name__,
+                               failure=exc.failure)
         return parse_call_answer(body, (clock() - started) * 1000.0, self.client.redact)
 
     def caller(self, version):
@@ -248,7 +257,8 @@ class Caller:
         try:
             answer = self.wire.exchange(request, self.url, self.action, timeout + READ_TIMEOUT_MARGIN)
         except ClusterError as exc:
-            return CallOutcome(False, (self.clock() - started) * 1000.0, error=str(exc), error_type=type(exc).__name__)
+            return CallOutcome(False, (self.clock() - started) * 1000.0, error=str(exc), error_type=type(exc).__name__,
+                               failure=exc.failure)
         return parse_call_answer(answer.content, (self.clock() - started) * 1000.0, self.algorithm.client.redact)
 
     def close(self):
@@ -261,15 +271,22 @@ class Caller:
 
 class CallOutcome:
     """One call: ``ok``, ``result`` (when ok), ``error`` (a message when not), ``duration_ms``
-    (as the controller measured it) and the cluster's own ``metadata``."""
+    (as the controller measured it), the cluster's own ``metadata``, and ``failure``: what happened
+    to the connection when no answer came (``errors.READ_TIMEOUT``...), else ``None``."""
 
-    def __init__(self, ok, duration_ms, result=None, error=None, error_type=None, metadata=None):
+    def __init__(self, ok, duration_ms, result=None, error=None, error_type=None, metadata=None, failure=None):
         self.ok = ok
         self.duration_ms = duration_ms
         self.result = result
         self.error = error
         self.error_type = error_type
         self.metadata = metadata or {}
+        self.failure = failure
+
+    @property
+    def unanswered(self):
+        """Whether the call ended with no answer in the time it had (a read timeout): a stuck cluster."""
+        return self.failure == READ_TIMEOUT
 
 
 def request_body(payload):

@@ -11,6 +11,7 @@ import os
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import (
     FAILED,
     MAX_CALL_TIMEOUT,
+    READ_TIMEOUT_MARGIN,
     SUCCEEDED,
     Algorithm,
 )
@@ -174,7 +175,8 @@ class BuildPublisher:
             # An unchanged commit that never built (the repository's first commit) or whose build
             # failed (maybe a transient install error): build it again, once.
             try:
-                algorithm.compile(timeout=self.params["build_timeout"])
+                # within the build's time: its wait must not be longer than the build timeout
+                algorithm.compile(timeout=max(deadline.remaining(), 1.0))
             except BadRequest:
                 pass  # a failed compilation answers 400; the build's own log is reported below
             self.result["changed"] = True
@@ -196,6 +198,15 @@ class BuildPublisher:
         payload = render_value(params["test_payload"], params["name"], algorithm.owner, params["references"])
         # The check call is safe to repeat (only its answer counts); the benchmark's calls never are.
         outcome = algorithm.call(commit, payload, params["test_timeout"], retry=True)
+        if outcome.unanswered:
+            raise TaskFailed(
+                "Failed to test {0} at commit {1} on cluster {2}: stuck: no answer in {3} s to the test_payload call "
+                "(test_timeout {4} s plus {5} s; not repeated: a cluster that does not answer would not answer a repeat "
+                "either). Nothing was published. Fix: check the cluster's algorithm workers and load; if the algorithm "
+                "needs longer, raise test_timeout (testbench_test_timeout in the testbench role).".format(
+                    algorithm.label, commit, algorithm.client.cluster, params["test_timeout"] + READ_TIMEOUT_MARGIN,
+                    params["test_timeout"], READ_TIMEOUT_MARGIN),
+                test={"error": outcome.error, "error_type": outcome.error_type, "stuck": True})
         if not outcome.ok:
             raise TaskFailed(
                 "Failed to test {0} at commit {1} on cluster {2}: the test_payload call failed: {3}. "

@@ -30,6 +30,7 @@ import json
 import re
 import socket
 import ssl
+import threading
 import traceback
 from urllib.parse import urlsplit
 
@@ -423,9 +424,10 @@ class AlgorithmiaClient:
 
     # ---- attempts ------------------------------------------------------------------------
 
-    def attempts(self, timeout=None):
-        """A fresh ``retries.Attempts`` for one call whose answer may take ``timeout`` s."""
-        return self.retry_policy.attempts(self._timeouts(timeout)[1])
+    def attempts(self, timeout=None, kind=True, within=None, stall=None):
+        """A fresh ``retries.Attempts`` for one call of class ``kind`` (``True`` or ``retries.CALL``) whose answer
+        may take ``timeout`` s; ``within`` and ``stall`` as ``RetryPolicy.attempts`` takes them."""
+        return self.retry_policy.attempts(self._timeouts(timeout)[1], kind, within, stall)
 
     def retrying(self, attempt, timeout=None):
         """Run a guarded operation: ``attempt(attempts)`` until it succeeds, repeated on transient
@@ -436,13 +438,18 @@ class AlgorithmiaClient:
     # ---- the one request path --------------------------------------------------------------
 
     def request(self, method, template, *args, action=None, params=None, body=_NO_BODY, data=None,
-                headers=None, stream=False, timeout=None, retry=False, hints=None, ok=_SUCCESS):
+                headers=None, stream=False, timeout=None, retry=False, hints=None, ok=_SUCCESS, total=None,
+                within=None):
         """Send a request; return the ``requests.Response`` or raise a ``ClusterError``.
 
         ``body`` is sent as JSON (``None`` too, as ``null``); ``data`` as is (bytes, a file, or
         an iterable of bytes, streamed). ``retry`` is the call's class (see ``retries``): ``True``
-        for a call that is safe to repeat, then repeated on transient failures; ``False`` for one
-        sent exactly once. ``hints`` maps a status (int) to a call-specific "what to do".
+        for a call that is safe to repeat, then repeated on transient failures; ``retries.CALL`` for
+        an algorithm call, repeated once at most and never after a timeout; ``False`` for one sent
+        exactly once. ``hints`` maps a status (int) to a call-specific "what to do". ``total``: seconds
+        an attempt waits for its whole answer (not streamed), however slowly it trickles in (the
+        timeout bounds each wait for data, which a byte now and then resets). ``within``: a
+        ``waiting.Deadline`` after which no repeat starts.
         """
         url, action = self._prepare(method, template, args, action, params)
         headers = dict(headers or {})
@@ -454,10 +461,36 @@ class AlgorithmiaClient:
                              "stream a body with upload(chunks=<callable>)")
 
         def attempt():
+            if total is not None:
+                return self._bounded(total, action, lambda: self._send(
+                    method, url, action, params, data, headers, stream, timeout, hints, ok, retry))
             return self._send(method, url, action, params, data, headers, stream, timeout, hints, ok, retry)
         if not retry:
             return attempt()
-        return self.attempts(timeout).run(lambda _attempts: attempt())
+        return self.attempts(timeout, retry, within).run(lambda _attempts: attempt())
+
+    def _bounded(self, seconds, action, send):
+        """``send()``'s answer, or a ``ClusterTimeout`` (a read timeout) when it has not come whole within
+        ``seconds``. ``send`` runs in a daemon thread that nothing waits for once the time is up: its
+        request ends on its own (its socket's timeout), or with the module's process."""
+        done = threading.Event()
+        outcome = {}
+
+        def run():
+            try:
+                outcome["answer"] = send()
+            except BaseException as exc:  # pylint: disable=broad-exception-caught
+                outcome["error"] = exc  # raised again in the caller's thread
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="bounded-request", daemon=True).start()
+        if not done.wait(seconds):
+            raise ClusterTimeout(action, self.cluster, failure=READ_TIMEOUT,
+                                 detail="no whole answer within {0:g} s".format(seconds))
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["answer"]
 
     def _send(self, method, url, action, params, data, headers, stream, timeout, hints, ok, retry):
         """One attempt: the response, or a ``ClusterError`` saying what happened."""
@@ -553,10 +586,10 @@ class AlgorithmiaClient:
 
     # ---- verb helpers --------------------------------------------------------------------
 
-    def get_json(self, template, *args, action=None, params=None, retry=True, timeout=None, hints=None):
-        """GET and decode JSON. Reads are safe to repeat."""
+    def get_json(self, template, *args, action=None, params=None, retry=True, timeout=None, hints=None, within=None):
+        """GET and decode JSON. Reads are safe to repeat (none starting after ``within``, a ``waiting.Deadline``)."""
         response = self.request("GET", template, *args, action=action, params=params, retry=retry,
-                                timeout=timeout, hints=hints)
+                                timeout=timeout, hints=hints, within=within)
         return self._json(response, action)
 
     def post_json(self, template, *args, body=None, action=None, params=None, retry=False,
@@ -607,12 +640,13 @@ class AlgorithmiaClient:
         return None if response.status_code == 404 else response.headers
 
     def download(self, template, *args, action=None, params=None, retry=True, timeout=None,
-                 chunk_size=DEFAULT_CHUNK_SIZE, hints=None):
+                 chunk_size=DEFAULT_CHUNK_SIZE, hints=None, stall=None):
         """GET a body as a ``ByteStream``: the request is made now (errors raise here), the
         body is read chunk by chunk as the caller iterates, so memory stays constant.
 
         With ``retry``, a body that breaks off is resumed where it stopped (see ``ByteStream``),
-        within the same attempts and deadline as the first request.
+        within the same attempts and deadline as the first request; with ``stall`` (a data copy's
+        ``retries.Stall``), while bytes have moved within its seconds.
         """
         url, action = self._prepare("GET", template, args, action or "download " + template.format(*args), params)
 
@@ -625,12 +659,12 @@ class AlgorithmiaClient:
 
         if not retry:
             return ByteStream(self, open_from(0, None), action, url, chunk_size)
-        attempts = self.attempts(timeout)
+        attempts = self.attempts(timeout, stall=stall)
         response = attempts.run(lambda _attempts: open_from(0, None))
         return ByteStream(self, response, action, url, chunk_size, reopen=open_from, attempts=attempts, timeout=timeout)
 
     def upload(self, template, *args, chunks, action=None, params=None, retry=False, timeout=None,
-               content_type="application/octet-stream", hints=None):
+               content_type="application/octet-stream", hints=None, stall=None):
         """PUT a body streamed from ``chunks`` (an iterable of bytes, e.g. a generator or a
         ``ByteStream`` of another cluster) and decode the JSON answer.
 
@@ -639,6 +673,8 @@ class AlgorithmiaClient:
         sends the whole body from a new one. A source that fails while it is sent (a download from
         another cluster that could not be resumed) fails the attempt, and the next starts afresh.
         An iterable with a ``content_length`` (int) is sent with that Content-Length, not chunked.
+        With ``stall`` (a data copy's ``retries.Stall``, which ``chunks`` tells of every byte moved), no
+        attempt starts once no byte has moved for its seconds, however long the copy has taken.
         """
         if retry and not callable(chunks):
             raise ValueError("upload(retry=True) needs chunks to be a callable returning a fresh iterable")
@@ -655,7 +691,7 @@ class AlgorithmiaClient:
                 if close is not None:
                     close()
 
-        return self.attempts(timeout).run(attempt) if retry else attempt(None)
+        return self.attempts(timeout, stall=stall).run(attempt) if retry else attempt(None)
 
 
 def _streamable(source):

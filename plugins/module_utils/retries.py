@@ -5,7 +5,8 @@
 """Which calls may be repeated, and the one way they are.
 
 Every call the collection makes is classified once, here, and marked where it is made
-(``retry=True`` at the client call, or a guarded operation through ``AlgorithmiaClient.retrying``):
+(``retry=True`` at the client call, ``retry=CALL`` for an algorithm call repeated once at most, or a
+guarded operation through ``AlgorithmiaClient.retrying``):
 
     call                                            class      why a repeat does no harm
     ----------------------------------------------  ---------  ------------------------------------------------
@@ -16,12 +17,13 @@ Every call the collection makes is classified once, here, and marked where it is
                                                                be the same file (length, ETag or Last-Modified)
     git fetch (info/refs, git-upload-pack)          safe       reads; the whole fetch is repeated
     PUT of a whole file (DataFiles.upload)          safe       replaces the whole file; every attempt sends all of
-                                                               it from a fresh source (a new download)
+                                                               it from a fresh source (a new download); a copy's
+                                                               attempts are bounded by its ``Stall``
     PUT of an algorithm's settings (update)         safe       replaces the record with the same values
     create a collection                             safe       409 (it exists) is what was wanted
     delete a file, collection or algorithm          safe       404 (gone) is what was wanted; a 404 after an
       (missing_ok)                                             attempt whose answer was lost counts as deleted
-    the test_payload call (call(retry=True))        safe       a check of the built commit: only its answer counts
+    the test_payload call (call(retry=CALL))        call       a check of the built commit: only its answer counts
     create an algorithm                             guarded    a 409 after an attempt whose answer was lost: read
                                                                it back and take it as created
     publish a version                               guarded    before each repeat, ``published_version(commit)``:
@@ -45,6 +47,32 @@ the timeout, a connection reset while the request was sent or its answer awaited
 broken off mid-body. Never: a failed TLS handshake (an unknown CA or host name, no common
 protocol: another attempt cannot succeed), a host name that does not resolve, any other status
 (a 500 is this request's own failure) and protocol errors.
+
+Each class has a total deadline, so that a stuck cluster (one that accepts connections, then answers
+nothing) ends every step within a bound (docs/usage.md, "A stuck cluster"); T is the client's
+``timeout`` (60 s by default), C a call's own timeout:
+
+    class            each attempt waits                    repeats                                    in all, at most
+    ---------------  ------------------------------------  -----------------------------------------  ------------------------
+    safe, guarded    T for each answer (or each read of    4, none starting later than 5 T after the  5 T + 9 s of pauses when
+                     a body: a stall of T ends it)         first failure                              nothing answers; 7 T
+    call             C + 30 s for the whole answer,        1, only after a quick failure (429, 502,   C + 30 s when nothing
+                     however slowly it arrives             503, 504, refused, reset) and starting     answers; 2 (C + 30 s)
+                                                           within 30 s of it; none after a timeout    + 30 s
+    not safe         T for each answer                     none                                       T (compile: what is left
+                                                                                                      of the build timeout)
+    a data copy      T for each read and write             while bytes move: none starting when no    stall_timeout + T after
+    (upload, and                                           byte has moved for ``stall_timeout`` s     the last byte moved
+    its download)                                          (``Stall``); a copy that moves takes as
+                                                           long as it takes
+    benchmark call   C + 30 s for each answer              none; a test whose calls all go unanswered C + 30 s after the last
+                                                           for C + 30 s stops (measure/engine.py)     answer
+
+No repeat of a call after a timeout: the cluster took the request and said nothing for C + 30 s,
+and a cluster that does that (a stuck worker, a wedged queue) does the same to a repeat, which
+would only double the wait; a quick failure (the proxy's 503 while the cluster restarts, a reset
+connection) is what a repeat can cure. A build wait (``waiting.poll``) ends at its build timeout:
+no read of it is repeated past that, so it overruns by at most the read under way (T).
 
 How (after amazon.aws's ``AWSRetry``, with urllib3's ``Retry`` as the engine): one loop,
 ``Attempts.run``, makes every repeat; urllib3 itself repeats nothing (the HTTP adapters and the git
@@ -102,6 +130,12 @@ GATEWAY_STATUSES = frozenset((502, 504))
 # A longer Retry-After is shortened to this: a task should not sleep for an hour.
 RETRY_AFTER_MAX = 60
 TRANSIENT_FAILURES = frozenset((REFUSED, UNREACHABLE, CONNECT_TIMEOUT, RESET, READ_TIMEOUT, BROKEN_ANSWER))
+# No answer at all within the time allowed: what a stuck cluster does to every attempt.
+TIMEOUTS = frozenset((CONNECT_TIMEOUT, READ_TIMEOUT))
+# The class of a call that is repeated once at most, never after a timeout (``retry=CALL``): an algorithm call.
+CALL = "call"
+# A repeat of a call starts within this many seconds of its failure, or not at all.
+CALL_REPEAT_WITHIN = 30.0
 
 
 def is_transient(error):
@@ -175,9 +209,10 @@ class RetryPolicy:
         return "RetryPolicy(retries={0}, backoff_factor={1:g}, backoff_max={2:g}, deadline={3})".format(
             self.retries, self.backoff_factor, self.backoff_max, self.deadline)
 
-    def backoff(self):
-        """A fresh record for one call: every failure counts against ``total`` alone."""
-        return Backoff(total=self.retries, connect=None, read=None, redirect=None, status=None, other=None,
+    def backoff(self, repeats=None):
+        """A fresh record for one call: every failure counts against ``total`` alone (``repeats``, else
+        the policy's ``retries``)."""
+        return Backoff(total=self.retries if repeats is None else repeats, connect=None, read=None, redirect=None, status=None, other=None,
                        allowed_methods=None, status_forcelist=RETRY_STATUSES, backoff_factor=self.backoff_factor,
                        backoff_max=self.backoff_max, backoff_jitter=self.backoff_factor, raise_on_status=False)
 
@@ -185,12 +220,41 @@ class RetryPolicy:
         """The deadline of one call whose every attempt may wait ``read_timeout`` s for its answer."""
         return self.deadline if self.deadline else (self.retries + 1) * float(read_timeout)
 
-    def attempts(self, read_timeout):
-        return Attempts(self, self.seconds_for(read_timeout))
+    def attempts(self, read_timeout, kind=True, within=None, stall=None):
+        """The ``Attempts`` of one call of class ``kind`` (``True``: safe or guarded; ``CALL``: an algorithm
+        call) whose answer may take ``read_timeout`` s. ``within``: a ``waiting.Deadline`` no repeat starts
+        after (a build wait's); ``stall``: the ``Stall`` of a data copy, which replaces the deadline."""
+        if kind == CALL:
+            return Attempts(self, CALL_REPEAT_WITHIN, repeats=min(self.retries, 1), repeat_timeouts=False,
+                            within=within)
+        return Attempts(self, self.seconds_for(read_timeout), within=within, stall=stall)
 
-    def run(self, attempt, read_timeout):
-        """``attempt(attempts)`` until it succeeds, as ``Attempts.run``."""
-        return self.attempts(read_timeout).run(attempt)
+    def run(self, attempt, read_timeout, **kinds):
+        """``attempt(attempts)`` until it succeeds, as ``Attempts.run``; ``kinds`` as ``attempts()`` takes them."""
+        return self.attempts(read_timeout, **kinds).run(attempt)
+
+
+class Stall:
+    """The deadline of a data copy: ``seconds`` without a byte moving, however long the copy (``moved()``
+    each time bytes move, from any thread). An attempt of the copy (an upload again, a download
+    resumed) starts only while the last byte moved less than ``seconds`` ago."""
+
+    def __init__(self, seconds, clock=time.monotonic):
+        if not seconds > 0:
+            raise ValueError("a stall timeout must be a positive number of seconds, got {0!r}".format(seconds))
+        self.seconds = float(seconds)
+        self.clock = clock
+        self.last = clock()
+
+    def moved(self):
+        self.last = self.clock()
+
+    def idle(self):
+        """Seconds since a byte last moved."""
+        return max(0.0, self.clock() - self.last)
+
+    def stuck(self):
+        return "stuck: no byte moved in {0:g} s".format(self.seconds)
 
 
 class Attempts:
@@ -203,14 +267,22 @@ class Attempts:
     were made, and marked ``exhausted`` so that an enclosing loop (an upload whose source is a
     download) does not repeat it again. The deadline runs from the first failure, so a long first attempt (a large upload)
     does not use it up: no attempt starts, and no pause ends, later than ``seconds`` after it.
+
+    ``repeats``: at most this many repeats (the policy's ``retries`` by default); ``repeat_timeouts``:
+    whether a timeout (no answer at all) is repeated; ``within``: a ``waiting.Deadline`` no repeat starts
+    after; ``stall``: a data copy's ``Stall``, which replaces ``seconds``: no repeat starts once no byte
+    has moved for its seconds.
     """
 
-    def __init__(self, policy, seconds):
+    def __init__(self, policy, seconds, repeats=None, repeat_timeouts=True, within=None, stall=None):
         self.policy = policy
         self.seconds = seconds
         self.number = 0
         self.failures = []
-        self._backoff = policy.backoff()
+        self.repeat_timeouts = repeat_timeouts
+        self.within = within
+        self.stall = stall
+        self._backoff = policy.backoff(repeats)
         self._deadline = None  # runs from the first failure (see progressed())
 
     @property
@@ -236,16 +308,26 @@ class Attempts:
         if not is_transient(error) or error.exhausted:
             raise error.after_attempts(self.number)
         error.exhausted = True  # until another attempt is allowed below
+        if not self.repeat_timeouts and error.failure in TIMEOUTS:
+            raise error.after_attempts(self.number, "not repeated after a timeout: a cluster that does not answer "
+                                                    "would not answer a repeat either")
         try:
             self._backoff = self._backoff.increment(error=error)
         except MaxRetryError:
             raise error.after_attempts(self.number) from None
-        if self._deadline is None:
-            self._deadline = Deadline(self.seconds, self.policy.clock, self.policy.sleep)
         pause = self.pause(error)
-        if pause >= self._deadline.remaining():
-            raise error.after_attempts(self.number, "no other attempt within the {0:g} s retry deadline".format(
-                self.seconds)) from None
+        if self.stall is not None:
+            if pause >= self.stall.seconds - self.stall.idle():
+                raise error.after_attempts(self.number, self.stall.stuck()) from None
+        else:
+            if self._deadline is None:
+                self._deadline = Deadline(self.seconds, self.policy.clock, self.policy.sleep)
+            if pause >= self._deadline.remaining():
+                raise error.after_attempts(self.number, "no other attempt within the {0:g} s retry deadline".format(
+                    self.seconds)) from None
+        if self.within is not None and pause >= self.within.remaining():
+            raise error.after_attempts(self.number, "no other attempt within the {0:g} s this wait has".format(
+                self.within.seconds)) from None
         error.exhausted = False
         if pause > 0:
             self.policy.sleep(pause)

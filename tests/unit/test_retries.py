@@ -28,8 +28,10 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.errors impor
     TooManyRequests,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.retries import (
+    CALL,
     RETRY_AFTER_MAX,
     RetryPolicy,
+    Stall,
     is_transient,
     retry_after_seconds,
 )
@@ -209,6 +211,89 @@ def test_progress_starts_the_deadline_again_and_the_count_goes_on(fake_time):
     assert caught.value.attempts == 4
 
 
+# ---- the total deadline of each class (docs/usage.md, "A stuck cluster") -------------------------
+
+
+def timeout(failure="read-timeout"):
+    return ClusterTimeout("call hello", "https://c", failure=failure, detail="no answer within 40 s")
+
+
+@pytest.mark.parametrize("failure", ["read-timeout", "connect-timeout"])
+def test_a_call_is_not_repeated_after_a_timeout(fake_time, failure):
+    """A stuck cluster: the call's one attempt took its whole wait, and a repeat would take it again."""
+    attempt = failing(timeout(failure), "answered", fake_time=fake_time, takes=40)
+    with pytest.raises(ClusterTimeout) as caught:
+        policy(fake_time).run(attempt, 40, kind=CALL)
+    assert attempt.seen == [1] and fake_time.now - 1000.0 == 40  # one wait, no pause, no second wait
+    assert "not repeated after a timeout" in str(caught.value)
+
+
+def test_a_call_is_repeated_once_after_a_quick_failure(fake_time):
+    attempt = failing(server_error(503), "answered", fake_time=fake_time, takes=1)
+    assert policy(fake_time).run(attempt, 40, kind=CALL) == "answered" and attempt.seen == [1, 2]
+    attempt = failing(broken("reset"), server_error(503), "answered", fake_time=fake_time, takes=1)
+    with pytest.raises(ServerError) as caught:
+        policy(fake_time).run(attempt, 40, kind=CALL)
+    assert attempt.seen == [1, 2] and caught.value.attempts == 2
+
+
+def test_a_call_repeat_starts_within_30_s_or_not_at_all(fake_time):
+    attempt = failing(server_error(503, retry_after=45), "answered", fake_time=fake_time)
+    with pytest.raises(ServerError) as caught:
+        policy(fake_time).run(attempt, 40, kind=CALL)
+    assert attempt.seen == [1] and "no other attempt within the 30 s retry deadline" in str(caught.value)
+
+
+def test_the_bound_of_a_call_is_two_waits_and_30_s(fake_time):
+    """The worst a call can take: a first attempt answered (a 504) at the end of its wait, the pause,
+    and a repeat that takes its whole wait: 2 (C + 30 s) + 30 s, here with C = 10 s."""
+    attempt = failing(server_error(504, retry_after=29), timeout(), fake_time=fake_time, takes=40)
+    with pytest.raises(ClusterTimeout):
+        policy(fake_time).run(attempt, 40, kind=CALL)
+    assert attempt.seen == [1, 2] and fake_time.now - 1000.0 <= 2 * 40 + 30
+
+
+def test_a_read_that_nothing_answers_ends_within_five_timeouts_and_the_pauses(fake_time):
+    attempt = failing(*[timeout()] * 6, fake_time=fake_time, takes=60)
+    with pytest.raises(ClusterTimeout) as caught:
+        policy(fake_time).run(attempt, 60)
+    assert caught.value.attempts == 5 and sum(fake_time.pauses) <= 9
+    assert fake_time.now - 1000.0 <= 5 * 60 + 9
+
+
+def test_no_repeat_of_a_read_starts_after_the_wait_it_belongs_to(fake_time):
+    """A build wait's read: no repeat past the build timeout (``within``)."""
+    from ansible_collections.algorithmia.testbench.plugins.module_utils.waiting import Deadline
+
+    build_wait = Deadline(100, fake_time.clock, fake_time.sleep)
+    attempt = failing(*[timeout()] * 5, fake_time=fake_time, takes=60)
+    with pytest.raises(ClusterTimeout) as caught:
+        policy(fake_time).run(attempt, 60, within=build_wait)
+    assert attempt.seen == [1, 2] and "no other attempt within the 100 s this wait has" in str(caught.value)
+
+
+def test_a_copy_goes_on_while_bytes_move_and_ends_when_none_has_for_its_stall_timeout(fake_time):
+    stall = Stall(120, clock=fake_time.clock)
+    attempts = policy(fake_time, retries=8).attempts(60, stall=stall)
+    for number in (1, 2, 3):
+        # an hour of bytes, then a break: repeated, however long the copy has taken
+        fake_time.now += 3600
+        stall.moved()
+        attempts.number = number
+        attempts.failed(broken("reset"))
+    # then nothing moves: each attempt waits its 60 s; the one ending 120 s after the last byte is the last
+    attempts.number = 4
+    fake_time.now += 60
+    attempts.failed(timeout())
+    attempts.number = 5
+    fake_time.now += 60
+    with pytest.raises(ClusterTimeout) as caught:
+        attempts.failed(timeout())
+    assert "stuck: no byte moved in 120 s" in str(caught.value) and caught.value.attempts == 5
+    with pytest.raises(ValueError):
+        Stall(0)
+
+
 def test_a_policy_refuses_nonsense():
     for options in ({"retries": -1}, {"retries": True}, {"deadline": 0}):
         with pytest.raises(ValueError):
@@ -371,7 +456,7 @@ def test_each_algorithm_call_states_its_class(fake_time):
     assert classes(fake_time, lambda c: algorithm(c).create({}, {})) == [("guarded", None), ("POST", False)]
     assert classes(fake_time, lambda c: algorithm(c).publish("abc", "minor", {})) == [("guarded", None), ("POST", False)]
     assert classes(fake_time, lambda c: algorithm(c).call("abc", "x", 10)) == [("POST", False)]  # a benchmark's
-    assert classes(fake_time, lambda c: algorithm(c).call("abc", "x", 10, retry=True)) == [("POST", True)]
+    assert classes(fake_time, lambda c: algorithm(c).call("abc", "x", 10, retry=True)) == [("POST", CALL)]
 
 
 def test_each_data_api_call_states_its_class(fake_time):

@@ -25,6 +25,15 @@ Dropped calls were never made: they are not in ``calls``, ``errors``, ``errors_b
 ``dropped`` and in the per-second series at their due second. An open test gets the gate
 ``dropped == 0`` unless it has a gate on ``dropped`` of its own.
 
+A stuck cluster (it takes the calls, then answers nothing, or a byte now and then) ends a test within
+its timeout plus the read margin (``READ_TIMEOUT_MARGIN``, the time a call waits for its answer): when
+no call of the test has been answered for that long while calls wait (a call that ended unanswered,
+by a timeout, is no answer), the test is stuck (``StallWatch``). It starts no new call (an open
+test's schedule stops, the calls due after it neither made nor dropped), counts the calls still
+waiting as timeouts without waiting for them (its worker threads are daemons), and fails with
+``stuck: no answer in N s``. So a benchmark of N calls on a hanging route takes the test's timeout
+plus 30 s, not N / concurrency times that. Nothing is repeated to find this out.
+
 ``warmup`` calls are made first (at the test's ``concurrency``, one at a time for an open test) and
 reported apart (``warmup``: their count, errors by kind, latency and the first, cold, call); they
 are in no figure and no gate.
@@ -45,9 +54,12 @@ import re
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import READ_TIMEOUT_MARGIN, CallOutcome
+from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import CONNECT_TIMEOUT, READ_TIMEOUT, ClusterTimeout
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.gates import (
+    FAILED,
     INCONCLUSIVE,
     PASS,
     PASSED,
@@ -382,6 +394,10 @@ class TestAccumulator:
         self.successes = 0
         self.dropped = 0
         self.first_result = None
+        # the stall rule: whether the cluster was found stuck (a dict, see stuck_in), and the calls of the
+        # test not started because of it (or for its warmup)
+        self.stuck = None
+        self.not_started = None
         # open model only: latency from the due time (successful calls), and how late each call started
         self.open = load_model(test) == OPEN
         self.intended = Histogram() if self.open else None
@@ -426,6 +442,25 @@ class TestAccumulator:
         self.dropped += 1
         self.timeseries.dropped(intended_s)
 
+    def stuck_in(self, watch, where):
+        """The ``StallWatch`` ``watch`` found the cluster stuck in ``where`` ("the test", "its warmup")."""
+        self.stuck = {"seconds": round(watch.seconds, 3), "at_s": round(watch.stuck_at, 3), "in": where,
+                      "not_started": self.not_started or 0}
+
+    def _stuck_line(self):
+        test, stuck = self.test, self.stuck
+        seconds = stuck["seconds"]
+        margin = seconds - test["timeout"]
+        line = "{0}: no call was answered for {1:g} s (the test's timeout {2} s plus {3:g} s) in {4}".format(
+            stuck_words(seconds), seconds, test["timeout"], margin, stuck["in"]) if margin >= 0 else \
+            "{0}: no call was answered for {1:g} s in {2}".format(stuck_words(seconds), seconds, stuck["in"])
+        waiting = self.errors.get("timeout", 0) if stuck["in"] == "the test" else None
+        if waiting:
+            line += "; {0} call{1} without an answer counted as timeouts".format(waiting, "" if waiting == 1 else "s")
+        if stuck["not_started"]:
+            line += "; {0} call{1} not started".format(stuck["not_started"], "" if stuck["not_started"] == 1 else "s")
+        return line
+
     def figures(self, elapsed_s):
         """The figures ``gates.evaluate_gates`` takes."""
         return {"calls": self.calls, "successes": self.successes, "errors": dict(self.errors), "dropped": self.dropped,
@@ -462,6 +497,10 @@ class TestAccumulator:
                 failures.append(line)
         if status == INCONCLUSIVE and not failures:
             failures.append(why)
+        if self.stuck is not None:
+            # failed whatever the gates: the cluster stopped answering (a failure, never unknown)
+            status = FAILED
+            failures.insert(0, self._stuck_line())
         errors = self.calls - self.successes
         latency = histogram_summary(self.latency, LATENCY_KEYS)
         histograms = {"latency": self.latency.to_dict(), "server": self.server.to_dict(),
@@ -499,6 +538,7 @@ class TestAccumulator:
             "reservoir": self.reservoir.to_dict(),
             "timeseries": self.timeseries.to_dict(),
             "elapsed_s": round(elapsed_s, 3),
+            "stuck": self.stuck,
             "last_error": last_error,
             "last_errors": list(self.messages),
             "result": self.first_result,
@@ -555,7 +595,76 @@ def _timed(test, call, clock, started):
     return timed
 
 
-def closed_loop(timed, workers, take, sink):
+def unanswered(outcome):
+    """Whether a call ended with nothing from the cluster in the time it had (no connection, or no
+    answer): the silence the stall rule measures. The cluster's own "timed out" answer is an answer."""
+    return getattr(outcome, "failure", None) in (READ_TIMEOUT, CONNECT_TIMEOUT)
+
+
+class StallWatch:
+    """The stall rule of one test (or its warmup): when no call has been answered for ``seconds`` (the
+    test's timeout plus the read margin) while its calls wait, the cluster is stuck. The loop then
+    starts no new call and counts the calls still waiting as timeouts (``stuck()``).
+
+    Times are seconds since the test's ``started`` on its clock. The loop that runs the calls calls
+    ``begin``, ``end`` and ``expired`` under its own lock (or from its one dispatcher thread). The quiet
+    time runs from the last answer, or from the start of a call when none was waiting and no call had
+    gone unanswered since the last answer (a slow schedule's idle time is not silence).
+    """
+
+    def __init__(self, seconds, clock, started):
+        self.seconds = seconds
+        self._clock = clock
+        self._started = started
+        self.quiet_since = 0.0
+        self.silent = False  # a call went unanswered since the last answer
+        self.waiting = {}  # token -> its start (s)
+        self.stuck_at = None
+
+    def now(self):
+        return self._clock() - self._started
+
+    def begin(self, token, at=None):
+        at = self.now() if at is None else at
+        if not self.waiting and not self.silent:
+            self.quiet_since = at
+        self.waiting[token] = at
+
+    def end(self, token, outcome):
+        """The call ``token`` ended with ``outcome``; whether the test is stuck now."""
+        self.waiting.pop(token, None)
+        if unanswered(outcome):
+            self.silent = True
+        else:
+            self.silent = False
+            self.quiet_since = self.now()
+        return self.expired()
+
+    def due(self):
+        """Seconds until the rule could fire, at the soonest."""
+        return max(0.0, self.quiet_since + self.seconds - self.now())
+
+    def expired(self):
+        return self.stuck_at is not None or ((self.waiting or self.silent) and self.now() - self.quiet_since >= self.seconds)
+
+    def stuck(self):
+        """Declare the test stuck: ``[(start s, outcome), ...]`` of the calls still waiting, each a timeout
+        (nothing waits for them any more; whatever they return later is not counted)."""
+        self.stuck_at = self.now()
+        waiting, self.waiting = self.waiting, {}
+        message = "{0}: no answer from the cluster while this call waited, the last answer came {1:g} s before".format(
+            stuck_words(self.seconds), self.stuck_at - self.quiet_since)
+        return [(began, CallOutcome(False, (self.stuck_at - began) * 1000.0, error=message,
+                                    error_type=ClusterTimeout.__name__, failure=READ_TIMEOUT))
+                for began in waiting.values()]
+
+
+def stuck_words(seconds):
+    """What a stuck test, task and verdict say: ``stuck: no answer in 35 s``."""
+    return "stuck: no answer in {0:g} s".format(round(seconds, 1))
+
+
+def closed_loop(timed, workers, take, sink, watch=None):
     """Calls ``timed`` while ``take()`` says another call may start, ``workers`` at once (a new call
     starts when one ends), and calls ``sink(outcome, start, end)`` for each, one at a time.
 
@@ -563,81 +672,159 @@ def closed_loop(timed, workers, take, sink):
     nothing (futures included) grows with the number of calls, and no thread is woken between a
     call's end and the next call's start, which a controller sharing its cores with the cluster
     would measure as the cluster's throughput. The client should keep one connection per worker.
+
+    With a ``StallWatch``, this thread watches the silence meanwhile (it wakes when the rule could
+    fire, not per call); once stuck, it sinks the calls still waiting as timeouts and returns without
+    waiting for them (the workers are daemon threads; what they return later is dropped). Without one,
+    a single worker runs in this thread.
     """
-    if workers == 1:
+    if workers == 1 and watch is None:
         while take():
             began, ended, outcome = timed()
             sink(outcome, began, ended)
         return
     lock = threading.Lock()
-    failures = []
+    finished = threading.Condition(lock)
+    state = {"running": workers, "stopped": False, "failures": []}
+
+    def give_up():
+        state["stopped"] = True
+        for began, outcome in watch.stuck():
+            sink(outcome, began, watch.stuck_at)
 
     def work():
         try:
             while True:
                 with lock:
-                    if failures or not take():
+                    if state["failures"] or state["stopped"] or not take():
                         return
+                    token = object()
+                    if watch is not None:
+                        watch.begin(token)
                 began, ended, outcome = timed()
                 with lock:
+                    if state["stopped"]:
+                        return  # counted as a timeout when the test was found stuck
                     sink(outcome, began, ended)
+                    if watch is not None and watch.end(token, outcome):
+                        give_up()
         except BaseException as exc:  # raised again in the caller's thread; the other workers stop
             with lock:
-                failures.append(exc)
+                state["failures"].append(exc)
+        finally:
+            with lock:
+                state["running"] -= 1
+                finished.notify_all()
 
-    threads = [threading.Thread(target=work, name="benchmark-worker-{0}".format(index), daemon=True)
-               for index in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise failures[0]
+    for index in range(workers):
+        threading.Thread(target=work, name="benchmark-worker-{0}".format(index), daemon=True).start()
+    with lock:
+        while state["running"] and not state["stopped"] and not state["failures"]:
+            finished.wait(None if watch is None else watch.due() + 0.01)
+            if watch is not None and not state["stopped"] and not state["failures"] and watch.expired():
+                give_up()
+    if state["failures"]:
+        raise state["failures"][0]
 
 
 def counter(limit):
-    """A ``take`` for ``closed_loop``: true ``limit`` times."""
+    """A ``take`` for ``closed_loop``: true ``limit`` times (``left()``: how many it has not given)."""
     state = {"left": limit}
 
     def take():
         state["left"] -= 1
         return state["left"] >= 0
+
+    take.left = lambda: max(state["left"], 0)
     return take
 
 
-def open_loop(test, call, clock, started, accumulator, sleep=time.sleep):
+class DaemonWorkers:
+    """At most ``limit`` daemon threads running submitted calls, a new one started only when none is
+    idle (as ``ThreadPoolExecutor`` does). Unlike an executor's, nothing joins them at the interpreter's
+    exit: a call a stuck cluster never answers cannot keep the module's process alive."""
+
+    def __init__(self, limit, name):
+        self._limit = limit
+        self._name = name
+        self._jobs = queue.SimpleQueue()
+        self._idle = threading.Semaphore(0)
+        self._threads = 0
+
+    def submit(self, function, *args):
+        self._jobs.put((function, args))
+        if self._idle.acquire(blocking=False):
+            return
+        if self._threads < self._limit:
+            self._threads += 1
+            threading.Thread(target=self._work, name="{0}-{1}".format(self._name, self._threads), daemon=True).start()
+
+    def _work(self):
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            function, args = job
+            try:
+                function(*args)
+            except BaseException:  # pylint: disable=broad-exception-caught
+                pass  # the function hands its own failure back
+            self._idle.release()
+
+    def close(self):
+        """Let the idle threads end (busy ones end after their call)."""
+        for _index in range(self._threads):
+            self._jobs.put(None)
+
+
+def open_loop(test, call, clock, started, accumulator, sleep=time.sleep, watch=None):
     """Start call ``i`` at ``started + i / rate`` until ``duration``, on at most ``max_in_flight``
     workers; a call due while they are all busy is dropped (``accumulator.drop``), never delayed.
 
     One dispatcher (this thread) starts the calls and records their outcomes, which the workers
     hand back through a queue; it submits a call only to a free worker, so the queue, the pool
-    and the futures hold at most ``max_in_flight`` calls, however long the test.
+    and the calls in flight are at most ``max_in_flight``, however long the test.
+
+    With a ``StallWatch``: once stuck, the schedule stops (the calls due after it are neither made
+    nor dropped: ``accumulator.stuck`` counts them as not started) and the calls in flight are
+    recorded as timeouts, without waiting for them.
     """
     rate, duration, limit = test["rate"], test["duration"], test["max_in_flight"]
     finished = queue.Queue()
-    state = {"in_flight": 0}
+    state = {"in_flight": 0, "stuck": False}
 
-    def timed(intended_s):
+    def timed(intended_s, token):
         began = clock() - started
         try:
             outcome = call(test["payload"], test["timeout"])
         except BaseException as exc:
             # handed to the dispatcher, which raises it; the worker's slot is freed either way
-            finished.put((intended_s, began, clock() - started, None, exc))
+            finished.put((intended_s, token, began, clock() - started, None, exc))
             raise
-        finished.put((intended_s, began, clock() - started, outcome, None))
+        finished.put((intended_s, token, began, clock() - started, outcome, None))
 
     def record(item):
-        state["in_flight"] -= 1
-        intended_s, began, ended, outcome, error = item
+        intended_s, token, began, ended, outcome, error = item
         if error is not None:
             raise error
+        if watch is not None and token not in watch.waiting:
+            return  # a call counted as a timeout when the test was found stuck
+        state["in_flight"] -= 1
         accumulator.add(outcome, began, ended, intended_s)
+        if watch is not None and watch.end(token, outcome):
+            give_up()
+
+    def give_up():
+        state["stuck"] = True
+        for began, outcome in watch.stuck():
+            accumulator.add(outcome, began, watch.stuck_at, began)
+        state["in_flight"] = 0
 
     def settle(moment=None):
         """Record the calls that end before ``moment`` (clock time), returning at that moment;
-        without one, wait for every call in flight. Then record those already ended."""
-        while True:
+        without one, wait for every call in flight. Then record those already ended. Returns
+        early once the test is stuck."""
+        while not state["stuck"]:
             remaining = None if moment is None else moment - clock()
             if remaining is not None and remaining <= 0:
                 break
@@ -646,50 +833,81 @@ def open_loop(test, call, clock, started, accumulator, sleep=time.sleep):
                     return
                 sleep(remaining)
                 continue
+            wait = remaining
+            if watch is not None:
+                wait = watch.due() + 0.01 if wait is None else min(wait, watch.due() + 0.01)
             try:
-                record(finished.get(timeout=remaining))
+                record(finished.get(timeout=wait))
             except queue.Empty:
-                continue
-        while state["in_flight"]:
+                if watch is not None and watch.expired():
+                    give_up()
+        while state["in_flight"] and not state["stuck"]:
             try:
                 record(finished.get_nowait())
             except queue.Empty:
                 return
 
-    with ThreadPoolExecutor(max_workers=limit) as pool:
-        for index in range(due_calls(rate, duration)):
+    workers = DaemonWorkers(limit, "benchmark-open")
+    due = due_calls(rate, duration)
+    try:
+        for index in range(due):
             intended_s = index / float(rate)
             settle(started + intended_s)
+            if state["stuck"]:
+                accumulator.not_started = due - index
+                return
             if state["in_flight"] >= limit:
                 accumulator.drop(intended_s)
                 continue
             state["in_flight"] += 1
-            pool.submit(timed, intended_s)
+            token = index
+            if watch is not None:
+                watch.begin(token, intended_s)
+            workers.submit(timed, intended_s, token)
         settle(started + duration)  # the test lasts its duration, even when the last call was dropped
         settle()
+    finally:
+        workers.close()
 
 
-def run_test(test, call, clock=time.monotonic, rng=None):
+def run_test(test, call, clock=time.monotonic, rng=None, stall_after=None):
     """Make the test's warmup calls, then its calls in its load model (see the module's doc), each
     exactly once, and evaluate them as they complete. ``call(payload, timeout)`` returns a
-    ``CallOutcome``; the client should pool ``pool_size(test)`` connections."""
+    ``CallOutcome``; the client should pool ``pool_size(test)`` connections.
+
+    ``stall_after``: the seconds of the stall rule (see the module's doc), by default the test's
+    timeout plus ``READ_TIMEOUT_MARGIN``, the time a call waits for its answer.
+    """
+    stall_after = test["timeout"] + READ_TIMEOUT_MARGIN if stall_after is None else stall_after
     warmup = None
+    accumulator = TestAccumulator(test, rng=rng)
     if test.get("warmup"):
         warmup_calls = WarmupAccumulator(test)
         began = clock()
+        watch = StallWatch(stall_after, clock, began)
+        take = counter(test["warmup"])
         closed_loop(_timed(test, call, clock, began), min(test.get("concurrency") or 1, test["warmup"]),
-                    counter(test["warmup"]), warmup_calls.add)
+                    take, warmup_calls.add, watch)
         warmup = warmup_calls.result()
-    accumulator = TestAccumulator(test, rng=rng)
+        if watch.stuck_at is not None:
+            # the test's own calls are not made: a stuck cluster would hold each of them as long
+            accumulator.not_started = due_calls(test["rate"], test["duration"]) if load_model(test) == OPEN else test["calls"]
+            accumulator.stuck_in(watch, "its warmup")
+            return accumulator.result(0.0, warmup=warmup)
     started = clock()
+    watch = StallWatch(stall_after, clock, started)
     if load_model(test) == OPEN:
-        open_loop(test, call, clock, started, accumulator)
+        open_loop(test, call, clock, started, accumulator, watch=watch)
     elif test.get("duration") is not None:
         closed_loop(_timed(test, call, clock, started), test["concurrency"],
-                    lambda: clock() - started < test["duration"], accumulator.add)
+                    lambda: clock() - started < test["duration"], accumulator.add, watch)
     else:
-        closed_loop(_timed(test, call, clock, started), min(test["concurrency"], test["calls"]),
-                    counter(test["calls"]), accumulator.add)
+        take = counter(test["calls"])
+        closed_loop(_timed(test, call, clock, started), min(test["concurrency"], test["calls"]), take,
+                    accumulator.add, watch)
+        accumulator.not_started = take.left()
+    if watch.stuck_at is not None:
+        accumulator.stuck_in(watch, "the test")
     return accumulator.result(clock() - started, warmup=warmup)
 
 
