@@ -128,16 +128,18 @@ class DataFiles:
         files = self.listing("{0}://{1}".format(connector, directory)) or {}
         return files.get(name, {}).get("size")
 
-    def download(self, uri, action=None):
+    def download(self, uri, action=None, stall=None):
         """A ``ByteStream`` of the file (the request is made now, the body read as it is iterated);
-        a body that breaks off is resumed where it stopped, unseen by the consumer."""
-        return self.client.download(data_path(uri), chunk_size=CHUNK_SIZE, retry=True,
+        a body that breaks off is resumed where it stopped, unseen by the consumer (for a copy, while
+        bytes have moved within its ``retries.Stall``)."""
+        return self.client.download(data_path(uri), chunk_size=CHUNK_SIZE, retry=True, stall=stall,
                                     action=action or "download {0} from the {1} cluster".format(uri, self.role))
 
-    def upload(self, uri, chunks):
+    def upload(self, uri, chunks, stall=None):
         """PUT the whole file from ``chunks``, a callable returning a fresh iterable: a broken upload is
-        sent again, whole, from a new one (for a copy, a new download)."""
-        return self.client.upload(data_path(uri), chunks=chunks, retry=True,
+        sent again, whole, from a new one (for a copy, a new download, while bytes have moved within its
+        ``retries.Stall``)."""
+        return self.client.upload(data_path(uri), chunks=chunks, retry=True, stall=stall,
                                   action="upload {0} to the {1} cluster".format(uri, self.role))
 
     def delete(self, uri):

@@ -12,6 +12,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api imp
 from ansible_collections.algorithmia.testbench.plugins.module_utils.datasync import (
     COMPARE,
     COPY,
+    DEFAULT_STALL_TIMEOUT,
     MANIFEST_NAME,
     copy_file,
     decide,
@@ -38,6 +39,7 @@ def sync_options():
         owner=dict(type="str"),
         files=dict(type="list", elements="str", default=[]),
         verify=dict(type="str", choices=["size", "full"], default="size"),
+        stall_timeout=dict(type="float", default=DEFAULT_STALL_TIMEOUT),
     )
 
 
@@ -82,6 +84,10 @@ class DataSync:
         self.destination = DataFiles(destination_client, "destination")
         algorithm = self.params["algorithm"]
         plan_files(self.params["files"], algorithm, None, None)  # names checked before any request
+        if not self.params["stall_timeout"] > 0:
+            raise TaskFailed("Invalid stall_timeout {0!r}; nothing was sent to any cluster. Fix: give the seconds a copy "
+                             "may go without moving a byte, such as {1} (the default).".format(
+                                 self.params["stall_timeout"], DEFAULT_STALL_TIMEOUT))
 
         def read_destination():
             owner = self.params["owner"] or key_owner(destination_client, "destination")
@@ -193,7 +199,8 @@ class DataSync:
         uploads = 0
         for copy_round in range(1, COPY_ROUNDS + 1):
             try:
-                sent = copy_file(self.source, self.destination, plan, source["size"], sha256=full)
+                sent = copy_file(self.source, self.destination, plan, source["size"], sha256=full,
+                                 stall_timeout=self.params["stall_timeout"])
             except SourceChanged as exc:
                 # The upload was refused short (or stopped before its end): nothing was stored.
                 raise TaskFailed("Failed to copy {0}: {1}. Nothing was written. Fix: run again once the source file "

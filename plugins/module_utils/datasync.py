@@ -30,6 +30,7 @@ import queue
 import threading
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import TaskFailed
+from ansible_collections.algorithmia.testbench.plugins.module_utils.retries import Stall
 from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import UriError, split_data_uri
 from ansible_collections.algorithmia.testbench.plugins.module_utils.workflow_template import data_file_plan
 
@@ -152,6 +153,12 @@ def manifest_bytes(files):
 # ---- streaming, through data_api.DataFiles ------------------------------------------------
 
 READ_AHEAD_CHUNKS = 4  # chunks (of data_api.CHUNK_SIZE) a download may run ahead of its upload
+# Seconds a copy may go without a byte moving before no other attempt starts: two waits of the default
+# 60 s client timeout. A copy that moves takes as long as it takes.
+DEFAULT_STALL_TIMEOUT = 120
+# What sockets and the read-ahead take in before the other side reads anything (kernel buffers are a
+# few MiB): an attempt that sends again what an earlier one sent shows the destination reads only past this.
+BUFFERED_AT_MOST = 16 * 1024 * 1024
 
 
 class ReadAhead:
@@ -230,9 +237,10 @@ class SizedBody:
     changed since), ``SourceChanged`` stops the upload before it completes.
     """
 
-    def __init__(self, chunks, size, sha256=False):
+    def __init__(self, chunks, size, sha256=False, stall=None):
         self.content_length = size
         self._sha = hashlib.sha256() if sha256 else None
+        self._stall = stall
         self.size = 0
         self.chunks = 0
         self.largest_chunk = 0
@@ -241,6 +249,9 @@ class SizedBody:
     def __iter__(self):
         for chunk in self._stream:
             self.size += len(chunk)
+            if self._stall is not None and (self.size > self._stall.furthest or self.size > BUFFERED_AT_MOST):
+                # the copy moved: bytes no attempt had sent, or more than a stuck destination would take in
+                self._stall.moved(self.size)
             if self.size > self.content_length:
                 raise SourceChanged(self.size, self.content_length)
             self.chunks += 1
@@ -296,9 +307,13 @@ def sha256_both(first, first_uri, second, second_uri):
     return found["first"], found["second"]
 
 
-def copy_file(source_files, destination_files, plan, size, sha256=False):
+def copy_file(source_files, destination_files, plan, size, sha256=False, stall_timeout=DEFAULT_STALL_TIMEOUT):
     """Stream one file source -> destination; returns the ``SizedBody`` of the attempt that succeeded
     (``attempts`` set to the uploads started).
+
+    Its deadline is a stall, not a duration: no upload is repeated, and no download resumed, once no
+    byte has moved for ``stall_timeout`` s (``retries.Stall``), so a stuck cluster on either side ends
+    the copy at most one client timeout after that, however long a copy that moves takes.
 
     The download runs ahead of the upload in a thread (``ReadAhead``); the upload carries the
     source's listed ``size`` as its Content-Length. The destination cluster stores an upload under
@@ -308,13 +323,14 @@ def copy_file(source_files, destination_files, plan, size, sha256=False):
     fresh download, so every attempt sends, and with ``sha256`` hashes, the whole file.
     """
     attempts = []
+    stall = Stall(stall_timeout)
 
     def fresh_body():
-        body = SizedBody(source_files.download(plan["source"]), size, sha256=sha256)
+        body = SizedBody(source_files.download(plan["source"], stall=stall), size, sha256=sha256, stall=stall)
         attempts.append(body)
         return body
 
-    destination_files.upload(plan["destination"], fresh_body)
+    destination_files.upload(plan["destination"], fresh_body, stall=stall)
     sent = attempts[-1]
     sent.attempts = len(attempts)
     return sent

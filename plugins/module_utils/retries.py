@@ -236,8 +236,10 @@ class RetryPolicy:
 
 class Stall:
     """The deadline of a data copy: ``seconds`` without a byte moving, however long the copy (``moved()``
-    each time bytes move, from any thread). An attempt of the copy (an upload again, a download
-    resumed) starts only while the last byte moved less than ``seconds`` ago."""
+    each time bytes move). An attempt of the copy (an upload again, a download resumed) starts only
+    while the last byte moved less than ``seconds`` ago. ``furthest``: the most bytes an attempt has
+    sent, so that sending again what was sent (into a destination that reads nothing) is not taken
+    for progress (``datasync.SizedBody``)."""
 
     def __init__(self, seconds, clock=time.monotonic):
         if not seconds > 0:
@@ -245,9 +247,11 @@ class Stall:
         self.seconds = float(seconds)
         self.clock = clock
         self.last = clock()
+        self.furthest = 0
 
-    def moved(self):
+    def moved(self, position=0):
         self.last = self.clock()
+        self.furthest = max(self.furthest, position)
 
     def idle(self):
         """Seconds since a byte last moved."""

@@ -22,6 +22,11 @@ description:
     kept in log-linear histograms and a bounded sample reservoir; an open test also measures how late each
     call started and its latency from its due time.
   - O(tests[].warmup) calls are made first and reported apart.
+  - 'A stuck cluster (it takes the calls, then answers nothing) ends a test within its O(tests[].timeout) plus 30 s:
+    when no call of the test has been answered for that long while calls wait, the test starts no new call (an open
+    test''s schedule stops; the calls due while O(tests[].max_in_flight) calls hung were dropped), counts the calls
+    still waiting as timeouts, and fails with C(stuck: no answer in N s), whatever its number of calls or duration.
+    Nothing is retried to find this out.'
   - Per test it reports calls, errors by kind, latency percentiles and the last errors, checks the
     results (O(tests[].expected_output), O(tests[].expected_subset), O(tests[].expected_pattern)) and
     evaluates the gates (O(tests[].gates), O(tests[].max_error_rate), O(tests[].max_latency_ms)).
@@ -73,7 +78,8 @@ options:
       timeout:
         description:
           - Seconds the cluster lets each call run (the API's maximum is 3000). It is passed as the
-            call's C(timeout) and the HTTP read waits that long plus a margin.
+            call's C(timeout) and the HTTP read waits that long plus 30 s (a call with no answer by then is a
+            C(timeout)); when no call of the test has been answered for that long, the test is stuck (see above).
         type: int
         default: 300
       calls:

@@ -71,9 +71,14 @@ options:
         a string is sent as text, anything else as JSON. C(<algo>), C(<user>), C(.my) and
         O(references) are templated.
       - The task fails with the algorithm's error if the call fails. Not set means no test call.
+      - The call is repeated once at most, after a quick failure (a 429, 502, 503 or 504 answer, a refused or
+        broken connection), never after a timeout.
     type: raw
   test_timeout:
-    description: Seconds the test call may run (the API allows up to 3000).
+    description:
+      - Seconds the test call may run (the API allows up to 3000), passed as the call's C(timeout).
+      - 'The call waits that plus 30 s for its whole answer. A cluster that answers nothing in that time fails the
+        task with C(stuck: no answer in N s), at once (a repeat would wait as long again).'
     type: int
     default: 300
   version_type:
@@ -86,7 +91,9 @@ options:
     type: bool
     default: true
   build_timeout:
-    description: Seconds to wait for the build of the pushed commit.
+    description:
+      - Seconds to wait for the build of the pushed commit, in all (a rebuild's compile call included; no read of
+        the wait is repeated past it).
     type: float
     default: 900
 extends_documentation_fragment:

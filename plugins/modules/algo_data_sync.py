@@ -41,6 +41,9 @@ description:
   - A transfer that breaks leaves no partial file visible (the Data API stores an upload under a
     temporary name and renames it into place once complete); a retried upload starts again from a fresh
     download, so retries are safe.
+  - 'A copy has no time limit while bytes move. When none has moved for O(stall_timeout) seconds (a source
+    that answers nothing, a destination that takes nothing more in), no other attempt starts, and the task
+    fails with C(stuck: no byte moved in N s) at most one O(timeout) later.'
 extends_documentation_fragment:
   - algorithmia.testbench.cluster
   - algorithmia.testbench.cluster.source
@@ -90,6 +93,13 @@ options:
     type: str
     choices: [size, full]
     default: size
+  stall_timeout:
+    description:
+      - Seconds a copy may go without moving a byte before it ends (see above). Sending again what an earlier
+        attempt sent does not count as moving (a destination that reads nothing takes in a few MiB each time).
+      - A copy that moves takes as long as it takes; each wait for data is still bounded by O(timeout).
+    type: float
+    default: 120
 notes:
   - The destination key needs read/write data access to O(owner)'s collections; the collection is created
     with the cluster's default read ACL (the owner's algorithms may read it).

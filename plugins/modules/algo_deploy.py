@@ -93,6 +93,12 @@ options:
     type: str
     choices: [size, full]
     default: size
+  stall_timeout:
+    description:
+      - Seconds a data file's copy may go without moving a byte before it ends
+        (see M(algorithmia.testbench.algo_data_sync)).
+    type: float
+    default: 120
   version_type:
     description: Which part of the semantic version a new publication increases.
     type: str
@@ -107,7 +113,9 @@ options:
     type: float
     default: 900
   test_timeout:
-    description: Seconds each test call may run.
+    description:
+      - 'Seconds each test call may run (the call''s C(timeout), 1 to 3000). The call waits that plus 30 s for its whole
+        answer; with none, the step fails with C(stuck: no answer in N s) (see M(algorithmia.testbench.algo_build_publish)).'
     type: int
     default: 300
 extends_documentation_fragment:
@@ -256,7 +264,8 @@ class Deployment:
             if algorithm["data_files"]:
                 sync = self.module.step("the data files of " + name, dict(
                     source_argument_spec(), **record_argument_spec(), **sync_options()), dict(
-                    shared, algorithm=name, owner=owner, files=algorithm["data_files"], verify=params["verify"]),
+                    shared, algorithm=name, owner=owner, files=algorithm["data_files"], verify=params["verify"],
+                    stall_timeout=params["stall_timeout"]),
                     **SYNC_CONSTRAINTS)
             build = self.module.step("the build of " + name, dict(
                 source_argument_spec(), **record_argument_spec(), **build_options()), dict(
@@ -345,6 +354,7 @@ def main():
             sync_environment=create["sync_environment"],
             sync_timeout=create["sync_timeout"],
             verify=sync["verify"],
+            stall_timeout=sync["stall_timeout"],
             version_type=build["version_type"],
             publish=build["publish"],
             build_timeout=build["build_timeout"],

@@ -29,6 +29,7 @@ USAGE_OUTPUT = {
     "regression": ("prod-us (https://api.us.example.com): FAILED", "test_playbook_ratchet.py"),
     "judged": ("prod-eu (https://api.eu.example.com): FAILED", "test_playbook_judge.py"),
     "bundle": ("reports/runs/", "test_docs_examples.py"),
+    "stuck": ("prod-asia (https://api.asia.example.com): FAILED", "test_playbook_stuck.py"),
 }
 
 FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[^\n`]*)\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 
 import pytest
@@ -12,6 +13,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.datasync imp
     SizedBody,
     SourceChanged,
 )
+from ansible_collections.algorithmia.testbench.plugins.module_utils.retries import Stall
 
 CHUNKS = [bytes([n]) * (1000 + n) for n in range(20)]
 
@@ -85,3 +87,25 @@ def test_sized_body_stops_when_the_source_is_not_the_size_it_listed(listed_chang
         for _chunk in body:
             pass
     body.close()
+
+
+def test_a_copy_moves_when_an_attempt_sends_what_none_had_sent_not_when_it_sends_it_again():
+    """A destination that reads nothing still takes in what its buffers hold at each attempt: sending
+    again what an earlier attempt sent is no progress of the copy, so its stall timeout runs on."""
+    clock = {"now": 0.0}
+    stall = Stall(120, clock=lambda: clock["now"])
+    size = sum(len(chunk) for chunk in CHUNKS)
+    first = SizedBody(Source(CHUNKS), size, stall=stall)
+    clock["now"] = 5.0
+    sent = list(itertools.islice(first, 10))  # then the attempt breaks
+    assert stall.last == 5.0 and stall.furthest == sum(len(chunk) for chunk in CHUNKS[:10])
+    first.close()
+    clock["now"] = 65.0  # the next attempt sends the same bytes again: no progress
+    again = SizedBody(Source(CHUNKS), size, stall=stall)
+    assert list(itertools.islice(again, 10)) == sent
+    assert stall.last == 5.0 and stall.idle() == 60.0
+    again.close()
+    clock["now"] = 70.0  # and then goes further: progress
+    further = SizedBody(Source(CHUNKS), size, stall=stall)
+    assert b"".join(further) == b"".join(CHUNKS) and stall.last == 70.0 and stall.furthest == size
+    further.close()

@@ -652,7 +652,7 @@ class StallWatch:
         (nothing waits for them any more; whatever they return later is not counted)."""
         self.stuck_at = self.now()
         waiting, self.waiting = self.waiting, {}
-        message = "{0}: no answer from the cluster while this call waited, the last answer came {1:g} s before".format(
+        message = "{0}: nothing answered for {1:.1f} s while this call waited".format(
             stuck_words(self.seconds), self.stuck_at - self.quiet_since)
         return [(began, CallOutcome(False, (self.stuck_at - began) * 1000.0, error=message,
                                     error_type=ClusterTimeout.__name__, failure=READ_TIMEOUT))

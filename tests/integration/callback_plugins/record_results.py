@@ -8,6 +8,8 @@ the file named by ``TESTBENCH_RESULTS_FILE``.
 
 A result goes to the task it is a result of (by the task's id), not to the task started last: under
 strategy free, hosts run different tasks at once, and each host's start of a task is announced.
+Each task's ``timing`` holds, per host, when its run of the task started and ended (``time.time()``
+in this process, as the results arrive: a test can bound how long a step took).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ DOCUMENTATION = """
 
 import json
 import os
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -36,6 +39,7 @@ class CallbackModule(CallbackBase):
         super().__init__(*args, **kwargs)
         self.plays = []
         self.by_task = {}  # task id -> its entry in the current play
+        self.started = {}  # (task id, host) -> when the host started the task
 
     def v2_playbook_on_play_start(self, play):
         self.plays.append({"play": {"name": play.get_name()}, "tasks": []})
@@ -49,11 +53,16 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_handler_task_start(self, task):
         self.v2_playbook_on_task_start(task, False)
 
+    def v2_runner_on_start(self, host, task):
+        self.started[(task._uuid, host.get_name())] = time.time()
+
     def _record(self, result, **status):
         record = dict(result._result)
         record.update(status)
         entry = self.by_task.get(result._task._uuid) or self.plays[-1]["tasks"][-1]
-        entry["hosts"][result._host.get_name()] = record
+        host = result._host.get_name()
+        entry["hosts"][host] = record
+        entry.setdefault("timing", {})[host] = {"start": self.started.get((result._task._uuid, host)), "end": time.time()}
 
     def v2_runner_on_ok(self, result):
         self._record(result)

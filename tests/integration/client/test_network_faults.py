@@ -131,6 +131,33 @@ def test_a_download_that_cannot_be_resumed_makes_the_copy_start_again(cluster, s
     assert logged(cluster, "PUT", data_path(plan["destination"]))[-1] == 200
 
 
+# ---- a copy from or to a stuck cluster: its stall timeout ends it -------------------------------
+
+# A hang far longer than any test: the route answers nothing while the test runs.
+HANG_MS = 600000
+
+
+@pytest.mark.parametrize("stuck", ["source", "destination"])
+def test_a_copy_ends_when_no_byte_has_moved_for_its_stall_timeout(cluster, stored, faults, stuck):
+    """The source answers nothing to the download, or the destination takes the upload into its buffers and
+    never answers: the copy's attempts go on until no byte has moved for its stall timeout (3 s here, each
+    attempt waiting 1 s), not for the five attempts of a read; sending again what was sent is no progress."""
+    plan = {"source": stored + "/big.bin", "destination": stored + "/stuck-{0}.bin".format(stuck)}
+    hanging = plan["source"] if stuck == "source" else plan["destination"]
+    faults({"kind": "latency", "latency_ms": HANG_MS, "path_prefix": str(data_path(hanging)),
+            "methods": ["GET"] if stuck == "source" else ["PUT"]})
+    with fast_client(cluster.url, cluster.key, timeout=1, retries=8) as client:
+        began = time.monotonic()
+        with pytest.raises(ClusterConnectionError) as caught:
+            copy_file(DataFiles(client, "source"), DataFiles(client, "destination"), plan, len(CONTENT),
+                      stall_timeout=3)
+        seconds = time.monotonic() - began
+    assert "stuck: no byte moved in 3 s" in str(caught.value), caught.value
+    assert 2 <= caught.value.attempts <= 5, caught.value
+    assert seconds < 3 + 1 + 10  # the stall timeout, the attempt under way, and a generous margin
+    print("a copy whose {0} is stuck ended after {1:.1f} s and {2} attempts".format(stuck, seconds, caught.value.attempts))
+
+
 # ---- uploads, over TLS ------------------------------------------------------------------------
 
 
