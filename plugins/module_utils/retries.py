@@ -68,7 +68,8 @@ nothing) ends every step within a bound (docs/usage.md, "A stuck cluster"); T is
     benchmark call   C + 30 s for each answer              none; a test whose calls all go unanswered C + 30 s after the last
                                                            for C + 30 s stops (measure/engine.py)     answer
 
-No repeat of a call after a timeout: the cluster took the request and said nothing for C + 30 s,
+A repeat of a guarded call first reads whether the lost attempt did the work (one more wait of T, in the
+same deadline). No repeat of a call after a timeout: the cluster took the request and said nothing for C + 30 s,
 and a cluster that does that (a stuck worker, a wedged queue) does the same to a repeat, which
 would only double the wait; a quick failure (the proxy's 503 while the cluster restarts, a reset
 connection) is what a repeat can cure. A build wait (``waiting.poll``) ends at its build timeout:
