@@ -1,6 +1,7 @@
 """The request log middleware in-process: the line of a request is written before the last
 byte of its response is sent, so a client that has a whole response finds its line; a client
-that left mid-upload is logged without a status; only an injected error excuses a 500."""
+that left mid-upload, or whose request the stopping server cancelled, is logged without a status;
+only an injected error excuses a 500."""
 
 from __future__ import annotations
 
@@ -76,6 +77,30 @@ def test_a_client_that_left_mid_upload_is_logged_without_a_status(tmp_path):
     asyncio.run(RequestLogMiddleware(_uploading_app, log)(_scope("/v1/data/alice/c/f"), receive, send))
     log.close()
     assert [(e["path"], e["status"]) for e in read_request_log(tmp_path)] == [("/v1/data/alice/c/f", None)]
+    assert server_errors(read_request_log(tmp_path)) == []
+
+
+def test_a_request_the_stopping_server_cancelled_is_logged_without_a_status(tmp_path):
+    """uvicorn cancels what outlives its graceful shutdown (a call held by a latency fault): the
+    connection closes unanswered, which is no 500."""
+    log = RequestLog(tmp_path / "requests.log")
+
+    async def held(scope, receive, send):
+        await asyncio.sleep(600)
+
+    async def send(message):
+        raise AssertionError("nothing is sent")
+
+    async def stop_while_it_runs():
+        task = asyncio.ensure_future(RequestLogMiddleware(held, log)(_scope("/v1/algo/alice/x"), _receive, send))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(stop_while_it_runs())
+    log.close()
+    assert [(e["path"], e["status"]) for e in read_request_log(tmp_path)] == [("/v1/algo/alice/x", None)]
     assert server_errors(read_request_log(tmp_path)) == []
 
 
