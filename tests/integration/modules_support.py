@@ -30,11 +30,21 @@ def echo_template(parent: Path) -> Path:
 
 
 def run_module(module, args: dict, capsys) -> dict:
-    """Run a module's main() in this process as Ansible would; its JSON result."""
+    """Run a module's main() in this process as Ansible would; its JSON result.
+
+    As in a module's own process: once any test of this worker has imported Ansible's controller
+    code, ``module_utils`` believes it runs on the controller and hands warnings to the display
+    instead of the result, so that flag is off while the module runs."""
+    from ansible.module_utils import _internal
+
     capsys.readouterr()
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            module.main()
+    on_controller, _internal.is_controller = _internal.is_controller, False
+    try:
+        with patch_module_args(args):
+            with pytest.raises(SystemExit):
+                module.main()
+    finally:
+        _internal.is_controller = on_controller
     return json.loads(capsys.readouterr().out)
 
 
