@@ -5,16 +5,26 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit test-localcluster clean bench collection ee-context browser
+.PHONY: setup setup-demo demo test test-unit test-localcluster clean bench collection ee-context browser
 
 # .venv/ with everything, and the link that makes this checkout the installed collection: after
 # `make setup` the README's ansible-playbook commands run as written.
 setup: $(STAMP) collections-link
 
-# Reinstall only when a requirements file changed: a warm `make test` must not touch the network.
-$(STAMP): requirements.txt requirements-localcluster.txt requirements-test.txt
+# What `make demo` needs, and no more: ansible-core, the collection's requirements and
+# localcluster's (requirements-demo.txt). `make setup` adds the tests', lint's and packaging tools.
+DEMO_STAMP := $(VENV)/.installed-demo
+setup-demo: $(DEMO_STAMP) collections-link
+
+# Each install runs only when its requirements files changed: a warm `make test` or `make demo`
+# must not touch the network.
+DEMO_REQUIREMENTS := requirements.txt requirements-localcluster.txt requirements-demo.txt
+$(DEMO_STAMP): $(DEMO_REQUIREMENTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-demo.txt
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(DEMO_STAMP) requirements-test.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	touch $(STAMP)
 
@@ -23,7 +33,7 @@ $(STAMP): requirements.txt requirements-localcluster.txt requirements-test.txt
 # stops the clusters (tools/demo.py). `make demo DEMO_ARGS=--once` skips the second run.
 # `make demo DEMO_DESTINATIONS=3` checks three destination clusters in parallel: one verdict each.
 DEMO_DESTINATIONS ?= 1
-demo: setup
+demo: setup-demo
 	$(PY) tools/demo.py --destinations $(DEMO_DESTINATIONS) $(DEMO_ARGS)
 
 test-localcluster: setup

@@ -22,7 +22,8 @@ SHIPPED = {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "requirem
 # The project around the collection: never in the tarball (inventories/local holds a demo vault password,
 # examples/clusters vault files to fill in).
 NOT_SHIPPED = {"localcluster", "tools", "bench", "tests", "inventories", "examples", "extensions", "Makefile", "ansible.cfg",
-               ".ci", ".git", ".venv", "requirements-test.txt", "requirements-localcluster.txt",
+               ".ci", ".git", ".venv", "requirements-test.txt", "requirements-demo.txt",
+               "requirements-localcluster.txt",
                "execution-environment.yml"}
 
 

@@ -114,8 +114,8 @@ def fresh_copy(clone: Path) -> None:
     test checks the README being edited, not the last commit's), and no .venv, no .collections.
 
     .venv is then linked to this checkout's instead of made anew: `make setup` would install the
-    same packages from the package index for minutes. Its stamp says the venv was made from these
-    requirement files; the copies are dated a second before the stamp, so that `make setup` in the
+    same packages from the package index for minutes. Its stamps say the venv was made from these
+    requirement files; the copies are dated a second before the stamps, so that `make setup` in the
     copy sees them as installed (newer copies would reinstall them into the shared venv) and does
     the rest of its work, the collection link, as on a fresh clone."""
     clone.mkdir()
@@ -123,10 +123,10 @@ def fresh_copy(clone: Path) -> None:
                    shell=True, cwd=ROOT, check=True)
     assert not (clone / ".collections").exists() and not (clone / ".venv").exists()
     venv = (ROOT / ".venv").resolve()
-    stamp = venv / ".installed"
-    assert stamp.is_file(), "the checkout's .venv was not made by `make setup`: run it first"
+    stamps = [venv / ".installed-demo", venv / ".installed"]  # the demo's install, then the rest
+    assert all(stamp.is_file() for stamp in stamps), "the checkout's .venv was not made by `make setup`: run it first"
     (clone / ".venv").symlink_to(venv)
-    before_stamp = stamp.stat().st_mtime_ns - 1_000_000_000
+    before_stamp = min(stamp.stat().st_mtime_ns for stamp in stamps) - 1_000_000_000
     for requirements in clone.glob("requirements*.txt"):
         os.utime(requirements, ns=(before_stamp, before_stamp))
 

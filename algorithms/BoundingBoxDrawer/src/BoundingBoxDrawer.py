@@ -10,6 +10,10 @@ import uuid
 import Algorithmia
 from PIL import Image, ImageDraw
 
+# One client for the worker's life, as the Python guide's load() advice has it: its HTTP session
+# keeps its connections (and their TLS) from call to call. The cluster gives each call its key.
+client = Algorithmia.client()
+
 
 class AlgorithmError(Exception):
     pass
@@ -29,7 +33,6 @@ def apply(input):
     if not isinstance(input, dict) or not str(input.get("image", "")).startswith("data://"):
         raise AlgorithmError('Give {"image": "data://...", "boxes": [...]}')
     boxes = list(_boxes(input.get("boxes")))
-    client = Algorithmia.client()
     image = Image.open(io.BytesIO(client.file(input["image"]).getBytes())).convert("RGB")
     draw = ImageDraw.Draw(image)
     for box, label in boxes:

@@ -10,6 +10,10 @@ import uuid
 import Algorithmia
 from PIL import Image
 
+# One client for the worker's life, as the Python guide's load() advice has it: its HTTP session
+# keeps its connections (and their TLS) from call to call. The cluster gives each call its key.
+client = Algorithmia.client()
+
 
 class AlgorithmError(Exception):
     pass
@@ -21,7 +25,6 @@ def apply(input):
     width = int(input.get("width", 128))
     if not 1 <= width <= 4096:
         raise AlgorithmError("width must be between 1 and 4096")
-    client = Algorithmia.client()
     source = Image.open(io.BytesIO(client.file(input["image"]).getBytes()))
     source_size = list(source.size)
     thumbnail = source.convert("RGB")
