@@ -9,7 +9,7 @@
 3. writes the clusters' URLs, keys and CA certificates into the demo inventory's vaulted file
    (``ansible-vault encrypt`` with the demo-only password file; the plain text never touches disk);
 4. runs ``ansible-playbook playbooks/testbench.yml -i inventories/local/hosts.yml`` on the
-   ``image_benchmark`` workflow (two tests of 250 calls, 4 at a time, so every chart of the report
+   ``image_benchmark`` workflow (two tests of 200 calls, 4 at a time, so every chart of the report
    and every comparison has figures to show), then a second time to show that nothing changes
    (``changed=0``) and to judge that run against the first (``testbench_baseline_run=previous``;
    the ratchet, which needs 5 runs for a verdict, says ``warming``);
