@@ -13,17 +13,16 @@ whose password prompts are answered on the terminal. Both clusters must pass.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import running_cluster
 from tests.integration.docs_examples import README, USAGE, fenced_blocks
-from tests.integration.playbook import ROOT, VENV_BIN
+from tests.integration.fresh_clone import fresh_copy, operator_env
+from tests.integration.playbook import ROOT
 
 EXAMPLE = ROOT / "examples" / "clusters"
 SECTION = "## Running it against your clusters"
@@ -109,42 +108,6 @@ def fill_in(inventory: Path, source, destinations: dict) -> None:
         replace_once(inventory / "host_vars" / host / "vault.yml", {"sim...": cluster.key, PEM_PLACEHOLDER: pem(cluster)})
 
 
-def fresh_copy(clone: Path) -> None:
-    """What a fresh clone holds: the tracked files (their content in the working tree, so that the
-    test checks the README being edited, not the last commit's), and no .venv, no .collections.
-
-    .venv is then linked to this checkout's instead of made anew: `make setup` would install the
-    same packages from the package index for minutes. Its stamps say the venv was made from these
-    requirement files; the copies are dated a second before the stamps, so that `make setup` in the
-    copy sees them as installed (newer copies would reinstall them into the shared venv) and does
-    the rest of its work, the collection link, as on a fresh clone."""
-    clone.mkdir()
-    subprocess.run("git ls-files -z | tar --null --files-from=- --ignore-failed-read -cf - | tar -xf - -C " + str(clone),
-                   shell=True, cwd=ROOT, check=True)
-    assert not (clone / ".collections").exists() and not (clone / ".venv").exists()
-    venv = (ROOT / ".venv").resolve()
-    stamps = [venv / ".installed-demo", venv / ".installed"]  # the demo's install, then the rest
-    assert all(stamp.is_file() for stamp in stamps), "the checkout's .venv was not made by `make setup`: run it first"
-    (clone / ".venv").symlink_to(venv)
-    before_stamp = min(stamp.stat().st_mtime_ns for stamp in stamps) - 1_000_000_000
-    for requirements in clone.glob("requirements*.txt"):
-        os.utime(requirements, ns=(before_stamp, before_stamp))
-
-
-def operator_env(home: Path) -> dict:
-    """A login's environment: no Ansible settings of the test run, nothing of the venv on PATH."""
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("ANSIBLE_", "ALGORITHMIA_", "PYTEST_")) and name not in (
-               "VIRTUAL_ENV", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PYTHONPATH")}
-    venv_bins = {str(VENV_BIN), str(VENV_BIN.resolve()), str((ROOT / ".venv" / "bin").resolve())}
-    env["PATH"] = os.pathsep.join(part for part in env.get("PATH", "/usr/bin:/bin").split(os.pathsep)
-                                  if part not in venv_bins)
-    env.update({"HOME": str(home), "PS1": PROMPT, "TERM": "dumb",
-                # plain text in the log a person reads when this fails; the commands stay the README's
-                "ANSIBLE_NOCOLOR": "1"})
-    return env
-
-
 class Terminal:
     """An interactive shell on a pseudo-terminal: each line typed, prompts for a password answered."""
 
@@ -201,7 +164,7 @@ def readme_run(tmp_path_factory, no_machine_ca_bundle):
             running_cluster(tmp_path_factory, "prod-eu", tls=True) as eu, \
             running_cluster(tmp_path_factory, "prod-us", tls=True) as us:
         seed_source(source.url, source.key, source.ca_cert)
-        terminal = Terminal(clone, operator_env(home), tmp / "terminal.log", secrets.token_urlsafe(12))
+        terminal = Terminal(clone, operator_env(home, PROMPT), tmp / "terminal.log", secrets.token_urlsafe(12))
         ran = []
         try:
             for line in shell_lines(blocks[0]):
