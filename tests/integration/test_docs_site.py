@@ -81,6 +81,11 @@ def _links(page) -> dict[str, str]:
     return {_plain(text): href for text, href in found}
 
 
+def _link_named(links: dict[str, str], name: str) -> str | None:
+    """The link whose text is the plugin's name and its short description."""
+    return next((href for text, href in links.items() if text.startswith(name + " ")), None)
+
+
 def _open_guide(page, index: str, link_text: str, markdown: Path) -> None:
     """Follows the index's link to a guide and finds the Markdown file's title and every section."""
     page.goto(index)
@@ -97,9 +102,7 @@ def test_the_index_links_every_plugin_and_the_guides(site, tmp_path):
     with browser_page(tmp_path) as (page, problems, requests):
         page.goto(index)
         links = _links(page)
-        linked = {name: href for name, href in ((name, next((href for text, href in links.items()
-                                                               if text.startswith(name + " ")), None))
-                                                for name in PLUGIN_PAGES)}
+        linked = {name: _link_named(links, name) for name in PLUGIN_PAGES}
         assert {name: href for name, href in linked.items() if href is None} == {}, sorted(links)
         for name, href in linked.items():
             assert href == (site / COLLECTION_PAGES / PLUGIN_PAGES[name]).as_uri(), name
