@@ -88,6 +88,13 @@ ee-context: collection
 	cp dist/algorithmia-testbench-$$(sed -n 's/^version: *//p' galaxy.yml).tar.gz dist/algorithmia-testbench.tar.gz
 	$(VENV)/bin/ansible-builder create -f execution-environment.yml -c context
 
+# The docs site: antsibull-docs' pages of every module, the workflow lookup and the testbench role,
+# the collection's guides (docs/docsite/, docs/usage.md) and docs/localcluster.md, built by Sphinx with
+# every warning an error, offline (tools/build_docs.py). Open build/docs/html/index.html.
+.PHONY: docs
+docs: setup
+	$(PY) tools/build_docs.py --output build/docs
+
 clean:
 	rm -rf $(VENV) .collections .ansible tests/output dist context
 

@@ -30,7 +30,7 @@ author: Algorithmia testbench maintainers (@algorithmiaio)
 options:
   workflows:
     description:
-      - The workflows of the run, as the M(algorithmia.testbench.workflow) lookup returns them.
+      - The workflows of the run, as the P(algorithmia.testbench.workflow#lookup) lookup returns them.
     type: list
     elements: dict
     required: true

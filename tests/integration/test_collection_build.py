@@ -76,6 +76,8 @@ def test_the_tarball_holds_the_collection_and_nothing_else(tarball):
     assert not top & NOT_SHIPPED
     assert not [name for name in names if "vault" in name.lower() or name.endswith((".pyc", ".tar.gz"))]
     assert "docs/usage.md" in names and "docs/development.md" not in names
+    # The extra docs antsibull-docs reads from an installed collection ship; the project's docs site does not.
+    assert "docs/docsite/extra-docs.yml" in names and not [name for name in names if name.startswith("docs/sphinx")]
     assert "meta/execution-environment.yml" in names and "meta/runtime.yml" in names
 
 
