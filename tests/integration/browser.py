@@ -1,5 +1,6 @@
-"""Headless Chromium for the tests that open pages (the report bundle, the docs site): Debian's
-package (`make browser` installs it), driven by playwright, which never downloads a browser here."""
+"""Headless Chromium for the tests that open pages (the report bundle, the demo's report, the docs
+site): Debian's package (`make browser` installs it), driven by playwright, which never downloads a
+browser here; and the check every cluster page of a report must pass."""
 
 from __future__ import annotations
 
@@ -45,3 +46,21 @@ def browser_page(tmp_path):
         finally:
             context.close()
             shutil.rmtree(profile, ignore_errors=True)
+
+
+def check_cluster_page(page, href):
+    """The verdict, the verdict and gate tables are visible, and every chart has a size."""
+    assert page.url.endswith(href.split("#")[0]) or href.split("#")[0] in page.url, page.url
+    assert page.locator(".verdict .word").first.is_visible()
+    assert page.locator("table.verdicts").is_visible()
+    assert page.locator("table.gates").is_visible()
+    boxes = page.evaluate("""() => Array.from(document.querySelectorAll('svg.chart')).map(svg => {
+        const box = svg.getBoundingClientRect();
+        return {width: box.width, height: box.height, compare: svg.closest('.compare') !== null,
+                marks: svg.querySelectorAll('rect, circle, polyline, path').length};
+    })""")
+    charts = [box for box in boxes if not box["compare"]]  # five per test, and one per comparison of a test
+    assert len(charts) >= 5 and len(charts) % 5 == 0, boxes
+    assert len(boxes) - len(charts) == page.locator(".compare").count()
+    for box in boxes:
+        assert box["width"] > 100 and box["height"] > 50 and box["marks"] > 1, (href, box)

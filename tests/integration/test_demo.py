@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.browser import browser_page, check_cluster_page
 from tests.integration.fresh_clone import fresh_copy, operator_env
 from tests.integration.playbook import ROOT
-from tests.integration.test_report_bundle import browser_page, check_cluster_page
 
 SCREENSHOT = ROOT / "tests" / "output" / "demo-report-screenshot.png"
 CALLS = 200  # each test of workflows/image_benchmark.json

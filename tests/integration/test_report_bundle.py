@@ -19,7 +19,7 @@ from xml.etree import ElementTree
 import pytest
 
 from tests.collection import ensure_importable
-from tests.integration.browser import browser_page
+from tests.integration.browser import browser_page, check_cluster_page
 from tests.integration.playbook import ROOT, run_playbook
 from tests.integration.testbench_support import PLAYBOOK, destination, explain, key_material_in, write_inventory
 
@@ -220,21 +220,3 @@ def test_the_comparisons_render_in_headless_chromium(tmp_path):
     assert problems == []
     assert requests and [url for url in requests if not url.startswith("file:")] == []
     assert COMPARISON_SCREENSHOT.stat().st_size > 10000 and COMPARISON_INDEX_SCREENSHOT.stat().st_size > 10000
-
-
-def check_cluster_page(page, href):
-    """The verdict, the verdict and gate tables are visible, and every chart has a size."""
-    assert page.url.endswith(href.split("#")[0]) or href.split("#")[0] in page.url, page.url
-    assert page.locator(".verdict .word").first.is_visible()
-    assert page.locator("table.verdicts").is_visible()
-    assert page.locator("table.gates").is_visible()
-    boxes = page.evaluate("""() => Array.from(document.querySelectorAll('svg.chart')).map(svg => {
-        const box = svg.getBoundingClientRect();
-        return {width: box.width, height: box.height, compare: svg.closest('.compare') !== null,
-                marks: svg.querySelectorAll('rect, circle, polyline, path').length};
-    })""")
-    charts = [box for box in boxes if not box["compare"]]  # five per test, and one per comparison of a test
-    assert len(charts) >= 5 and len(charts) % 5 == 0, boxes
-    assert len(boxes) - len(charts) == page.locator(".compare").count()
-    for box in boxes:
-        assert box["width"] > 100 and box["height"] > 50 and box["marks"] > 1, (href, box)
