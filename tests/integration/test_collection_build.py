@@ -19,8 +19,8 @@ import yaml
 from tests.integration.playbook import ROOT, VENV_BIN, ansible_env
 
 # What a user installs: the collection's content, the files Galaxy adds, and its requirements.
-SHIPPED = {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "requirements.txt", "meta", "plugins",
-           "roles", "playbooks", "workflows", "algorithms", "docs"}
+SHIPPED = {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "changelogs", "requirements.txt", "meta",
+           "plugins", "roles", "playbooks", "workflows", "algorithms", "docs"}
 # The project around the collection: never in the tarball (inventories/local holds a demo vault password,
 # examples/clusters vault files to fill in).
 NOT_SHIPPED = {"localcluster", "tools", "bench", "tests", "inventories", "examples", "extensions", "Makefile", "ansible.cfg",
@@ -82,6 +82,10 @@ def test_the_tarball_holds_the_collection_and_nothing_else(tarball):
     assert not [name for name in names if "vault" in name.lower() or name.endswith((".pyc", ".tar.gz"))]
     assert "docs/usage.md" in names and "docs/development.md" not in names
     assert "meta/execution-environment.yml" in names and "meta/runtime.yml" in names
+    # The changelog's source ships (the community's tools read it from an installed collection), the
+    # fragments of what is not released yet do not.
+    assert "changelogs/changelog.yaml" in names
+    assert not [name for name in names if name.startswith(("changelogs/fragments", "changelogs/.plugin-cache"))]
 
 
 # What Galaxy runs on an upload: ansible-doc over every plugin, the content's checks (a README per
