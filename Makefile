@@ -98,6 +98,11 @@ docs: setup
 clean:
 	rm -rf $(VENV) .collections .ansible tests/output dist context
 
+# CHANGELOG.md generated from changelogs/changelog.yaml (docs/development.md, "The changelog").
+.PHONY: changelog
+changelog: setup
+	$(VENV)/bin/antsibull-changelog generate
+
 # ---- collection checks: ansible-test sanity and ansible-lint ---------------------------------
 .PHONY: collections-link sanity lint
 COLLECTION_LINK := .collections/ansible_collections/algorithmia/testbench

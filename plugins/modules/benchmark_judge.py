@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: benchmark_judge
 short_description: Judge a cluster's benchmark tests against an earlier run, a snapshot, its peers or the source cluster
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Compares each benchmark test of one cluster in a run with the same test of a baseline, from what
     one baseline run measured, and says per test C(regression), C(improvement), C(pass) or

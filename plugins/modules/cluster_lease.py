@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: cluster_lease
 short_description: Take, renew, release or read a run's lease on a cluster, so that one run at a time changes it
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - A lease says which testbench run is changing a cluster, for every controller to see (two checkouts, AWX, a
     laptop) - it is kept on the cluster itself, in the Data API of the key's user

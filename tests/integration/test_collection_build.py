@@ -1,5 +1,6 @@
 """The collection as Galaxy and an execution environment get it: the built tarball holds the
-collection and nothing else, it installs, its modules load from the installed copy, and
+collection and nothing else, Galaxy's own importer (galaxy-importer, with its ansible-lint step)
+accepts it without a warning, it installs, its modules load from the installed copy, and
 ansible-builder turns execution-environment.yml into a build context whose Python requirements
 are the collection's own requirements.txt (no container runtime needed)."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -17,8 +19,8 @@ import yaml
 from tests.integration.playbook import ROOT, VENV_BIN, ansible_env
 
 # What a user installs: the collection's content, the files Galaxy adds, and its requirements.
-SHIPPED = {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "requirements.txt", "meta", "plugins",
-           "roles", "playbooks", "workflows", "algorithms", "docs"}
+SHIPPED = {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "changelogs", "requirements.txt", "meta",
+           "plugins", "roles", "playbooks", "workflows", "algorithms", "docs"}
 # The project around the collection: never in the tarball (inventories/local holds a demo vault password,
 # examples/clusters vault files to fill in).
 NOT_SHIPPED = {"localcluster", "tools", "bench", "tests", "inventories", "examples", "extensions", "Makefile", "ansible.cfg",
@@ -48,12 +50,16 @@ def _requirement_lines(path: Path) -> list[str]:
     return [line for line in lines if line]
 
 
-@pytest.fixture(scope="module")
-def tarball(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    _run([str(VENV_BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(out), str(ROOT)], cwd=out)
+def _build(source: Path, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    _run([str(VENV_BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(out), str(source)], cwd=out)
     (built,) = out.glob("algorithmia-testbench-*.tar.gz")
     return built
+
+
+@pytest.fixture(scope="module")
+def tarball(tmp_path_factory) -> Path:
+    return _build(ROOT, tmp_path_factory.mktemp("dist"))
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +85,90 @@ def test_the_tarball_holds_the_collection_and_nothing_else(tarball):
     # The extra docs antsibull-docs reads from an installed collection ship; the project's docs site does not.
     assert "docs/docsite/extra-docs.yml" in names and not [name for name in names if name.startswith("docs/sphinx")]
     assert "meta/execution-environment.yml" in names and "meta/runtime.yml" in names
+    # The changelog's source ships (the community's tools read it from an installed collection), the
+    # fragments of what is not released yet do not.
+    assert "changelogs/changelog.yaml" in names
+    assert not [name for name in names if name.startswith(("changelogs/fragments", "changelogs/.plugin-cache"))]
+
+
+# What Galaxy runs on an upload: ansible-doc over every plugin, the content's checks (a README per
+# role, a changelog, the EE's requirement files, one of Automation Hub's tags) and ansible-lint's
+# production profile over the content (offline). ansible-test sanity runs in `make test` on the tree
+# (`make sanity`); the importer would run it in a container. flake8 stays off, its default: the
+# Python is checked by ansible-test's pep8 and pylint.
+IMPORTER_CONFIG = """[galaxy-importer]
+log_level_main = INFO
+run_ansible_doc = {ansible_doc}
+run_ansible_lint = True
+offline_ansible_lint = True
+check_changelog = True
+check_required_tags = True
+run_ansible_test = False
+run_flake8 = False
+tmp_root_dir = {workdir}
+ansible_local_tmp = {workdir}/ansible-tmp
+"""
+IMPORTED = "Importer processing completed successfully"
+# The importer logs at INFO without a prefix and everything else as "<LEVEL>: <message>"; an
+# ansible-lint finding is a WARNING line of its own.
+NOT_CLEAN = ("WARNING", "ERROR", "CRITICAL")
+
+
+def _galaxy_import(tarball: Path, workdir: Path,
+                   ansible_doc: bool = True) -> tuple[subprocess.CompletedProcess, list[str], dict]:
+    """galaxy-importer on the tarball, as Galaxy runs it: its exit, its log lines that are not
+    clean (warnings, errors), and its result (importer_result.json, written into the workdir).
+    Without ``ansible_doc`` it skips reading every plugin's documentation (half its time)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "galaxy-importer.cfg"
+    config.write_text(IMPORTER_CONFIG.format(workdir=workdir, ansible_doc=ansible_doc))
+    env = _outside_checkout_env(workdir, workdir)
+    # Its settings come from this file only: GALAXY_IMPORTER_<KEY> variables would override them.
+    env = {key: value for key, value in env.items() if not key.startswith("GALAXY_IMPORTER_")}
+    env["GALAXY_IMPORTER_CONFIG"] = str(config)
+    done = subprocess.run([sys.executable, "-m", "galaxy_importer.main", str(tarball)], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    log = done.stdout.splitlines()
+    assert "...ansible-lint run complete" in log, "ansible-lint did not run:\n" + done.stdout + done.stderr
+    not_clean = [line for line in log if line.startswith(NOT_CLEAN)]
+    result_file = workdir / "importer_result.json"
+    result = json.loads(result_file.read_text()) if result_file.is_file() else {}
+    return done, not_clean, result
+
+
+def test_galaxy_importer_accepts_the_tarball_without_a_warning(tarball, tmp_path):
+    done, not_clean, result = _galaxy_import(tarball, tmp_path / "import")
+    print("\n".join(line for line in done.stdout.splitlines() if not line.startswith("Loading ")))
+    assert done.returncode == 0 and IMPORTED in done.stdout.splitlines(), done.stdout + done.stderr
+    assert not_clean == [], "galaxy-importer found:\n" + "\n".join(not_clean)
+    # What Galaxy would show: the collection's README, and every module and the role with its README.
+    assert result["docs_blob"]["collection_readme"]["name"] == "README.md"
+    contents = {(item["content_type"], item["content_name"]): item for item in result["docs_blob"]["contents"]}
+    modules = {path.stem for path in (ROOT / "plugins" / "modules").glob("*.py") if path.stem != "__init__"}
+    assert modules and {name for kind, name in contents if kind == "module"} == modules
+    assert ("lookup", "workflow") in contents
+    role = contents[("role", "testbench")]
+    assert role["readme_file"] == "README.md" and "ansible-doc -t role" in role["readme_html"]
+
+
+def test_galaxy_importer_reports_an_ansible_lint_finding(tmp_path):
+    """The check above fails on a finding: the same tree with one task that production's profile
+    refuses (no name, a short module name) is flagged, naming the rule and the file (the plugins'
+    documentation, which has nothing to do with it, is not read)."""
+    source = tmp_path / "source"
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
+    tasks = source / "roles" / "testbench" / "tasks" / "cleanup.yml"
+    tasks.write_text(tasks.read_text() + "\n- debug:\n    msg: unnamed\n")
+    done, not_clean = _galaxy_import(_build(source, tmp_path / "dist"), tmp_path / "import", ansible_doc=False)[:2]
+    print("\n".join(not_clean))
+    findings = [line for line in not_clean if "roles/testbench/tasks/cleanup.yml" in line]
+    assert any("fqcn" in line for line in findings) and any("name[missing]" in line for line in findings), \
+        done.stdout + done.stderr
 
 
 def test_the_installed_collection_documents_and_finds_its_role(installed, tmp_path):
