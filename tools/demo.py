@@ -189,9 +189,17 @@ def print_verdict(report_dir: Path) -> bool:
     print("\n==== Verdict per destination cluster ====")
     for line in summary["lines"]:  # a line per cluster, then what each step did: as the playbook printed it
         print(f"  {line}")
-    index = report_dir / "runs" / summary["run_id"] / "index.html"
-    print(f"  report: {index if index.exists() else report_dir}")
+    print(f"  report: {report_index(report_dir) or report_dir}")
     return bool(summary["passed"])
+
+
+def report_index(report_dir: Path) -> Path | None:
+    """The index page of the last run's report, if it wrote one."""
+    summary_path = report_dir / "summary.json"
+    if not summary_path.exists():
+        return None
+    index = report_dir / "runs" / json.loads(summary_path.read_text())["run_id"] / "index.html"
+    return index if index.exists() else None
 
 
 def start_clusters(count: int, tls: bool, started: list[LocalClusterProcess]) -> None:
@@ -266,11 +274,17 @@ def main(argv: list[str] | None = None) -> int:
             timings.append(("unchanged re-run", time_to_verdict()))
             print(f"\nsecond run: {', '.join(f'{host} changed={n}' for host, n in changes.items())}")
             passed = rc2 == 0 and bool(changes) and not any(changes.values())
-            if not passed:
-                print("UNEXPECTED: the second run changed something or failed")
+            if any(changes.values()) or not changes:
+                print("UNEXPECTED: the second run changed something, or printed no recap")
+            elif rc2 != 0:
+                print("the second run failed: see its verdict above (judged against the first run, a test fails "
+                      "when its figures moved beyond the tolerance: on a busy machine they do)")
         for label, seconds in timings:
             if seconds is not None:
                 print(f"time to verdict, {label}: {seconds:.1f} s (from the playbook's first task to the verdict)")
+        index = report_index(report_dir)
+        if index is not None:
+            print(f"\nthe report, every call of every test in its charts: {index.as_uri()}")
         print("\ndemo " + ("PASSED" if passed else "FAILED"))
         return 0 if passed else 1
     finally:
