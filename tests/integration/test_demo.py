@@ -69,7 +69,7 @@ def test_the_rerun_is_judged_against_the_first_and_the_exit_status_follows(demo)
     assert comparison["kind"] == "run" and comparison["baseline"] == "the previous run", comparison
     assert comparison["compared_tests"] == len(TESTS), comparison
     assert {test["status"] for test in comparison["tests"]} <= {"passed", "failed"}, comparison
-    assert [run for run in comparison["runs"]] == [first["run_id"]], comparison
+    assert comparison["runs"] == [first["run_id"]], comparison
     passed = comparison["verdict"] == "pass"
     assert done.returncode == (0 if passed else 2), explain(done)
     assert done.stdout.rstrip().splitlines()[-3:].count("demo PASSED" if passed else "demo FAILED") == 1, explain(done)
