@@ -40,7 +40,9 @@ def operator_env(home: Path, prompt: str = "$ ") -> dict:
     ``prompt`` as its shell prompt."""
     env = {name: value for name, value in os.environ.items()
            if not name.startswith(("ANSIBLE_", "ALGORITHMIA_", "PYTEST_")) and name not in (
-               "VIRTUAL_ENV", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PYTHONPATH")}
+               "VIRTUAL_ENV", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PYTHONPATH",
+               # `make test`'s own: a make started under them is a sub-make ("make[1]: Entering ...")
+               "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR")}
     venv_bins = {str(VENV_BIN), str(VENV_BIN.resolve()), str((ROOT / ".venv" / "bin").resolve())}
     env["PATH"] = os.pathsep.join(part for part in env.get("PATH", "/usr/bin:/bin").split(os.pathsep)
                                   if part not in venv_bins)
