@@ -39,13 +39,13 @@ demo: setup-demo
 test-localcluster: setup
 	$(PY) -m pytest -q -n 2 --dist loadfile tests/localcluster
 
-# Everything: ansible-lint, ansible-test sanity, then every pytest suite (unit, localcluster,
+# Everything: ansible-lint and ansible-test sanity (side by side: each keeps one core busy, and
+# --output-sync prints each one's output whole), then every pytest suite (unit, localcluster,
 # module and playbook integration against localcluster, molecule, ansible-doc) on 2 workers.
 # --dist loadfile keeps a module's tests on one worker: they share a cluster per module. Tests
 # marked `alone` (their verdict rests on measured latencies) run afterwards, one at a time.
 test: setup browser
-	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory sanity
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint sanity
 	$(PY) -m pytest -q -n 2 --dist loadfile -p no:cacheprovider -m "not alone" tests
 	$(PY) -m pytest -q -p no:cacheprovider -m alone tests
 

@@ -173,6 +173,16 @@ def cluster_logs(cluster) -> dict[str, str]:
     return {f"{root.name}/{path.relative_to(root)}": path.read_text(errors="replace") for path in paths if path.is_file()}
 
 
+def one_call_per_test(workflow: dict) -> dict:
+    """The workflow with its tests' load taken out: one call each. The image pipeline's load (hundreds
+    of calls) is the demo's; the tests that deploy it for other reasons (cleanup, faults, the README's
+    commands) need its figures no more than its deployment's time."""
+    for test in workflow["test_info"]["tests"]:
+        for load in ("calls", "concurrency", "warmup"):
+            test.pop(load, None)
+    return workflow
+
+
 def pipeline_project(directory: Path, source, extra_workflows: dict | None = None) -> Path:
     """A user's project for the image pipeline: ``workflows/pipeline.json`` reading its code archive
     and data file from ``source`` (a running cluster, seeded here as the demo seeds its source),
@@ -184,11 +194,7 @@ def pipeline_project(directory: Path, source, extra_workflows: dict | None = Non
     seed_source(source.url, source.key, source.ca_cert)
     workflow = json.loads((ROOT / "workflows" / "image_benchmark.json").read_text())
     workflow["source_info"]["cluster_address"] = source.url
-    for test in workflow["test_info"]["tests"]:
-        # one call per test: the example's load (hundreds of calls) is the demo's; these tests are
-        # about deploying, cleaning up and faults, not about the figures
-        for load in ("calls", "concurrency", "warmup"):
-            test.pop(load, None)
+    one_call_per_test(workflow)
     (directory / "workflows").mkdir(parents=True)
     for name, document in dict(extra_workflows or {}, pipeline=workflow).items():
         (directory / "workflows" / f"{name}.json").write_text(json.dumps(document))
