@@ -22,7 +22,7 @@ NAMES_DOMAIN = "local.test"
 def pytest_configure(config):
     # `make test` runs the suite on three workers, then the tests marked `alone` one at a time with
     # nothing else running: their verdict rests on measured latencies (the ratchet's history and
-    # the run it compares), and the other worker's CPU bursts (a playbook starting, a build) are
+    # the run it compares), and the other workers' CPU bursts (a playbook starting, a build) are
     # noise of the same size as what they must detect on a two-core machine.
     config.addinivalue_line("markers", ALONE + ": a test whose verdict rests on measured latencies; "
                             "`make test` runs it after the parallel suite, with nothing beside it")
