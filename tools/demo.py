@@ -180,26 +180,21 @@ def recap_changes(output: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\S+)\s+:.*?changed=(\d+)", recap, re.M)}
 
 
-def print_verdict(report_dir: Path) -> bool:
+def print_verdict(report_dir: Path) -> tuple[bool, Path | None]:
+    """The last run's verdict per cluster, printed; whether it passed, and its report's index page."""
     summary_path = report_dir / "summary.json"
     if not summary_path.exists():
         print("No verdict: the playbook stopped before the summary (see the errors above).")
-        return False
+        return False, None
     summary = json.loads(summary_path.read_text())
     print("\n==== Verdict per destination cluster ====")
     for line in summary["lines"]:  # a line per cluster, then what each step did: as the playbook printed it
         print(f"  {line}")
-    print(f"  report: {report_index(report_dir) or report_dir}")
-    return bool(summary["passed"])
-
-
-def report_index(report_dir: Path) -> Path | None:
-    """The index page of the last run's report, if it wrote one."""
-    summary_path = report_dir / "summary.json"
-    if not summary_path.exists():
-        return None
-    index = report_dir / "runs" / json.loads(summary_path.read_text())["run_id"] / "index.html"
-    return index if index.exists() else None
+    index = report_dir / "runs" / summary["run_id"] / "index.html"
+    if not index.exists():
+        index = None
+    print(f"  report: {index or report_dir}")
+    return bool(summary["passed"]), index
 
 
 def start_clusters(count: int, tls: bool, started: list[LocalClusterProcess]) -> None:
@@ -263,14 +258,15 @@ def main(argv: list[str] | None = None) -> int:
         extra = write_extra_inventory(args.destinations) + playbook_args + (
             ["-e", json.dumps({"testbench_workflows": [args.workflow]})] if args.workflow != WORKFLOW else [])
         rc = run_playbook(report_dir, extra)[0]
-        passed = print_verdict(report_dir) and rc == 0
+        passed, index = print_verdict(report_dir)
+        passed = passed and rc == 0
         timings = [("first run", time_to_verdict())]
         if passed and not args.once:
             print("\n==== Second run against the same clusters: nothing should change, and its figures are judged "
                   "against the first run's ====", flush=True)
             rc2, output = run_playbook(report_dir, extra + ["-e", "testbench_baseline_run=previous"])
             changes = recap_changes(output)
-            print_verdict(report_dir)
+            index = print_verdict(report_dir)[1]
             timings.append(("unchanged re-run", time_to_verdict()))
             print(f"\nsecond run: {', '.join(f'{host} changed={n}' for host, n in changes.items())}")
             passed = rc2 == 0 and bool(changes) and not any(changes.values())
@@ -282,7 +278,6 @@ def main(argv: list[str] | None = None) -> int:
         for label, seconds in timings:
             if seconds is not None:
                 print(f"time to verdict, {label}: {seconds:.1f} s (from the playbook's first task to the verdict)")
-        index = report_index(report_dir)
         if index is not None:
             print(f"\nthe report, every call of every test in its charts: {index.as_uri()}")
         print("\ndemo " + ("PASSED" if passed else "FAILED"))

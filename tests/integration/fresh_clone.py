@@ -13,6 +13,15 @@ from pathlib import Path
 from tests.integration.playbook import ROOT, VENV_BIN
 
 
+def copy_checkout(destination: Path, untracked: bool = False) -> None:
+    """The checkout's files as git lists them, their content in the working tree, into a new
+    ``destination``: the tracked files, and with ``untracked`` the new ones not ignored too."""
+    destination.mkdir()
+    listing = "git ls-files -z" + (" --cached --others --exclude-standard" if untracked else "")
+    subprocess.run(listing + " | tar --null --files-from=- --ignore-failed-read -cf - | tar -xf - -C " + str(destination),
+                   shell=True, cwd=ROOT, check=True)
+
+
 def fresh_copy(clone: Path) -> None:
     """What a fresh clone holds: the tracked files (their content in the working tree, so that the
     test checks the README being edited, not the last commit's), and no .venv, no .collections.
@@ -22,9 +31,7 @@ def fresh_copy(clone: Path) -> None:
     requirement files; the copies are dated a second before the stamps, so that `make setup` in the
     copy sees them as installed (newer copies would reinstall them into the shared venv) and does
     the rest of its work, the collection link, as on a fresh clone."""
-    clone.mkdir()
-    subprocess.run("git ls-files -z | tar --null --files-from=- --ignore-failed-read -cf - | tar -xf - -C " + str(clone),
-                   shell=True, cwd=ROOT, check=True)
+    copy_checkout(clone)
     assert not (clone / ".collections").exists() and not (clone / ".venv").exists()
     venv = (ROOT / ".venv").resolve()
     stamps = [venv / ".installed-demo", venv / ".installed"]  # the demo's install, then the rest

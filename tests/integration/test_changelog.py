@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 from packaging.version import Version
 
+from tests.integration.fresh_clone import copy_checkout
 from tests.integration.playbook import ROOT, VENV_BIN
 
 ANTSIBULL_CHANGELOG = str(VENV_BIN / "antsibull-changelog")
@@ -36,12 +37,8 @@ def test_changelog_md_is_what_antsibull_changelog_generates(tmp_path):
     # On a copy of the tree (tracked and new files, as git sees them) without CHANGELOG.md: generating
     # must write it back exactly as committed.
     copy = tmp_path / "tree"
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, check=True).stdout.decode().split("\0")
-    for name in filter(None, listed):
-        if (ROOT / name).is_file() and name != "CHANGELOG.md":
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            (copy / name).write_bytes((ROOT / name).read_bytes())
+    copy_checkout(copy, untracked=True)
+    (copy / "CHANGELOG.md").unlink()
     _changelog(["generate"], copy)
     generated = (copy / "CHANGELOG.md").read_text()
     assert generated == (ROOT / "CHANGELOG.md").read_text(), (
