@@ -2,8 +2,9 @@
 
 A sync is asynchronous, as on real clusters: ``start_sync`` answers at once with a sync id and
 a thread does the work. On localcluster "installing" an environment means checking that the
-host Python (the one every environment runs on) can create the virtual environments builds
-need, and recording which interpreter it maps to; a failing check fails the sync.
+host toolchain its builds use is there (the host Python can create virtual environments; node,
+javac or ruby answers), and recording it; a failing check fails the sync. The languages
+localcluster does not build install without a check: their builds fail, saying why.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ CREATE TABLE IF NOT EXISTS environment_syncs (
 """
 
 SYNC_IN_PROGRESS, SYNC_SUCCEEDED, SYNC_FAILED = "in-progress", "succeeded", "failed"
+
+# AEMS language -> the command whose answer shows the host can build it (None: the host Python's).
+TOOLCHAIN_PROBES = {
+    "javascript": ["node", "--version"],
+    "java11": ["javac", "-version"],
+    "ruby": ["ruby", "--version"],
+}
+PYTHON_LANGUAGES = ("python2", "python3")
 
 
 class EnvironmentBackend:
@@ -114,8 +123,8 @@ class EnvironmentBackend:
                              code=2015)
         aems_language = catalog.LEGACY_LANGUAGES.get(str(language))
         if aems_language is None:
-            raise BadRequest(f"Unsupported language {language!r}: localcluster runs Python algorithms "
-                             f"({', '.join(sorted(catalog.LEGACY_LANGUAGES))}).", code=1003)
+            raise BadRequest(f"Unsupported language {language!r}: this cluster knows "
+                             f"{', '.join(sorted(catalog.LEGACY_LANGUAGES))}.", code=1003)
         machine = "GPU" if settings.get("environment") == "gpu" else "CPU"
         candidates = list(self.environments_for_language(aems_language))
         # A plain interpreter environment ("Python 3.7") is the natural default for a language.
@@ -143,19 +152,33 @@ class EnvironmentBackend:
         thread.start()
         return sync_id
 
+    def _toolchain(self, spec: EnvironmentSpec) -> str:
+        """What the host runs ``spec`` with ("host Python 3.11.7", "node v20.1.0" ...); raises if it cannot."""
+        if spec.language in PYTHON_LANGUAGES:
+            command = [self.python, "-c", "import sys, venv; print(sys.version.split()[0])"]
+            what = f"the host Python {self.python} cannot create virtual environments"
+        elif spec.language in TOOLCHAIN_PROBES:
+            command = TOOLCHAIN_PROBES[spec.language]
+            what = f"{command[0]} is not installed on this machine (make localcluster-toolchains installs it)"
+        else:
+            return "catalogued only: localcluster does not build this language"
+        try:
+            out = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        except OSError as exc:
+            raise RuntimeError(f"{what}: {exc}") from None
+        if out.returncode != 0:
+            raise RuntimeError(f"{what}: {(out.stderr or out.stdout).strip()[-500:]}")
+        version = (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr).strip() else "?"
+        return f"runs on host Python {version}" if spec.language in PYTHON_LANGUAGES else f"runs on {version}"
+
     def _sync(self, sync_id: str, spec: EnvironmentSpec) -> None:
         try:
-            out = subprocess.run([self.python, "-c", "import sys, venv; print(sys.version.split()[0])"],
-                                 capture_output=True, text=True, timeout=60, check=False)
-            if out.returncode != 0:
-                raise RuntimeError(f"the host Python {self.python} cannot create virtual environments: "
-                                   f"{out.stderr.strip()[-500:]}")
+            toolchain = self._toolchain(spec)
             with self.db.transaction() as conn:
                 conn.execute("INSERT OR REPLACE INTO installed_environments VALUES (?, ?, ?, ?, ?)",
                              (spec.environment_id, spec.spec_id, spec.master, self.python, time.time()))
                 conn.execute("UPDATE environment_syncs SET status = ?, message = ?, finished_at = ? WHERE id = ?",
-                             (SYNC_SUCCEEDED, f"{spec.display_name} installed (runs on host Python "
-                              f"{out.stdout.strip()})", time.time(), sync_id))
+                             (SYNC_SUCCEEDED, f"{spec.display_name} installed ({toolchain})", time.time(), sync_id))
         except Exception as exc:  # any failure is the sync's result, for the poller to read
             with self.db.transaction() as conn:
                 conn.execute("UPDATE environment_syncs SET status = ?, message = ?, finished_at = ? WHERE id = ?",

@@ -18,10 +18,9 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
-from localcluster.builds.artifacts import Runnable
+from localcluster.builds.artifacts import Runnable, worker_env
 from localcluster.db import MISS
 from localcluster.execution.pool import PoolTimeout, WorkerPool
 from localcluster.execution.worker import CallTimeout, WorkerDied
@@ -171,10 +170,7 @@ class ExecutionBackend:
         (only a spawn reads it; the call's own key travels with each call)."""
         env = self._envs.get(runnable.build_id)
         if env is None:
-            venv = Path(runnable.python).parent.parent
-            env = dict(self._base_env)
-            env["VIRTUAL_ENV"] = str(venv)
-            env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+            env = worker_env(self._base_env, runnable.env, runnable.build_dir)
             self._envs[runnable.build_id] = env
         return env
 

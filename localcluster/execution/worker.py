@@ -1,4 +1,5 @@
-"""One worker process: a build's venv python running ``runner.py``, spoken to over its pipes.
+"""One worker process: a build's runner (``runner.py`` on its venv python, or another language's
+runner), spoken to over its pipes.
 
 The event loop awaits the pipes (asyncio subprocess), so a call in flight holds no thread.
 See runner.py for the frame format. A worker serves one call at a time; the pool hands it out.
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 from localcluster import tmpdirs
-from localcluster.builds.artifacts import RUNNER, Runnable
+from localcluster.builds.artifacts import Runnable
 
 HEADER = struct.Struct(">II")
 
@@ -48,8 +49,7 @@ class Worker:
         log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             proc = await asyncio.create_subprocess_exec(
-                str(runnable.python), str(RUNNER), "--style", runnable.style,
-                "--module-file", str(runnable.module_file), "--parent-pid", str(os.getpid()),
+                *runnable.worker_command(), "--parent-pid", str(os.getpid()),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log_fd,
                 cwd=str(runnable.src_dir), env=tmpdirs.with_tmp(env, tmp_dir),
                 # Its own process group: a timeout kills the algorithm's children too, and a

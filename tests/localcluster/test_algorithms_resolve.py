@@ -11,6 +11,7 @@ so the exception types and messages are checked; a few calls also go through ``/
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 import requests
@@ -83,7 +84,8 @@ def test_owner_resolves_versions_and_ranges(backend, shas, version, label, seman
 def test_runnable_points_at_a_complete_build(backend, shas):
     runnable = _resolve(backend, ALICE, "0.2.0")
     assert (runnable.build_dir / "manifest.json").is_file()
-    assert runnable.python.is_file() and runnable.module_file.is_file()
+    assert runnable.module_file.is_file() and runnable.language == "python3"
+    assert Path(runnable.worker_command()[0]).is_file()  # the build venv's python
     assert runnable.module_file == runnable.src_dir / "src" / "Versions.py"
     assert runnable.style == "classic"
     assert runnable.settings["algorithm_callability"] == "private"  # the version's own settings
