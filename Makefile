@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-demo demo test test-unit test-localcluster clean bench collection ee-context browser
+.PHONY: setup setup-demo demo test test-unit test-localcluster clean bench collection ee-context browser toolchains
 
 # .venv/ with everything, and the link that makes this checkout the installed collection: after
 # `make setup` the README's ansible-playbook commands run as written.
@@ -36,7 +36,7 @@ DEMO_DESTINATIONS ?= 1
 demo: setup-demo
 	$(PY) tools/demo.py --destinations $(DEMO_DESTINATIONS) $(DEMO_ARGS)
 
-test-localcluster: setup
+test-localcluster: setup toolchains
 	$(PY) -m pytest -q -n 2 --dist loadfile tests/localcluster
 
 # Everything: ansible-lint and ansible-test sanity (side by side: each keeps one core busy, and
@@ -46,26 +46,22 @@ test-localcluster: setup
 # keeps the cores busy (the parallel phase took 526 s on 3 workers against 650 s on 2).
 # --dist loadfile keeps a module's tests on one worker: they share a cluster per module. Tests
 # marked `alone` (their verdict rests on measured latencies) run afterwards, one at a time.
-test: setup browser
+test: setup browser toolchains
 	$(MAKE) --no-print-directory -j2 --output-sync=target lint sanity
 	$(PY) -m pytest -q -n 3 --dist loadfile -p no:cacheprovider -m "not alone" tests
 	$(PY) -m pytest -q -p no:cacheprovider -m alone tests
 
-# The report test opens the pages in Debian's Chromium (playwright drives it; it never downloads a
-# browser of its own). Installed with apt-get only when missing: as root, or through password-less
-# sudo; otherwise this stops with what to do.
+# Debian packages the tests need, installed with apt-get only when missing (as root, or through
+# password-less sudo; otherwise this stops with the command to run): Chromium for the report
+# test (playwright drives it; it never downloads a browser of its own), and the toolchains of the
+# languages localcluster builds besides Python (docs/localcluster.md, "Languages").
 CHROMIUM := /usr/bin/chromium
 browser:
-	@test -x $(CHROMIUM) && exit 0; \
-	if [ "$$(id -u)" = 0 ]; then as_root=""; \
-	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root="sudo -n"; \
-	else echo "make browser: $(CHROMIUM) is missing and this user can neither install packages nor sudo without a password. Fix: sudo apt-get install chromium" >&2; exit 1; fi; \
-	command -v apt-get >/dev/null 2>&1 || { echo "make browser: $(CHROMIUM) is missing and there is no apt-get. Fix: install Chromium so that $(CHROMIUM) runs it" >&2; exit 1; }; \
-	echo "make browser: installing Debian's chromium package (for the report test)"; \
-	$$as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	$$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium </dev/null || \
-	  { echo "make browser: apt-get could not install chromium. Fix: apt-get install chromium, then make test again" >&2; exit 1; }; \
-	test -x $(CHROMIUM) || { echo "make browser: the chromium package did not install $(CHROMIUM). Fix: install Chromium so that $(CHROMIUM) runs it" >&2; exit 1; }
+	@tools/debian_packages.sh "make browser" chromium=$(CHROMIUM)
+
+toolchains:
+	@tools/debian_packages.sh "make toolchains" nodejs=node npm=npm default-jdk-headless=javac \
+	  libgoogle-gson-java=/usr/share/java/gson.jar ruby=ruby
 
 # The speed of this project's own code; figures, never pass/fail, gathered into one table at the
 # end. `make bench BENCH_ARGS=--quick` for a small try, BENCH_ARGS="--only driver_vs_wrk" for one,

@@ -19,7 +19,8 @@ from localcluster.algorithms import resolution, semver
 from localcluster.builds.backend import HASH_PREFIX_RE, IN_PROGRESS, SUCCEEDED, BuildBackend
 from localcluster.db import MISS, ChangeCache, Database
 from localcluster.environments.backend import EnvironmentBackend
-from localcluster.environments.templates import classic_template
+from localcluster.builds import languages
+from localcluster.environments import catalog
 from localcluster.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from localcluster.gitserver import repos
 from localcluster.users.backend import Caller, UserBackend
@@ -162,6 +163,11 @@ class AlgorithmBackend:
         return settings
 
     @staticmethod
+    def _aems_language(settings: dict) -> str:
+        spec = catalog.find_environment(str(settings.get("algorithm_environment") or ""))
+        return spec.language if spec is not None else "python3"
+
+    @staticmethod
     def _normalize_details(given, current: dict | None = None) -> dict:
         if given is None:
             given = {}
@@ -192,7 +198,7 @@ class AlgorithmBackend:
         path = repos.repo_path(self.data_dir, owner, name)
         try:
             repos.delete_repository(path)  # left over by a delete interrupted halfway
-            repos.create_repository(path, classic_template(name), "Initial commit")
+            repos.create_repository(path, languages.starter(self._aems_language(settings), name), "Initial commit")
         except Exception:
             with self.db.transaction() as conn:
                 conn.execute("DELETE FROM algorithms WHERE id = ?", (algorithm_id,))

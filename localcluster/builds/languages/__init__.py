@@ -7,7 +7,8 @@
     ruby.py         ruby: the host's ruby, Gemfile from the standard library and Debian, runners/ruby
     unbuildable.py  scala-2, r36, rust, csharp-dotnet-core2: catalogued, the build fails saying why
 
-A language module has one function, ``build(context) -> WorkerSpec``, raising ``BuildFailed``.
+A language module has ``build(context) -> WorkerSpec``, raising ``BuildFailed``, and
+``starter(name) -> {path: text}``: what a new algorithm's repository holds after "create".
 """
 
 from __future__ import annotations
@@ -29,3 +30,9 @@ def builder(language: str):
     """The ``build`` function of ``language`` (an AEMS language name); unknown ones cannot be built."""
     module = MODULES.get(language, "unbuildable")
     return importlib.import_module(f"{__name__}.{module}").build
+
+
+def starter(language: str, name: str) -> dict[str, str]:
+    """The files of a new ``language`` algorithm's first commit, as a real cluster lays them out."""
+    module = MODULES.get(language, "unbuildable")
+    return importlib.import_module(f"{__name__}.{module}").starter(name)

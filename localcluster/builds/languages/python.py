@@ -10,6 +10,9 @@ from __future__ import annotations
 from localcluster.builds import check, installer
 from localcluster.builds.artifacts import RUNNER
 from localcluster.builds.languages.base import BuildContext, BuildFailed, WorkerSpec, in_build
+from localcluster.environments.templates import classic_template
+
+starter = classic_template  # a new Python algorithm's files, as real clusters lay them out
 
 
 def build(context: BuildContext) -> WorkerSpec:

@@ -27,3 +27,9 @@ def build(context: BuildContext) -> WorkerSpec:
     raise BuildFailed(f"this localcluster cannot build {context.language} ({context.environment}): {why}. "
                       "localcluster builds Python, JavaScript, Java and Ruby; run this language's algorithms "
                       "on a real cluster.")
+
+
+def starter(name: str) -> dict[str, str]:
+    """No starter code: it could never build here. The README says so."""
+    return {"README.md": f"# {name}\n\nThis localcluster does not build this algorithm's language: {name}'s "
+                         "builds fail, saying why. Push the algorithm's sources here to see the build log.\n"}
