@@ -84,7 +84,8 @@ def code_archive(template_dir: Path) -> bytes:
 
 
 def seed_source(url: str, key: str, ca_cert: str | None = None) -> list[str]:
-    """Upload what image_benchmark copies from its source; returns the data URIs written."""
+    """Upload what image_benchmark and the hello_<language> workflows copy from their source; returns
+    the data URIs written."""
     import Algorithmia
 
     client = Algorithmia.client(key, url, ca_cert)
@@ -94,6 +95,8 @@ def seed_source(url: str, key: str, ca_cert: str | None = None) -> list[str]:
             directory.create()
     files = {
         f"data://.my/{ASSETS_COLLECTION}/landscape.png": landscape_png(),
+        # What the hello_<language> templates greet with (workflows/hello_*.json copy it beside them).
+        f"data://.my/{ASSETS_COLLECTION}/greeting.txt": b"Hello\n",
         f"data://.my/{CODE_COLLECTION}/ImageThumbnailer.tar.gz": code_archive(ROOT / "algorithms" / "ImageThumbnailer"),
     }
     for uri, content in files.items():
