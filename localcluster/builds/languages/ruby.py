@@ -54,26 +54,29 @@ def build(context: BuildContext) -> WorkerSpec:
         log.line("Resolving the Gemfile against the gems installed on this machine (Ruby's own and Debian's "
                  "ruby-* packages; RubyGems is not reachable from here)")
         code, _output = context.runner.run([ruby, str(GEMFILE_STEP), "Gemfile", str(gems)], cwd=checkout)
-        problems = _problems(gems, code)
-        if problems:
-            raise BuildFailed("The Gemfile asks for what this machine cannot provide: " + " ".join(problems))
+        if code != 0:
+            raise BuildFailed(_gemfile_failure(gems, code))
     else:
         log.line("No Gemfile: the algorithm uses Ruby's standard library only.")
-        gems.write_text(json.dumps({"gems": [], "problems": []}))
+        gems.write_text(json.dumps({"gems": [], "unmet": [], "problems": []}))
 
     return WorkerSpec(
         argv=(ruby, *RUBY_FLAGS, str(RUNNER), "--main", in_build(main, context), "--gems", in_build(gems, context)),
         style="ruby", main_file=main.relative_to(checkout).as_posix())
 
 
-def _problems(gems: Path, code: int) -> list[str]:
+def _gemfile_failure(gems: Path, code: int) -> str:
+    """The build log's last word on a Gemfile that cannot be had here (the lines above say each why)."""
     try:
-        problems = json.loads(gems.read_text())["problems"]
+        found = json.loads(gems.read_text())
+        unmet, problems = found["unmet"], found["problems"]
     except (OSError, ValueError, KeyError):
-        problems = []
-    if code != 0 and not problems:
-        problems = [f"reading it failed (exit code {code}): see the output above."]
-    return problems
+        return f"Reading the Gemfile failed (exit code {code}): see the output above."
+    if unmet:
+        return (f"The Gemfile asks for gems this machine does not have: {', '.join(unmet)}. They would come from "
+                "RubyGems, which this machine cannot reach: a Ruby algorithm here uses Ruby's own gems and those "
+                "installed from Debian's ruby-* packages (see above).")
+    return f"The Gemfile cannot be used here: {' '.join(problems)}"
 
 
 def starter(name: str) -> dict[str, str]:

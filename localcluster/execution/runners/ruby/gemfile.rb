@@ -14,7 +14,8 @@
 #
 # Each gem is activated here as the runner will activate it (Kernel#gem, its dependencies too), so
 # a missing dependency or a version conflict fails the build, not the first call.
-# OUT.json: {"gems": [{"name", "version", "requirement"}], "problems": [text, ...]}; exit 1 with problems.
+# OUT.json: {"gems": [{"name", "version", "requirement"}], "unmet": ["name (requirement)", ...] (gems that
+# cannot be had here), "problems": [text, ...] (each with its Gemfile line)}; exit 1 with problems.
 
 require "json"
 
@@ -99,6 +100,7 @@ module LocalclusterGemfile
 
   def read(gemfile)
     gems = []
+    unmet = []
     problems = []
     File.readlines(gemfile, chomp: true).each_with_index do |raw, index|
       where = "Gemfile line #{index + 1}"
@@ -136,30 +138,34 @@ module LocalclusterGemfile
         unless fetched.empty?
           problems << "gem '#{name}', #{where}: it is to be fetched from #{fetched.join(', ')}, which a build " \
                       "here cannot do; only gems installed on this machine can be used"
+          unmet << name
           next
         end
         found, problem = activate(name, requirements, where)
-        problems << problem if problem
         gems << found if found
+        next unless problem
+
+        problems << problem
+        unmet << (requirements.empty? ? name : "#{name} (#{requirements.join(', ')})")
       else
         problems << "#{where}: `#{line}` is not understood: localcluster reads a Gemfile's source, ruby, gem " \
                     "and group lines without running it"
       end
     end
-    [gems, problems]
+    [gems, unmet, problems]
   rescue Gem::Requirement::BadRequirementError => e
-    [gems, problems + ["Gemfile: #{e.message}"]]
+    [gems, unmet, problems + ["Gemfile: #{e.message}"]]
   end
 
   def main(argv)
     gemfile, out = argv
-    gems, problems = read(gemfile)
+    gems, unmet, problems = read(gemfile)
     gems.each do |gem|
       puts "  #{gem['name']} #{gem['version']} (#{gem['requirement']}): #{origin(gem.delete('spec'))}"
     end
     puts "  the Gemfile asks for no gems" if gems.empty? && problems.empty?
     problems.each { |problem| puts "  #{problem}" }
-    File.write(out, JSON.pretty_generate({ "gems" => gems, "problems" => problems }))
+    File.write(out, JSON.pretty_generate({ "gems" => gems, "unmet" => unmet, "problems" => problems }))
     problems.empty? ? 0 : 1
   end
 end

@@ -36,6 +36,7 @@ if (bundle = ENV["REQUESTS_CA_BUNDLE"]) && !bundle.empty? && ENV.fetch("SSL_CERT
 end
 
 require "json"
+require "tmpdir"
 
 module LocalclusterRunner
   RUNNER_FILE = File.expand_path(__FILE__)
@@ -52,8 +53,6 @@ module LocalclusterRunner
   # Loading the algorithm
 
   class Algorithm
-    attr_reader :apply_method
-
     def initialize(main_file, gems_file)
       activate_gems(gems_file)
       src = File.dirname(main_file)
@@ -243,22 +242,35 @@ module LocalclusterRunner
     while current && !seen[current.object_id] && seen.size < 10
       seen[current.object_id] = true
       frames = algorithm_frames(current)
-      head = frames.first ? "#{frames.first}: " : ""
-      first, rest = utf8(current.message).split("\n", 2)
+      head = frames.first ? "#{utf8(frames.first)}: " : ""
+      first, rest = message_of(current).split("\n", 2)
       lines << "#{head}#{first} (#{current.class})"
       lines << rest.chomp if rest && !rest.strip.empty?
-      lines.concat(frames.drop(1).map { |frame| "\tfrom #{frame}" })
+      lines.concat(frames.drop(1).map { |frame| "\tfrom #{utf8(frame)}" })
       current = current.cause
     end
     "#{lines.join("\n")}\n"
   end
 
   def error_meta(exception, default_type)
-    own_type = exception.respond_to?(:error_type) ? exception.error_type : nil
-    error_type = own_type.is_a?(String) && !own_type.empty? ? own_type : default_type
     { "type" => "error",
-      "error" => { "message" => utf8(exception.message), "stacktrace" => format_backtrace(exception),
-                   "error_type" => error_type } }
+      "error" => { "message" => message_of(exception), "stacktrace" => format_backtrace(exception),
+                   "error_type" => error_type_of(exception) || default_type } }
+  end
+
+  # An exception's own error_type, as algorithms raise them to tell callers what went wrong.
+  def error_type_of(exception)
+    own = exception.respond_to?(:error_type) ? exception.error_type : nil
+    own.is_a?(String) && !own.empty? ? utf8(own) : nil
+  rescue StandardError
+    nil
+  end
+
+  # The message, even of an exception whose #message fails (the algorithm's own class).
+  def message_of(exception)
+    utf8(exception.message)
+  rescue StandardError => e
+    "#{exception.class} (its message could not be read: #{e.class})"
   end
 
   # exit (SystemExit) ends the worker as it would end a process; a signal is not the algorithm's error.
@@ -272,7 +284,7 @@ module LocalclusterRunner
   # fd 1 becomes an unlinked append-only file, emptied before each call.
   class StdoutCapture
     def initialize
-      path = File.join(ENV.fetch("TMPDIR", "/tmp"), "algo-stdout-#{Process.pid}-#{rand(1 << 32)}")
+      path = File.join(Dir.tmpdir, "algo-stdout-#{Process.pid}-#{rand(1 << 32)}")
       @file = File.open(path, File::RDWR | File::CREAT | File::EXCL | File::APPEND | File::BINARY, 0o600)
       File.unlink(path)
       STDOUT.reopen(@file)
