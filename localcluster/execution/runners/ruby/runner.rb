@@ -29,9 +29,9 @@
 # and could clash with the algorithm's own.
 
 # TLS first, before anything loads OpenSSL (its default certificate store reads SSL_CERT_FILE once):
-# with a TLS cluster the worker is given the cluster's CA as REQUESTS_CA_BUNDLE, and trusts it alone,
-# as the Python runner's requests does.
-if (bundle = ENV["REQUESTS_CA_BUNDLE"]) && !bundle.empty? && ENV.fetch("SSL_CERT_FILE", "").empty?
+# with a TLS cluster the worker is given the cluster's CA as REQUESTS_CA_BUNDLE, and trusts it as
+# the Python runner's requests does, in place of any other bundle file.
+if (bundle = ENV["REQUESTS_CA_BUNDLE"]) && !bundle.empty?
   ENV["SSL_CERT_FILE"] = bundle
 end
 
