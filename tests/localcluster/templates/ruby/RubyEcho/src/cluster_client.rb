@@ -35,9 +35,9 @@ module Algorithmia
       request["Authorization"] = "Simple #{api_key}"
       uri = request.uri
       response = Net::HTTP.start(uri.host, uri.port, use_ssl: uri.scheme == "https") { |http| http.request(request) }
-      raise Error, "#{request.method} #{uri.path}: #{response.code} #{response.body}" unless response.is_a?(Net::HTTPSuccess)
+      return response if response.is_a?(Net::HTTPSuccess)
 
-      response
+      raise Error, "#{request.method} #{uri.path}: #{response.code} #{response.body}"
     end
 
     def uri(path)
