@@ -105,8 +105,8 @@ def scala_template(algorithms):
     (template / "src/main/scala/algorithmia/hello_scala/hello_scala.scala").write_text(SCALA_SOURCE)
 
 
-def test_a_language_the_cluster_cannot_build_fails_at_build_and_publish(runs, cluster, fresh_cluster,
-                                                                         source_cluster, tmp_path):
+def test_a_language_the_cluster_cannot_build_fails_at_build_and_publish(
+        runs, cluster, fresh_cluster, source_cluster, tmp_path):
     """Two clusters in one run: the one given a Scala workflow fails at its build with the build
     log's reason; the other goes on and passes."""
     paths = project(tmp_path / "project", source_cluster, ["hello_ruby"])

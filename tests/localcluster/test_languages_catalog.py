@@ -14,6 +14,7 @@ from localcluster.environments import catalog
 from tests.localcluster.git_support import clone, commit_and_push, git_env, wait_for_build
 
 EDGE = "/v1/algorithm-environments/edge"
+SETTINGS = {"source_visibility": "closed", "license": "apl", "network_access": "full", "pipeline_enabled": True}
 BUILT = {"python3", "python2", "javascript", "java11", "ruby"}
 NOT_BUILT = {"scala-2", "r36", "rust", "csharp-dotnet-core2"}
 
@@ -43,9 +44,7 @@ def test_every_language_is_listed_with_one_installed_environment(cluster):
 def test_a_new_algorithm_starts_with_its_languages_files(cluster, tmp_path, language, starter):
     name = f"Starter_{language}"
     algo = cluster.client().algo(f"{cluster.user}/{name}")
-    created = algo.create(details={"label": name}, settings={"language": language, "source_visibility": "closed",
-                                                            "license": "apl", "network_access": "full",
-                                                            "pipeline_enabled": True})
+    created = algo.create(details={"label": name}, settings=dict(SETTINGS, language=language))
     assert created["settings"]["language"] == language
     env = git_env(tmp_path, cluster.user, cluster.key)
     clone(cluster.url, cluster.user, name, tmp_path / name, env)
@@ -54,9 +53,7 @@ def test_a_new_algorithm_starts_with_its_languages_files(cluster, tmp_path, lang
 
 def test_a_language_localcluster_does_not_build_fails_saying_why(cluster, tmp_path):
     algo = cluster.client().algo(f"{cluster.user}/hello_scala")
-    algo.create(details={"label": "hello_scala"}, settings={"language": "scala", "source_visibility": "closed",
-                                                           "license": "apl", "network_access": "full",
-                                                           "pipeline_enabled": True})
+    algo.create(details={"label": "hello_scala"}, settings=dict(SETTINGS, language="scala"))
     env = git_env(tmp_path, cluster.user, cluster.key)
     clone(cluster.url, cluster.user, "hello_scala", tmp_path / "hello_scala", env)
     sha = commit_and_push(tmp_path / "hello_scala", env, {
@@ -66,7 +63,7 @@ def test_a_language_localcluster_does_not_build_fails_saying_why(cluster, tmp_pa
     build = wait_for_build(algo, sha)
     assert build["status"] == "failed"
     logs = algo.get_build_logs(build["build_id"])["logs"]
-    assert f"(scala-2, Scala 2.x)" in logs
+    assert "(scala-2, Scala 2.x)" in logs
     assert "Build failed: this localcluster cannot build scala-2 (Scala 2.x): Scala builds need sbt" in logs
 
 
@@ -75,7 +72,7 @@ def _sync(cluster, spec):
                              headers={"Authorization": cluster.admin_key}, timeout=30)
     response.raise_for_status()
     sync_id = response.text.strip().strip('"')
-    for _ in range(300):
+    for _attempt in range(300):
         state = _get(cluster, f"{EDGE}/environment-specifications/{spec.spec_id}/syncs/{sync_id}", cluster.admin_key)
         if state["sync_result"]["status"] != "in-progress":
             return state["sync_result"]
