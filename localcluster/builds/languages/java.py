@@ -305,7 +305,7 @@ def resolve_dependencies(pom: Pom, checkout: Path, log) -> list[str]:
     """pom.xml's dependencies (and theirs) as class path entries; fails naming what cannot be had here."""
     if pom.parent is not None:
         group, artifact, _version = (pom.parent.split(":") + ["", "", ""])[:3]
-        if debian_jar(group, artifact) is None and not DEBIAN_MAVEN_REPO.joinpath(*group.split("."), artifact).is_dir():
+        if not DEBIAN_MAVEN_REPO.joinpath(*group.split("."), artifact).is_dir():
             raise BuildFailed(f"pom.xml inherits from the parent POM {pom.parent}, which comes from Maven Central: "
                               "this machine cannot reach it, so what the pom inherits cannot be read. Remove <parent>.")
     classpath: list[str] = []
@@ -382,7 +382,7 @@ def _unique(items: list[str]) -> list[str]:
 def _javac(context: BuildContext, jdk: Jdk, release: str, classpath: list[str], output: Path,
            sources: list[str], cwd: Path, what: str, encoding: str = "UTF-8") -> None:
     argfile = context.work / f"javac-{output.name}-sources.txt"
-    argfile.write_text("".join(f'"{source}"\n' for source in sources))
+    argfile.write_text("".join('"' + source.replace("\\", "\\\\").replace('"', '\\"') + '"\n' for source in sources))
     command = [str(jdk.javac), "-J-XX:TieredStopAtLevel=1", "-encoding", encoding, "--release", release,
                "-g", "-parameters", "-implicit:class", "-d", str(output)]
     if classpath:
@@ -396,7 +396,7 @@ def compile_algorithm(context: BuildContext, jdk: Jdk, release: str, classpath: 
     checkout, log = context.checkout, context.runner.log
     sources = sorted(p.relative_to(checkout).as_posix() for p in (checkout / "src/main/java").rglob("*.java"))
     classes = checkout / "target" / "classes"
-    shutil.rmtree(checkout / "target", ignore_errors=True)  # a committed target/ is not what we built
+    shutil.rmtree(classes, ignore_errors=True)  # committed classes are not what we built
     classes.mkdir(parents=True)
     shown = ", ".join(Path(entry).name for entry in classpath) or "the JDK only"
     log.line(f"Compiling {len(sources)} Java source file{'s' if len(sources) != 1 else ''} of src/main/java "

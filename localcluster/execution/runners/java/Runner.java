@@ -362,6 +362,11 @@ public final class Runner {
         InputFailure(String message) {
             super(message);
         }
+
+        @Override
+        public String toString() {
+            return INPUT_ERROR + ": " + getMessage();  // the first line of its stack trace, which has no frames of the algorithm
+        }
     }
 
     static final class Invocation {
@@ -450,16 +455,16 @@ public final class Runner {
                 throw new InputFailure("This algorithm's apply takes several parameters (" + signatures(algorithm.applies)
                         + "): give it a JSON array with one element per parameter.");
             }
-            String last = null;
+            String best = null;  // why the best-fitting apply could not take it
             for (Method method : preferred(candidates, data)) {
                 try {
                     return new Invocation(method, convert(data, method.getGenericParameterTypes()[0],
                             method.getParameterTypes()[0]));
                 } catch (RuntimeException e) {
-                    last = rootMessage(e);
+                    best = best != null ? best : rootMessage(e);
                 }
             }
-            throw new InputFailure("The " + kind + " input cannot be converted to " + signatures(candidates) + ": " + last);
+            throw new InputFailure("The " + kind + " input cannot be converted to " + signatures(candidates) + ": " + best);
         }
 
         static Object convert(JsonElement data, Type type, Class<?> raw) {
@@ -620,7 +625,8 @@ public final class Runner {
             return text.toString();
         }
 
-        /** Drops the frames below the algorithm's own: the runner and the reflection that called apply. */
+        /** Drops the frames below the algorithm's own: the runner and the reflection that called apply (all
+         *  of them when the runner itself failed, e.g. on an input it could not convert). */
         private static void trim(Throwable e, Set<Throwable> seen) {
             if (e == null || !seen.add(e)) {
                 return;
@@ -630,7 +636,7 @@ public final class Runner {
             while (end > 0 && ours(frames[end - 1])) {
                 end--;
             }
-            if (end > 0 && end < frames.length) {
+            if (end < frames.length) {
                 e.setStackTrace(Arrays.copyOf(frames, end));
             }
             trim(e.getCause(), seen);
