@@ -193,9 +193,13 @@ def test_a_load_failure_is_the_callers_error(cluster, tmp_path):
     assert build["status"] == "succeeded", logs  # the check does not call load()
     for _attempt in range(2):  # each new worker tries again
         with pytest.raises(AlgorithmException) as caught:
-            repo.built(build).set_options(stdout=True).pipe("x")
+            repo.built(build).pipe("x")
         assert caught.value.message == "the model is missing"
         assert "at algorithmia.LoadFails.LoadFails.load(LoadFails.java:6)" in caught.value.stack_trace
+    response = requests.post(f"{cluster.url}/v1/algo/{cluster.user}/LoadFails/{build['commit_sha']}",
+                             params={"stdout": "true"}, data="x", timeout=60,
+                             headers={"Authorization": cluster.key, "Content-Type": "text/plain"})
+    assert response.json()["metadata"]["stdout"] == "loading ...\n"
 
 
 def test_builds_that_fail_say_why(cluster, tmp_path):
