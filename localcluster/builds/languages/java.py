@@ -113,17 +113,17 @@ def build(context: BuildContext) -> WorkerSpec:
     if not (checkout / "pom.xml").is_file():
         raise BuildFailed("No pom.xml: a Java algorithm's repository holds its Maven manifest (pom.xml) beside src/.")
     jdk = find_jdk()
+    gson = debian_jar(*GSON)
+    if gson is None:
+        raise BuildFailed("this localcluster cannot build java11: GSON is not installed (Debian package "
+                          "libgoogle-gson-java: `make toolchains` installs it); the Java runner reads and writes JSON with it.")
     log.line(f"Java: javac of the host's JDK {jdk.version} ({jdk.home}), compiling for Java {JAVA_RELEASE}")
     pom = read_pom(checkout / "pom.xml")
     release = compile_release(pom, log)
     classpath = resolve_dependencies(pom, checkout, log)
     compile_algorithm(context, jdk, release, classpath, pom.encoding)
-    runner_jar = compile_runner(context, jdk)
-    gson = debian_jar(*GSON)
-    if gson is None:
-        raise BuildFailed("GSON is not installed (Debian package libgoogle-gson-java, installed by `make toolchains`): "
-                          "the Java runner reads and writes JSON with it.")
-    runtime = _unique([ALGORITHM_JAR, *classpath, os.path.relpath(runner_jar, checkout), str(gson.jar)])
+    add_runner(context, jdk, gson)
+    runtime = _unique([ALGORITHM_JAR, *classpath, RUNNER_JAR, str(gson.jar)])
     return WorkerSpec(
         argv=("/bin/sh", "-c", START_SCRIPT, str(jdk.java), *JVM_OPTIONS, "-cp", ":".join(runtime), RUNNER_CLASS,
               "--class", f"algorithmia.{context.name}.{context.name}"),
@@ -422,14 +422,13 @@ def runner_cache_dir() -> Path:
     return Path(root) / "localcluster" / "java-runner"
 
 
-def compile_runner(context: BuildContext, jdk: Jdk) -> Path:
+def add_runner(context: BuildContext, jdk: Jdk, gson: DebianJar) -> None:
     """The Java runner in this build (runner/runner.jar), so a build keeps working whatever later happens
     to the runner's source. Compiled once per runner source, JDK and GSON (about 1 s of javac), then
     copied from the machine-wide cache."""
     log = context.runner.log
-    gson = debian_jar(*GSON)
-    classpath = [str(gson.jar)] if gson else []
-    jar = context.work / "runner" / "runner.jar"
+    classpath = [str(gson.jar)]
+    jar = Path(os.path.normpath(context.checkout / RUNNER_JAR))
     jar.parent.mkdir(parents=True, exist_ok=True)
     identity = hashlib.sha256(RUNNER_SOURCE.read_bytes())
     identity.update(f"{jdk.javac}:{jdk.version}:{JAVA_RELEASE}".encode())
@@ -440,7 +439,7 @@ def compile_runner(context: BuildContext, jdk: Jdk) -> Path:
     if cached.is_file():
         shutil.copyfile(cached, jar)
         log.line(f"The localcluster Java runner, compiled before: {cached}")
-        return jar
+        return
     classes = jar.parent / "classes"
     classes.mkdir()
     log.line("Compiling the localcluster Java runner")
@@ -455,7 +454,6 @@ def compile_runner(context: BuildContext, jdk: Jdk) -> Path:
         os.replace(partial, cached)
     except OSError as exc:
         log.line(f"(the compiled runner could not be cached: {exc})")
-    return jar
 
 
 def _zip_directory(directory: Path, jar: Path) -> None:
