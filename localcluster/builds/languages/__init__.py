@@ -19,6 +19,7 @@ import importlib
 MODULES = {
     "python2": "python",
     "python3": "python",
+    "java11": "java",
     "ruby": "ruby",
     "scala-2": "unbuildable",
     "r36": "unbuildable",
