@@ -18,6 +18,7 @@ import importlib
 MODULES = {
     "python2": "python",
     "python3": "python",
+    "javascript": "javascript",
     "scala-2": "unbuildable",
     "r36": "unbuildable",
     "rust": "unbuildable",
