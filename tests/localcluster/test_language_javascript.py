@@ -69,6 +69,8 @@ exports.apply = function (input, cb, state) {
       var all = Buffer.alloc(256);
       for (var i = 0; i < 256; i++) all[i] = i;
       return cb(null, all);
+    case "die":
+      return process.kill(process.pid, "SIGKILL");
     case "promise":
       return new Promise(function (resolve) { setTimeout(function () { resolve({ later: true }); }, 5); });
     case "read":
@@ -164,6 +166,21 @@ def _build(algo, checkout, env, files: dict[str, str], message: str) -> tuple[di
     sha = commit_and_push(checkout, env, files, message)
     build = wait_for_build(algo, sha)
     return build, algo.get_build_logs(build["build_id"])["logs"]
+
+
+@pytest.mark.parametrize(("spec", "why"), [
+    ("0.3.x", None), ("^1.2.3", None), ("latest", None), ("*", None), (">=1 <3 || 4.x", None),
+    ("npm:left-pad@^1.3.0", None), ("https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz", None),
+    ("file:vendor/left-pad", None), ("./vendor/left-pad", None),
+    ("github:stevemao/left-pad", "a git repository"), ("stevemao/left-pad#v1.3.0", "a git repository"),
+    ("git+https://github.com/stevemao/left-pad.git", "a git repository"),
+    ("https://example.com/left-pad-1.3.0.tgz", "a tarball on example.com, which is not the npm registry"),
+    ("file:../elsewhere", "a path outside the algorithm's repository"),
+    ("/usr/lib/node_modules/x", "a path outside the algorithm's repository"),
+])
+def test_which_dependency_specs_come_from_the_npm_registry(tmp_path, spec, why):
+    hosts = javascript._RegistryHosts(None, configured="registry.npmjs.org")  # as `npm config get` answers here
+    assert javascript._foreign_source(spec, tmp_path, hosts) == why
 
 
 def test_the_starter_builds_and_answers(cluster, workdir):
@@ -286,7 +303,9 @@ def test_the_warm_worker_is_reused_and_replaced_once_killed(cluster, echo):
     assert [info["pid"] for info in infos] == [pid] * 3
     assert all(info["loads"] == 1 and info["loadedBy"] == pid for info in infos)
     assert infos[0]["calls"] < infos[1]["calls"] < infos[2]["calls"]  # one process kept its state
-    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(AlgorithmException) as caught:
+        algo.pipe({"op": "die"})
+    assert "worker process was killed by signal SIGKILL while running the call" in caught.value.message
     assert _gone(pid)
     after = algo.pipe({"op": "info"}).result
     assert after["pid"] != pid and after["loads"] == 1

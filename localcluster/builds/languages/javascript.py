@@ -124,7 +124,7 @@ def _refuse_other_sources(dependencies: dict[str, str], context: BuildContext) -
     npmrc = checkout / ".npmrc"
     if npmrc.is_file():
         for line in npmrc.read_text(errors="replace").splitlines():
-            key, _, value = line.partition("=")
+            key, _sep, value = line.partition("=")
             key, value = key.strip(), value.strip()
             if (key == "registry" or key.endswith(":registry")) and not registry_hosts.allows(value):
                 problems.append(f".npmrc: {key} = {value} names a registry other than the npm registry")
@@ -149,9 +149,9 @@ def _refuse_other_sources(dependencies: dict[str, str], context: BuildContext) -
 class _RegistryHosts:
     """The npm registry's host as this machine's npm is configured (asked once, only when needed)."""
 
-    def __init__(self, context: BuildContext) -> None:
+    def __init__(self, context: BuildContext | None, configured: str | None = None) -> None:
         self.context = context
-        self._configured: str | None = None
+        self._configured = configured
 
     def configured(self) -> str:
         if self._configured is None:
@@ -224,11 +224,18 @@ def _npm_env() -> dict:
     return env
 
 
+def _npm_version(npm: str) -> str:
+    """npm's version from its package.json (``npm --version`` would cost a quarter of a second per build)."""
+    try:
+        package = Path(os.path.realpath(npm)).parent.parent / "package.json"  # <npm>/bin/npm-cli.js
+        return str(json.loads(package.read_text())["version"])
+    except (OSError, ValueError, KeyError):
+        return "(version unknown)"
+
+
 def _npm_install(npm: str, context: BuildContext) -> None:
     runner, checkout = context.runner, context.checkout
-    code, version = runner.run([npm, "--version"], cwd=checkout, env=_npm_env(), echo=False)
-    runner.log.line(f"Installing package.json's dependencies with npm {version.strip() if code == 0 else '?'} "
-                    f"({npm})")
+    runner.log.line(f"Installing package.json's dependencies with npm {_npm_version(npm)} ({npm})")
     base = [npm, "install", *NPM_FLAGS]
     code, output = runner.run(base + ["--offline"], cwd=checkout, env=_npm_env(), echo=False)
     if code == 0:
