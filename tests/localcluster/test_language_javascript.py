@@ -186,8 +186,8 @@ def test_which_dependency_specs_come_from_the_npm_registry(tmp_path, spec, why):
 def test_the_starter_builds_and_answers(cluster, workdir):
     ref = deploy(cluster, "JsHello", javascript.starter("JsHello"), workdir, settings={"language": "javascript"})
     assert cluster.client().algo(ref).pipe("World").result == "Hello World"
-    build = cluster.client().algo(f"{cluster.user}/JsHello").get_builds()["results"][0]
-    logs = cluster.client().algo(f"{cluster.user}/JsHello").get_build_logs(build["build_id"])["logs"]
+    algo = cluster.client().algo(f"{cluster.user}/JsHello")
+    logs = algo.get_build_logs(wait_for_build(algo, ref.split("/")[2])["build_id"])["logs"]
     assert "(javascript, Node.js 20)" in logs and "Using the host's Node.js" in logs
     assert "Installing package.json's dependencies with npm" in logs and "added 1 package" in logs
     assert "Checking that the algorithm loads (execution runner, node style)" in logs
