@@ -9,9 +9,6 @@ with TLS, for the call back into the cluster over HTTPS and the worker's end wit
 
 from __future__ import annotations
 
-import os
-import signal
-
 import psutil
 import pytest
 import requests
