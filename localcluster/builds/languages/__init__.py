@@ -2,7 +2,7 @@
 
     base.py         the contract: BuildContext in, WorkerSpec out (how to start a worker)
     python.py       python2, python3: a venv, requirements.txt, runner.py
-    javascript.py   javascript: node, package.json from the npm registry, runners/node
+    javascript.py   javascript: node, package.json from the npm registry, runners/javascript
     java.py         java11: javac against the host JDK and Debian's jars, runners/java
     ruby.py         ruby: the host's ruby, Gemfile from the standard library and Debian, runners/ruby
     unbuildable.py  scala-2, r36, rust, csharp-dotnet-core2: catalogued, the build fails saying why
@@ -19,6 +19,7 @@ import importlib
 MODULES = {
     "python2": "python",
     "python3": "python",
+    "javascript": "javascript",
     "java11": "java",
     "ruby": "ruby",
     "scala-2": "unbuildable",
