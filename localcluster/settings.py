@@ -112,10 +112,12 @@ class Settings:
     def api_env(self) -> dict:
         """What a process of an algorithm (a worker, a build's load check) needs to call this cluster
         back: its URL and, with TLS, our CA as the only one to trust (the official client and
-        requests both honour REQUESTS_CA_BUNDLE)."""
+        requests both honour REQUESTS_CA_BUNDLE; Node adds NODE_EXTRA_CA_CERTS to its roots; the
+        Java and Ruby runners read REQUESTS_CA_BUNDLE themselves)."""
         env = {"ALGORITHMIA_API": self.public_url}
         if self.tls:
             env["REQUESTS_CA_BUNDLE"] = str(self.ca_cert_path)
+            env["NODE_EXTRA_CA_CERTS"] = str(self.ca_cert_path)
         return env
 
 

@@ -33,7 +33,9 @@ MAX_TIMEOUT = 3000.0
 KEY_MARGIN_SECONDS = 60.0
 # Never handed to a worker: the server's own settings, or a CA bundle meant for someone else.
 SCRUBBED_ENV = ("ALGORITHMIA_API_KEY", "ALGORITHMIA_API", "ALGORITHMIA_BEARER_TOKEN", "REQUESTS_CA_BUNDLE",
-                "CURL_CA_BUNDLE", "SSL_CERT_FILE", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
+                "CURL_CA_BUNDLE", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV",
+                "NODE_OPTIONS", "NODE_PATH", "CLASSPATH", "JAVA_TOOL_OPTIONS", "RUBYOPT", "RUBYLIB", "GEM_HOME",
+                "GEM_PATH")
 
 log = logging.getLogger("localcluster.execution")
 
