@@ -13,7 +13,7 @@
     Ruby        Gemfile           src/<Name>.rb                                     ruby
     Scala       build.sbt         src/main/scala/algorithmia/<Name>/<Name>.scala    scala-2
     R           packages.txt      src/<Name>.R                                      r36
-    Rust        Cargo.toml        src/lib.rs (<Name>: the package's name)            rust
+    Rust        Cargo.toml        src/lib.rs (<Name>: the package's name)           rust
     C#          <Name>.csproj     src/<Name>.cs                                     csharp-dotnet-core2
 
 A layout is recognised by its manifest and its main file together. Python's manifest is optional
@@ -126,14 +126,14 @@ PYTHON = Layout("Python", ("python3", "python2"), "requirements.txt", "src/<Name
 LAYOUTS = (
     Layout("JavaScript", ("javascript",), "package.json", "src/<Name>.js", sources=(".js", ".mjs", ".cjs"),
            manifests=("package-lock.json",)),
-    Layout("Java", ("java11", "java"), "pom.xml", "src/main/java/algorithmia/<Name>/<Name>.java", sources=(".java",)),
+    Layout("Java", ("java11",), "pom.xml", "src/main/java/algorithmia/<Name>/<Name>.java", sources=(".java",)),
     Layout("Ruby", ("ruby",), "Gemfile", "src/<Name>.rb", sources=(".rb",)),
-    Layout("Scala", ("scala-2", "scala"), "build.sbt", "src/main/scala/algorithmia/<Name>/<Name>.scala",
+    Layout("Scala", ("scala-2",), "build.sbt", "src/main/scala/algorithmia/<Name>/<Name>.scala",
            sources=(".scala", ".sbt")),
-    Layout("R", ("r36", "r"), "packages.txt", "src/<Name>.R", sources=(".R", ".r")),
+    Layout("R", ("r36",), "packages.txt", "src/<Name>.R", sources=(".R", ".r")),
     Layout("Rust", ("rust",), "Cargo.toml", "src/lib.rs", sources=(".rs",), manifests=("Cargo.lock",),
            name_from_manifest=_cargo_package_name),
-    Layout("C#", ("csharp-dotnet-core2", "csharp"), "<Name>.csproj", "src/<Name>.cs", sources=(".cs", ".sln")),
+    Layout("C#", ("csharp-dotnet-core2",), "<Name>.csproj", "src/<Name>.cs", sources=(".cs", ".sln")),
     PYTHON,
 )
 
@@ -220,4 +220,3 @@ def for_language(aems_language):
         if layout.builds_on(aems_language):
             return layout
     return None
-

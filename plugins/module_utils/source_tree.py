@@ -138,11 +138,6 @@ def language_problem(layout, template, language):
     return problem, fix
 
 
-def main_module(tree, hint=None):
-    """The template's algorithm name as its main file says, or ``None`` for an ADK algorithm."""
-    return layout_of(tree, hint)[1]
-
-
 def renamed_path(path, template, name):
     """``path`` with each directory named ``template`` and each file whose name (up to its first
     dot) is ``template`` or ``template_test`` renamed for ``name``."""
