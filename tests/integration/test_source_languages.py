@@ -68,8 +68,8 @@ def test_preflight_names_the_archive_its_language_and_the_algorithms(connection,
         "src/main/java/algorithmia/<Name>/<Name>.java; Ruby: Gemfile, src/<Name>.rb; Scala: build.sbt, "
         "src/main/scala/algorithmia/<Name>/<Name>.scala; R: packages.txt, src/<Name>.R; Rust: Cargo.toml, src/lib.rs; "
         "C#: <Name>.csproj, src/<Name>.cs; Python: requirements.txt, src/<Name>.py (or src/Algorithm.py). Fix: rebuild "
-        "the archive from the algorithm's source in its language's layout.".format(connection["api_address"],
-                                                                            source_cluster.user)]
+        "the archive from the algorithm's source in its language's layout.".format(
+            connection["api_address"], source_cluster.user)]
     assert result["algorithms"] == [
         {"workflow": "mixed", "name": "hello_java", "language": "python3, 'Python 3.7'"},
         {"workflow": "mixed", "name": "no_main", "language": "python3, 'Python 3.7'"},
