@@ -19,9 +19,10 @@ description:
   - "Rules beyond the schema: algorithm names are unique; the test entrypoint names
     one of the algorithms; an algorithm sets at most one of C(code_path) / C(code) and exactly one of
     C(language) / C(environment) / C(environment_name) / C(environment_id) (none is needed with
-    C(run_only)); an algorithm without C(code_path) has a template C(algorithms/<name>/src/);
-    an algorithm whose template calls C(algo://.my/X) comes after C(X); data file names are
-    unique per algorithm."
+    C(run_only)); an algorithm without C(code_path) has a template C(algorithms/<name>/src/) in a
+    language's layout (its manifest and main file), and in the algorithm's C(language) when it names
+    a shorthand (a Java template with V(python3) is refused, naming both); an algorithm whose template
+    calls C(algo://.my/X) comes after C(X); data file names are unique per algorithm."
 options:
   _terms:
     description:
@@ -40,7 +41,7 @@ options:
   algorithms_dir:
     description:
       - Directory of algorithm templates (C(<dir>/<name>/src/)), used to check that every
-        algorithm has code and that dependencies come first.
+        algorithm has code in its language's layout and that dependencies come first.
       - By default, C(algorithms/) beside the directory that holds the workflow file.
     type: path
   user:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import Algorithm
 from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import key_owner
 from ansible_collections.algorithmia.testbench.plugins.module_utils.environments import (
+    SHORTHANDS,
     ClusterEnvironments,
     EnvironmentChoiceError,
     Wanted,
@@ -19,7 +20,8 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import 
 # The update call documents these settings as required, so an update always sends them.
 REQUIRED_SETTINGS = ("source_visibility", "license", "network_access", "pipeline_enabled")
 
-LANGUAGES = ["python2", "python3", "pytorch", "tensorflow-2.3", "tensorflow-1.14"]
+# The modules' ``language`` choices (their DOCUMENTATION lists the same, in this order).
+LANGUAGES = list(SHORTHANDS)
 
 
 def create_options():

@@ -16,6 +16,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms i
     Algorithm,
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.data_api import DataFiles, key_owner
+from ansible_collections.algorithmia.testbench.plugins.module_utils.environments import SHORTHANDS
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import BadRequest, NotFound, TaskFailed
 from ansible_collections.algorithmia.testbench.plugins.module_utils.gitpush import GitRemote
 from ansible_collections.algorithmia.testbench.plugins.module_utils.source_tree import (
@@ -36,6 +37,7 @@ def build_options():
         owner=dict(type="str"),
         template_dir=dict(type="path"),
         code_path=dict(type="str"),
+        language=dict(type="str", choices=list(SHORTHANDS)),
         git_address=dict(type="str"),
         references=dict(type="dict", default={}),
         test_payload=dict(type="raw"),
@@ -67,6 +69,7 @@ class BuildPublisher:
         self.module = module
         self.params = module.params
         self.result = dict(changed=False, pushed=False, published=False, changed_files=[], version=None)
+        self.tree = None
 
     # ---- the source ------------------------------------------------------------------------
 
@@ -83,10 +86,16 @@ class BuildPublisher:
             else:
                 tree = self._archive_tree(params["code_path"])
                 template_name = archive_template_name(params["code_path"])
-            return template_tree(tree, params["name"], owner, params["references"], template_name)
+            return template_tree(tree, params["name"], owner, params["references"], template_name,
+                                 language=params["language"])
         except (SourceError, OSError) as exc:
             raise TaskFailed("Failed to prepare the source of {0}/{1}: {2}. Nothing was pushed.".format(
                 owner, params["name"], exc)) from None
+
+    def prepare(self, owner):
+        """Read and template the source now (algo_deploy does so for every algorithm before its first change)."""
+        self.tree = self.templated_tree(owner)
+        return self.result
 
     # ---- the steps -------------------------------------------------------------------------
 
@@ -94,7 +103,7 @@ class BuildPublisher:
         params = self.params
         owner = params["owner"] or key_owner(client)
         self.result["owner"] = owner
-        tree = self.templated_tree(owner)
+        tree = self.tree if self.tree is not None else self.templated_tree(owner)
         remote = GitRemote(params["git_address"] or client.api_address, owner, params["name"], owner,
                            params["api_key"], verify=client.verify, timeout=client.timeout, redact=client.redact,
                            retry_policy=client.retry_policy)

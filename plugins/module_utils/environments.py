@@ -21,13 +21,23 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.waiting impo
 
 EDGE = "/v1/algorithm-environments/edge"
 
-# The seed tool's language shorthands: (AEMS language, display name of the environment).
+# The testbench's language shorthands: (AEMS language, display name of the environment). The
+# Python ones are the seed tool's; the others name each language's environment as AEMS catalogues
+# it (java11, scala-2, r36 and csharp-dotnet-core2 are AEMS's documented language names;
+# javascript, ruby and rust have none documented, so their pre-AEMS names are used).
 SHORTHANDS = {
     "python3": ("python3", "Python 3.7"),
     "python2": ("python2", "Python 2.7"),
     "pytorch": ("python3", "Python 3.8 + PyTorch 1.x"),
     "tensorflow-2.3": ("python3", "Python 3.7 + TensorFlow 2.3"),
     "tensorflow-1.14": ("python3", "Python 3.7 + TensorFlow GPU 1.14"),
+    "javascript": ("javascript", "Node.js 20"),
+    "java": ("java11", "Java 11.0"),
+    "ruby": ("ruby", "Ruby 3.1"),
+    "scala": ("scala-2", "Scala 2.x"),
+    "r": ("r36", "R 3.6"),
+    "rust": ("rust", "Rust 1.x"),
+    "csharp": ("csharp-dotnet-core2", "C# .NET Core 2.x"),
 }
 
 SYNC_IN_PROGRESS = "in-progress"
@@ -65,6 +75,19 @@ class Wanted:
         if self.field == "language":
             return "language={0} ({1!r})".format(self.value, self.display_name)
         return "{0}={1!r}".format(self.field, self.value)
+
+    def label(self, environment=None):
+        """What an algorithm is built on, for messages and the verdict: ``java, 'Java 11.0'``.
+
+        ``environment`` is the chosen environment (``summary()``), when known: its display name
+        and AEMS language are then what the cluster says, also for an environment_name or id.
+        """
+        environment = environment or {}
+        language = self.value if self.field == "language" else environment.get("language")
+        name = environment.get("display_name") or self.display_name
+        if name:
+            return "{0}, {1!r}".format(language, name) if language else repr(name)
+        return "environment_id {0}".format(self.value)
 
     def matches(self, environment):
         if self.field == "environment_id":

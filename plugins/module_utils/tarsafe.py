@@ -2,7 +2,7 @@
 # Copyright: (c) 2025, Algorithmia testbench maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Read an algorithm's code archive (``code_path``, a .tar.gz) without trusting it.
+"""Read an algorithm's code archive (``code_path``, a .tar.gz of a source in any language) without trusting it.
 
 The archive comes from another cluster, so it is checked in full before anything is used:
 only regular files and directories, no member that is absolute or climbs out with ``..``,
@@ -162,7 +162,7 @@ def fetch_code_archive(files, code_path):
         except UnsafeArchive as exc:
             raise TaskFailed("Refused the code archive {0} from cluster {1}: {2}. Nothing was "
                              "pushed. Fix: rebuild the archive with only regular files "
-                             "(requirements.txt and src/)".format(code_path, cluster, exc)) from None
+                             "(its language's manifest and src/)".format(code_path, cluster, exc)) from None
         except (OSError, EOFError, ValueError, tarfile.TarError) as exc:
             raise TaskFailed("code archive {0} from cluster {1} is not a readable .tar.gz ({2}). "
                              "Fix: upload a gzip-compressed tar".format(code_path, cluster, exc)) from None

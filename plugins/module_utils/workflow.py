@@ -23,7 +23,13 @@ import traceback
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.engine import latency_gates, load_problems
 from ansible_collections.algorithmia.testbench.plugins.module_utils.environments import SHORTHANDS
+from ansible_collections.algorithmia.testbench.plugins.module_utils.layouts import for_language
 from ansible_collections.algorithmia.testbench.plugins.module_utils.measure.gates import GateError, parse_gate
+from ansible_collections.algorithmia.testbench.plugins.module_utils.source_tree import (
+    SourceError,
+    directory_layout,
+    language_problem,
+)
 from ansible_collections.algorithmia.testbench.plugins.module_utils.uris import ALGORITHM_NAME, DATA_URI
 from ansible_collections.algorithmia.testbench.plugins.module_utils.workflow_template import (
     data_file_plan,
@@ -298,13 +304,30 @@ def _code_problems(index, algorithm, run_only, algorithms_dir):
     has_code_path = "code" in algorithm or "code_path" in algorithm
     if not ALGORITHM_NAME.match(algorithm["name"]):
         return []  # the schema reports the name; a template lookup would only add noise
-    if algorithms_dir and not has_code_path and not run_only and not template_dir(algorithms_dir, algorithm["name"]):
-        name = algorithm["name"]
+    if not algorithms_dir or has_code_path or run_only:
+        return []
+    name = algorithm["name"]
+    language = algorithm.get("language", algorithm.get("environment"))
+    directory = template_dir(algorithms_dir, name)
+    if not directory:
+        layout = for_language(SHORTHANDS[language][0]) if language in SHORTHANDS else None
+        files = " and ".join(layout.paths(name)) if layout else "its language's manifest and main file"
         return [Problem(json_path(["algorithms", index]),
                         "algorithm {0} has no code: no code_path, and no template algorithms/{0}/src/".format(name),
-                        "add code_path (the source cluster's data URI of a .tar.gz with requirements.txt and "
-                        "src/), or create the template algorithms/{0}/ with requirements.txt and "
-                        "src/{0}.py".format(name), show_value=False)]
+                        "add code_path (the source cluster's data URI of a .tar.gz of the algorithm's source), or "
+                        "create the template algorithms/{0}/ with {1} (docs/usage.md, \"Writing a template in each "
+                        "language\")".format(name, files), show_value=False)]
+    # The template's language, read from its file names: a template another language's environment
+    # cannot build fails here, before any cluster is contacted.
+    try:
+        layout, template = directory_layout(directory, name)
+    except SourceError as exc:
+        return [Problem(json_path(["algorithms", index]), "template {0}: {1}".format(name, exc),
+                        "give the template its language's manifest and main file", show_value=False)]
+    mismatch = language_problem(layout, template, language)
+    if mismatch:
+        return [Problem(json_path(["algorithms", index]), "template {0} {1}".format(name, mismatch[0]), mismatch[1],
+                        show_value=False)]
     return []
 
 

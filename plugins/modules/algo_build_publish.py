@@ -27,8 +27,9 @@ options:
   name:
     description:
       - Name of the algorithm on the cluster (case sensitive).
-      - The main file of the pushed source becomes C(src/<name>.py), unless the source is an ADK
-        algorithm (C(src/Algorithm.py)).
+      - The main file of the pushed source becomes the language's for O(name) (C(src/<name>.py),
+        C(src/<name>.js), C(src/main/java/algorithmia/<name>/<name>.java), ...), unless the source is a
+        Python ADK algorithm (C(src/Algorithm.py)).
     type: str
     required: true
   owner:
@@ -39,19 +40,34 @@ options:
   template_dir:
     description:
       - Local directory of an algorithm template on the controller, such as C(algorithms/hello_world),
-        holding C(requirements.txt) and C(src/<Name>.py).
-      - C(<Name>) is the directory's name; when it differs from O(name) the main file and its test are
-        renamed, and the Python files in C(src/) say O(name) where they said C(<Name>).
+        in its language's layout - Python C(requirements.txt) and C(src/<Name>.py); JavaScript
+        C(package.json) and C(src/<Name>.js); Java C(pom.xml) and C(src/main/java/algorithmia/<Name>/<Name>.java);
+        Ruby C(Gemfile) and C(src/<Name>.rb); Scala C(build.sbt) and C(src/main/scala/algorithmia/<Name>/<Name>.scala);
+        R C(packages.txt) and C(src/<Name>.R); Rust C(Cargo.toml) (its package named C(<Name>)) and C(src/lib.rs);
+        C# C(<Name>.csproj) and C(src/<Name>.cs). The manifest and the main file tell the language.
+      - C(<Name>) is the name the main file has (the directory's name picks it when there are several); when it
+        differs from O(name), files and directories named C(<Name>) are renamed, and the language's sources and
+        manifest say O(name) where they said C(<Name>) as a whole word.
+      - Text files of any language are templated (see O(references), O(test_payload)); binary files (a NUL byte,
+        not UTF-8, or over 2 MiB) are pushed byte for byte.
       - Exactly one of O(template_dir) and O(code_path) is required.
     type: path
   code_path:
     description:
-      - Data API URI, on the source cluster, of a C(.tar.gz) with C(requirements.txt) and C(src/),
-        for example V(data://.my/testbench_code/hello_world.tar.gz).
+      - Data API URI, on the source cluster, of a C(.tar.gz) of a source in any language's layout (as
+        O(template_dir)), for example V(data://.my/testbench_code/hello_world.tar.gz).
+      - C(<Name>) is the archive's name without C(.tar.gz) when the main file leaves a choice.
       - The files may also sit under one top directory. The archive is refused before anything is
         pushed if a member is absolute, climbs out with C(..), is a link or a device, or if it is too big.
       - Needs O(source_api_address) and O(source_api_key).
     type: str
+  language:
+    description:
+      - The language shorthand of the algorithm's environment (see M(algorithmia.testbench.algo_create)). When
+        set, a source in another language's layout (a Java template for V(python3)) fails before anything is
+        pushed, naming both.
+    type: str
+    choices: [python3, python2, pytorch, tensorflow-2.3, tensorflow-1.14, javascript, java, ruby, scala, r, rust, csharp]
   git_address:
     description:
       - Base URL of the cluster's git server, when it is not served at O(api_address) (the

@@ -54,12 +54,16 @@ options:
   language:
     description:
       - The testbench's language shorthand, as in the seed tool's workflows. It selects the environment by
-        display name - V(python3) C(Python 3.7), V(python2) C(Python 2.7), V(pytorch) C(Python 3.8 + PyTorch 1.x),
-        V(tensorflow-2.3) C(Python 3.7 + TensorFlow 2.3), V(tensorflow-1.14) C(Python 3.7 + TensorFlow GPU 1.14).
+        its AEMS language and display name - V(python3) C(Python 3.7), V(python2) C(Python 2.7), V(pytorch)
+        C(Python 3.8 + PyTorch 1.x), V(tensorflow-2.3) C(Python 3.7 + TensorFlow 2.3), V(tensorflow-1.14)
+        C(Python 3.7 + TensorFlow GPU 1.14) (AEMS language C(python3) or C(python2)); V(javascript) C(Node.js 20)
+        (C(javascript)), V(java) C(Java 11.0) (C(java11)), V(ruby) C(Ruby 3.1) (C(ruby)), V(scala) C(Scala 2.x)
+        (C(scala-2)), V(r) C(R 3.6) (C(r36)), V(rust) C(Rust 1.x) (C(rust)), V(csharp) C(C# .NET Core 2.x)
+        (C(csharp-dotnet-core2)).
       - Mutually exclusive with O(environment_name) and O(environment_id); one of them is required with
         O(state=present).
     type: str
-    choices: [python2, python3, pytorch, tensorflow-2.3, tensorflow-1.14]
+    choices: [python3, python2, pytorch, tensorflow-2.3, tensorflow-1.14, javascript, java, ruby, scala, r, rust, csharp]
   environment_name:
     description:
       - Display name of the environment, for example V(Python 3.8 + TensorFlow GPU 2.3) (case and
@@ -210,7 +214,7 @@ environment:
       description: Display name.
       type: str
     language:
-      description: AEMS language name (V(python3), V(python2), ...).
+      description: AEMS language name (V(python3), V(python2), V(java11), V(javascript), ...).
       type: str
     environment_specification_id:
       description: Id of the environment's specification (what a sync installs).

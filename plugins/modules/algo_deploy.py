@@ -18,8 +18,10 @@ description:
     idempotence, in one module run.
   - The role deploys a workflow's algorithms with it. One module run per workflow, instead of three
     per algorithm, saves most of the controller's work per cluster.
-  - Every algorithm's options are checked before any request. The first failing step ends the task,
-    and the result says which step failed and what the algorithms before it did.
+  - Every algorithm's options are checked before any request, and every algorithm's source is read, checked
+    and templated before the first change (a template in another language than O(algorithms[].language)
+    fails, naming both). The first failing step ends the task, and the result says which step failed and
+    what the algorithms before it did.
   - Later algorithms may call earlier ones (O(references)); list them in the order they must be built.
 author: Algorithmia testbench maintainers (@algorithmiaio)
 options:
@@ -36,10 +38,11 @@ options:
       language:
         description:
           - Language whose environment the algorithm is created with (see M(algorithmia.testbench.algo_create)).
+            Its source must be a template of that language (see M(algorithmia.testbench.algo_build_publish)).
           - Exactly one of O(algorithms[].language), O(algorithms[].environment_name) and
             O(algorithms[].environment_id) is required.
         type: str
-        choices: [python2, python3, pytorch, tensorflow-2.3, tensorflow-1.14]
+        choices: [python3, python2, pytorch, tensorflow-2.3, tensorflow-1.14, javascript, java, ruby, scala, r, rust, csharp]
       environment_name:
         description: Display name of the environment (see M(algorithmia.testbench.algo_create)).
         type: str
@@ -174,6 +177,11 @@ algorithms:
     name:
       description: The algorithm's name.
       type: str
+    language:
+      description:
+        - What the algorithm is built on - its language shorthand (else the environment's AEMS language) and the
+          environment's display name, as C(java, 'Java 11.0').
+      type: str
     create:
       description: The result of the create step.
       type: dict
@@ -185,6 +193,7 @@ algorithms:
       type: dict
   sample:
     - name: ImageThumbnailer_ci
+      language: python3, 'Python 3.7'
       create: {changed: false, owner: quality}
       build: {changed: true, pushed: true, published: true, version: 0.1.0, git_hash: 3f2a9c1e5d}
 failed_algorithm:
@@ -228,6 +237,7 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.data_sync_ta
     DataSync,
     sync_options,
 )
+from ansible_collections.algorithmia.testbench.plugins.module_utils.environments import Wanted
 from ansible_collections.algorithmia.testbench.plugins.module_utils.errors import TaskFailed
 from ansible_collections.algorithmia.testbench.plugins.module_utils.gitpush import DULWICH_IMPORT_ERROR, HAS_DULWICH
 
@@ -270,7 +280,7 @@ class Deployment:
             build = self.module.step("the build of " + name, dict(
                 source_argument_spec(), **record_argument_spec(), **build_options()), dict(
                 shared, name=name, owner=owner, template_dir=algorithm["template_dir"],
-                code_path=algorithm["code_path"], references=params["references"],
+                code_path=algorithm["code_path"], language=algorithm["language"], references=params["references"],
                 test_payload=algorithm["test_payload"], test_timeout=params["test_timeout"],
                 version_type=params["version_type"], publish=params["publish"],
                 build_timeout=params["build_timeout"]), **BUILD_CONSTRAINTS)
@@ -285,21 +295,37 @@ class Deployment:
             for step in (create, sync, build):
                 if step is not None:
                     step.params["owner"] = owner  # found once, not by every step again
+        # Every source is read, checked and templated before the first change: a bad archive, or a
+        # template in another language than the algorithm's, stops the task with nothing created.
+        prepared = []
         for name, create, sync, build in planned:
-            entry = {"name": name}
+            entry = {"name": name, "language": self.wanted(create).label()}
+            publisher = BuildPublisher(build)
+            self._run("build and publish " + name, entry, None, publisher, lambda work: work.prepare(owner))
+            prepared.append((entry, create, sync, publisher))
+        for entry, create, sync, publisher in prepared:
+            name = entry["name"]
             self._run("create " + name, entry, "create", AlgorithmState(create), lambda work: work.run(client))
+            entry["language"] = self.wanted(create).label(entry["create"].get("environment"))
             if sync is not None:
                 self._run("data sync " + name, entry, "data", DataSync(sync),
                           lambda work: work.run(sync.connect(prefix="source_"), client))
-            self._run("build and publish " + name, entry, "build", BuildPublisher(build),
-                      lambda work: work.run(client))
+            self._run("build and publish " + name, entry, "build", publisher, lambda work: work.run(client))
             self.done.append(entry)
         return self.result(owner)
 
+    @staticmethod
+    def wanted(create):
+        params = create.params
+        return Wanted(params["language"], params["environment_name"], params["environment_id"])
+
     def _run(self, name, entry, key, work, how):
-        self.step = (name, entry, key, work)
-        entry[key] = how(work)
-        self.changed = self.changed or entry[key]["changed"]
+        """``how(work)`` as step ``name``, its result kept in ``entry[key]`` (``key`` None: kept nowhere)."""
+        self.step = (name, entry, key or "build", work)
+        done = how(work)
+        if key is not None:
+            entry[key] = done
+            self.changed = self.changed or done["changed"]
         self.step = None
 
     def result(self, owner=None):

@@ -21,7 +21,9 @@ description:
     O(sync_environment) is set (listing the master needs an admin key).
   - Each C(code_path) archive and data file exists on the source cluster, with a known size; each
     archive is read and checked in full (no member outside the archive, no links or devices, bounded
-    count and sizes), so that a bad archive stops the run before any algorithm is created.
+    count and sizes), so that a bad archive stops the run before any algorithm is created; its source must
+    be in a language's template layout, and in the algorithm's C(language) when the workflow gives one.
+  - Each problem about an algorithm names it with its language and environment, as C(hello_java (java, 'Java 11.0')).
   - Each algorithm of a C(run_only) workflow exists on the destination with a published version.
   - No algorithm of a full run exists already unless a run record under O(records_dir) says this collection
     created it (or adopted it); O(adopt_existing) lets a run push over algorithms it did not create.
@@ -125,8 +127,9 @@ problems:
   elements: str
   sample:
     - >-
-      prod-eu (https://api.prod-eu.example.com): workflow image_benchmark, $.algorithms[0] ImageThumbnailer: the
-      environment language=python3 ('Python 3.7') is not installed, and sync_environment is off. Fix: ...
+      prod-eu (https://api.prod-eu.example.com): workflow image_benchmark, $.algorithms[0] ImageThumbnailer (python3,
+      'Python 3.7'): the environment language=python3 ('Python 3.7') is not installed, and sync_environment is off.
+      Fix: ...
 owner:
   description: The user the destination key belongs to (null when the key was refused).
   returned: always
@@ -145,11 +148,31 @@ adopted:
   returned: always
   type: list
   elements: str
+algorithms:
+  description: Each algorithm checked (by its deployed name), with what it is built on.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    workflow:
+      description: The workflow's name.
+      type: str
+    name:
+      description: The algorithm's deployed name (with O(name_suffix)).
+      type: str
+    language:
+      description:
+        - Its language shorthand and environment display name (C(java, 'Java 11.0')), the display name alone for an
+          C(environment_name), or null when the workflow names none (C(run_only)).
+      type: str
+  sample:
+    - {workflow: hello_java, name: hello_java, language: "java, 'Java 11.0'"}
 """
 
 import os
 
 from ansible_collections.algorithmia.testbench.plugins.module_utils.algorithms import Algorithm
+from ansible_collections.algorithmia.testbench.plugins.module_utils.build_publish import archive_template_name
 from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_module import ClusterModule
 from ansible_collections.algorithmia.testbench.plugins.module_utils.cluster_options import (
     record_argument_spec,
@@ -172,6 +195,11 @@ from ansible_collections.algorithmia.testbench.plugins.module_utils.errors impor
 )
 from ansible_collections.algorithmia.testbench.plugins.module_utils.lease import ClusterLease, describe, held_message
 from ansible_collections.algorithmia.testbench.plugins.module_utils.run_record import Ownership, read_records
+from ansible_collections.algorithmia.testbench.plugins.module_utils.source_tree import (
+    SourceError,
+    language_problem,
+    layout_of,
+)
 from ansible_collections.algorithmia.testbench.plugins.module_utils.tarsafe import fetch_code_archive
 from ansible_collections.algorithmia.testbench.plugins.module_utils.workflow_template import render_text
 
@@ -190,6 +218,7 @@ class Preflight:
         self.problems = []
         self.checked = {"environments": 0, "source_files": 0, "existing_algorithms": 0, "run_only_algorithms": 0}
         self.adopted = []
+        self.algorithms = []
         self.source_users = {}
         self._sources = {}  # source address -> (DataFiles, user), or None when it could not be used
         self.where = None
@@ -229,7 +258,7 @@ class Preflight:
         self.where = "{0} ({1})".format(params["cluster_name"] or params["api_address"], params["api_address"])
         client, owner = self.connect("")
         result = dict(changed=False, problems=self.problems, owner=owner, checked=self.checked, adopted=self.adopted,
-                      source_users=self.source_users)
+                      source_users=self.source_users, algorithms=self.algorithms)
         if client is not None:
             self.where = "{0} ({1})".format(params["cluster_name"] or client.cluster, client.cluster)
             ownership = Ownership(read_records(params["records_dir"], client.api_address)) \
@@ -243,7 +272,10 @@ class Preflight:
                 self.check_owner(workflow, owner)
                 for index, algorithm in enumerate(workflow.get("algorithms") or []):
                     deployed = algorithm["name"] + (params["name_suffix"] or "")
-                    subject = "workflow {0}, $.algorithms[{1}] {2}".format(workflow.get("name"), index, deployed)
+                    language = language_label(algorithm)
+                    self.algorithms.append({"workflow": workflow.get("name"), "name": deployed, "language": language})
+                    subject = "workflow {0}, $.algorithms[{1}] {2}{3}".format(
+                        workflow.get("name"), index, deployed, " ({0})".format(language) if language else "")
                     try:
                         existing = Algorithm(client, owner, deployed).get()
                     except ClusterError as exc:
@@ -338,9 +370,21 @@ class Preflight:
                                           "source cluster.".format(uri))
                 elif field == "code_path":
                     # Read and checked in full now, so a bad archive stops the run before any change.
-                    fetch_code_archive(files, uri)
+                    self.check_layout(subject, algorithm, uri, fetch_code_archive(files, uri))
             except (TaskFailed, ClusterError) as exc:
                 self.problem(subject, str(exc))
+
+    def check_layout(self, subject, algorithm, uri, tree):
+        """The archive holds a source the algorithm's language can build: a main file, in that language."""
+        try:
+            layout, template = layout_of(tree, archive_template_name(uri))
+        except SourceError as exc:
+            self.problem(subject, "the archive {0}: {1}. Fix: rebuild the archive from the algorithm's source in its "
+                                  "language's layout.".format(uri, exc))
+            return
+        mismatch = language_problem(layout, template, (algorithm.get("environment") or {}).get("language"))
+        if mismatch:
+            self.problem(subject, "the archive {0} {1}. Fix: {2}.".format(uri, *mismatch))
 
     def check_source_entrypoint(self, workflow, client, user):
         """With compare_with_source, the workflow's tests also run on the source's original entrypoint
@@ -356,6 +400,16 @@ class Preflight:
                                   "which {3}. Fix: publish it there, or set testbench_compare_with_source: false.".format(
                                       user, workflow["entrypoint"], client.cluster,
                                       "does not exist" if existing is None else "has no published version"))
+
+
+def language_label(algorithm):
+    """``java, 'Java 11.0'``: what a workflow's algorithm is built on, as messages name it (``None`` when the
+    workflow does not say, as a run_only one may not)."""
+    spec = algorithm.get("environment") or {}
+    try:
+        return Wanted(spec.get("language"), spec.get("environment_name"), spec.get("environment_id")).label()
+    except EnvironmentChoiceError:
+        return None
 
 
 class EnvironmentCheck:

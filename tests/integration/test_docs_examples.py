@@ -64,7 +64,7 @@ def test_the_verdict_says_each_thing_once(docs_run):
     workflow_lines = [line for line in lines if "image_benchmark" in line]
     assert [line.split(":")[0] for line in workflow_lines] == ["  workflow image_benchmark"] * 2, lines
     assert workflow_lines[0] == "  workflow image_benchmark: passed"
-    assert workflow_lines[1].startswith("  workflow image_benchmark: failed at step build and publish ImageThumbnailer: ")
+    assert workflow_lines[1].startswith("  workflow image_benchmark: failed at step build and publish ImageThumbnailer (python3, 'Python 3.7'): ")
 
 
 def bundle_entries(tree: list[str]) -> list[tuple[str, str]]:

@@ -51,9 +51,9 @@ def test_check_on_a_fresh_cluster_says_what_it_would_do_and_changes_nothing(clus
     assert writes_and_calls(destination_requests) == [], writes_and_calls(destination_requests)
     assert writes_and_calls(source_requests) == [], writes_and_calls(source_requests)
     text = run.stdout
-    for expected in ("ImageThumbnailer: would be created; data to sync: 1 to copy, 0 already there; "
+    for expected in ("ImageThumbnailer (python3, 'Python 3.7'): would be created; data to sync: 1 to copy, 0 already there; "
                      "would push and build; test_payload not called (check mode); would publish a new version",
-                     "BoundingBoxDrawer: would be created; no data files; would push and build",
+                     "BoundingBoxDrawer (python3, 'Python 3.7'): would be created; no data files; would push and build",
                      'not run (check mode)'):
         assert expected in text, explain(run)
     # nothing was created by the check run
@@ -70,7 +70,7 @@ def test_check_on_a_deployed_cluster_neither_writes_nor_calls(cluster, source_cl
     assert run.rc == 0, explain(run)
     assert writes_and_calls(destination_requests) == [], writes_and_calls(destination_requests)
     assert writes_and_calls(source_requests) == []
-    assert "ImageThumbnailer: already there; data to sync: 0 to copy, 1 already there; already built" in run.stdout, \
+    assert "ImageThumbnailer (python3, 'Python 3.7'): already there; data to sync: 0 to copy, 1 already there; already built" in run.stdout, \
         explain(run)
     assert "would call" not in run.stdout and 'not run (check mode)' in run.stdout
     assert run.stats["fresh"]["changed"] == 0, explain(run)

@@ -152,7 +152,7 @@ def test_a_kill_during_a_build_heals_and_the_verdict_says_rebuilt(destination_pr
     assert healed.rc == 0, explain(healed)
     assert versions(dest, "Slow") == ["0.1.0"]
     if crashed.rc != 0:
-        assert "Slow: already there; no data files; rebuilt " in healed.stdout, explain(healed)
+        assert "Slow (python3, 'Python 3.7'): already there; no data files; rebuilt " in healed.stdout, explain(healed)
     assert "slow 1" in str(dest.client().algo(f"{dest.user}/Slow").pipe(1).result)
     assert_no_key_material([crashed, healed], tmp_path, [dest])
     uploads = dest.data_dir / "data" / ".uploads"

@@ -49,7 +49,7 @@ def test_first_run_creates_builds_publishes_and_benchmarks(first_runs, cluster):
     assert f"dest ({cluster.url}): passed" in first.stdout
     assert "  workflow hello_world: passed" in first.stdout
     # the summary says what each step did for each algorithm, and how each entrypoint test went
-    assert "    hello_world: created; no data files; pushed and built " in first.stdout
+    assert "    hello_world (python3, 'Python 3.7'): created; no data files; pushed and built " in first.stdout
     assert "test_payload passed in " in first.stdout and "; published 0.1.0" in first.stdout
     # The algorithm is really there, published, and answers.
     result = cluster.client().algo(f"{cluster.user}/hello_world").pipe("Algorithmia").result
@@ -60,7 +60,7 @@ def test_second_run_changes_nothing(first_runs):
     second = first_runs[1]
     assert second.rc == 0, explain(second)
     assert second.stats["dest"]["changed"] == 0, explain(second)
-    assert "    hello_world: already there; no data files; already built " in second.stdout
+    assert "    hello_world (python3, 'Python 3.7'): already there; no data files; already built " in second.stdout
     assert "already published as 0.1.0" in second.stdout
     # summary.json (rewritten by the second run, without counting as a change) says the same
     workflow = summary(first_runs[2])["clusters"][0]["workflows"][0]

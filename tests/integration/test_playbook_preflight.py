@@ -55,7 +55,7 @@ def test_one_cluster_without_the_environment_stops_all_three_before_any_change(t
     messages = "\n".join(message for host in three for message in failure_messages(run, host))
     assert "Preflight found 1 problem; nothing was changed on any cluster" in messages, explain(run)
     north = three["north"]
-    assert f"north ({north.url}): workflow hello_world, $.algorithms[0] hello_world: the environment " \
+    assert f"north ({north.url}): workflow hello_world, $.algorithms[0] hello_world (python3, 'Python 3.7'): the environment " \
            "language=python3 ('Python 3.7') is not installed" in messages, messages
     assert "syncing needs an admin API key. Fix: use an admin key as testbench_api_key" in messages, messages
     assert not (tmp_path / "reports" / "summary.json").exists()
@@ -94,8 +94,8 @@ def test_every_problem_of_every_cluster_is_reported_at_once(three, tmp_path):
            f"but testbench_api_key is a key of {east.user}" in messages
     assert f"east ({east.url}): workflow checks, $.algorithms[0] NotDeployed: the workflow is run_only, but the " \
            "algorithm does not exist on this cluster" in messages
-    assert f"west ({west.url}): workflow hello_world, $.algorithms[0] hello_world: the algorithm exists on this " \
-           "cluster and no run record" in messages
+    assert f"west ({west.url}): workflow hello_world, $.algorithms[0] hello_world (python3, 'Python 3.7'): the algorithm exists " \
+           "on this cluster and no run record" in messages
     assert "Fix: set testbench_name_suffix to deploy a separate copy" in messages
 
     # The operator says so: the run adopts it, and the record says it existed (cleanup keeps it).

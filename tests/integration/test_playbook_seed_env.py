@@ -45,9 +45,9 @@ def test_the_seed_variables_alone_run_the_whole_pipeline(seed_runs, cluster):
     assert verdict["passed"] is True, verdict
     assert verdict["clusters"][0]["workflows"][0]["workflow"] == "pipeline"
     # each algorithm created and built, the one with a data file synced (summary.json is the re-run's by now)
-    assert "    ImageThumbnailer: created; data synced: 1 copied, 0 already there; pushed and built " in first.stdout
+    assert "    ImageThumbnailer (python3, 'Python 3.7'): created; data synced: 1 copied, 0 already there; pushed and built " in first.stdout
     for name in ("BoundingBoxDrawer", "ImageBenchmark"):
-        assert f"    {name}: created; no data files; pushed and built " in first.stdout, explain(first)
+        assert f"    {name} (python3, 'Python 3.7'): created; no data files; pushed and built " in first.stdout, explain(first)
     # The data file reached the destination, in the collection named after its algorithm.
     listing = cluster.client().dir(f"data://{cluster.user}/ImageThumbnailer").files()
     assert "landscape.png" in [f.getName() for f in listing]

@@ -74,9 +74,9 @@ def test_a_failing_workflow_does_not_stop_the_next_ones(role_run):
     assert "dest: failed at step build and publish Broken of workflow broken:" in run.stdout
     lines = summary(reports)["lines"]
     assert [line for line in lines if line.startswith(("dest", "  workflow"))] == [
-        lines[0], "  workflow broken: failed at step build and publish Broken: " + outcomes["broken"]["message"].split("\n")[0],
+        lines[0], "  workflow broken: failed at step build and publish Broken (python3, 'Python 3.7'): " + outcomes["broken"]["message"].split("\n")[0],
         "  workflow hello: passed", "  workflow hello_run_only: passed"], lines
     assert lines[0].startswith("dest (") and lines[0].endswith("): FAILED"), lines
     # the build log's end in the message stays under its workflow
-    log = lines.index("  workflow broken: failed at step build and publish Broken: " + outcomes["broken"]["message"].split("\n")[0])
+    log = lines.index("  workflow broken: failed at step build and publish Broken (python3, 'Python 3.7'): " + outcomes["broken"]["message"].split("\n")[0])
     assert lines[log + 1].startswith("      ") and lines[log + 1].strip() in outcomes["broken"]["message"], lines

@@ -34,8 +34,32 @@ def test_language_shorthands_select_by_display_name(shorthand, expected):
 
 
 def test_every_shorthand_names_a_language_and_a_display_name():
-    assert set(SHORTHANDS) == {"python2", "python3", "pytorch", "tensorflow-2.3", "tensorflow-1.14"}
-    assert all(language in ("python2", "python3") and name for language, name in SHORTHANDS.values())
+    python = {"python2", "python3", "pytorch", "tensorflow-2.3", "tensorflow-1.14"}
+    assert all(SHORTHANDS[shorthand][0] in ("python2", "python3") and SHORTHANDS[shorthand][1] for shorthand in python)
+    # issue 21's contract: every other language the platform runs, by its AEMS language and display name
+    assert {shorthand: SHORTHANDS[shorthand] for shorthand in set(SHORTHANDS) - python} == {
+        "javascript": ("javascript", "Node.js 20"), "java": ("java11", "Java 11.0"), "ruby": ("ruby", "Ruby 3.1"),
+        "scala": ("scala-2", "Scala 2.x"), "r": ("r36", "R 3.6"), "rust": ("rust", "Rust 1.x"),
+        "csharp": ("csharp-dotnet-core2", "C# .NET Core 2.x")}
+
+
+def test_a_language_shorthand_chooses_only_in_its_own_language():
+    listing = LISTING + [env("j11", "Java 11.0", "java11"), env("node", "Node.js 20", "javascript"),
+                         env("fake", "Java 11.0", "python3")]
+    assert choose(listing, Wanted(language="java"))["id"] == "j11"
+    assert choose(listing, Wanted(language="javascript"))["id"] == "node"
+    assert choose(listing, Wanted(language="scala")) is None
+    with pytest.raises(EnvironmentChoiceError, match="'jav' is not one of the testbench's language shorthands: csharp"):
+        Wanted(language="jav")
+
+
+def test_a_label_names_the_language_and_the_environment():
+    assert Wanted(language="java").label() == "java, 'Java 11.0'"
+    assert Wanted(language="java").label({"display_name": "Java 11.0", "language": "java11"}) == "java, 'Java 11.0'"
+    assert Wanted(environment_name="Python 3.8").label() == "'Python 3.8'"
+    assert Wanted(environment_id="py38").label({"display_name": "Python 3.8", "language": "python3"}) == \
+        "python3, 'Python 3.8'"
+    assert Wanted(environment_id="py38").label() == "environment_id py38"
 
 
 def test_a_shorthand_only_matches_its_own_language():
@@ -71,7 +95,7 @@ def test_the_same_entry_listed_twice_is_not_ambiguous():
 @pytest.mark.parametrize("kwargs, message", [
     ({}, "exactly one of language, environment_name or environment_id .got none"),
     ({"language": "python3", "environment_id": "x"}, "got language, environment_id"),
-    ({"language": "cobol"}, "'cobol' is not one of the testbench's language shorthands: python2, python3"),
+    ({"language": "cobol"}, "'cobol' is not one of the testbench's language shorthands: csharp, java, javascript, python2, python3"),
 ])
 def test_wanted_refuses_what_cannot_be_chosen(kwargs, message):
     with pytest.raises(EnvironmentChoiceError, match=message):

@@ -107,7 +107,7 @@ def read_benchmark(directory):
         return json.load(stream)
 
 
-OUTCOME_KEYS = ("workflow", "passed", "step", "message", "summary", "algorithms")
+OUTCOME_KEYS = ("workflow", "passed", "step", "step_language", "message", "summary", "algorithms")
 COMPARISON_FILE = "comparison.json"
 
 
