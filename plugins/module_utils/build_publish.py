@@ -196,9 +196,11 @@ class BuildPublisher:
             self.result["build"] = {"id": build_id, "status": build.get("status")}
             tail = algorithm.log_tail(build_id)
             raise TaskFailed(
-                "Failed to build {0} at commit {1} on cluster {2}: build {3} {4}. Fix: correct the "
-                "source or requirements.txt (see the end of the build log below) and run again.\n{5}".format(
-                    algorithm.label, commit, algorithm.client.cluster, build_id, build.get("status"), tail),
+                "Failed to build {0} at commit {1} on cluster {2}: build {3} {4}{5}. Fix: correct the source or "
+                "its dependencies (requirements.txt, package.json, pom.xml, Gemfile ...; see the end of the build "
+                "log below), or deploy it where its language is built, and run again.\n{6}".format(
+                    algorithm.label, commit, algorithm.client.cluster, build_id, build.get("status"),
+                    last_words(tail), tail),
                 build_log=tail)
         return build
 
@@ -244,3 +246,10 @@ def validate(params):
         problems.append("template_dir {0} is not a directory on the controller".format(params["template_dir"]))
     if problems:
         raise TaskFailed("Invalid options; nothing was sent to any cluster: " + "; ".join(problems) + ".")
+
+
+def last_words(log):
+    """``: <the log's last line>``, the reason a build log gives last (``""`` for an empty log), so a
+    verdict's headline says why a build failed, not only that it did."""
+    lines = [line.strip() for line in (log or "").splitlines() if line.strip()]
+    return ": " + lines[-1] if lines else ""

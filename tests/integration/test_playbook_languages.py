@@ -47,18 +47,19 @@ def runs(cluster, source_cluster, tmp_path_factory):
     inventory = write_inventory(tmp / "inventory.yml", {"dest": host},
                                 {"testbench_workflows": paths, "testbench_report_dir": str(reports)})
     first = run_playbook(PLAYBOOK, tmp / "run1", inventory=inventory)
+    first_summary = summary(reports)  # the second run rewrites it
     second = run_playbook(PLAYBOOK, tmp / "run2", inventory=inventory)
-    return first, second, reports
+    return first, second, first_summary, summary(reports), reports
 
 
-def outcomes(reports):
-    return {w["workflow"]: w for w in summary(reports)["clusters"][0]["workflows"]}
+def outcomes(verdict):
+    return {w["workflow"]: w for w in verdict["clusters"][0]["workflows"]}
 
 
 def test_every_language_deploys_tests_benchmarks_and_passes(runs, cluster):
-    first, _second, reports = runs
+    first, _second, verdict, _again, _reports = runs
     assert first.rc == 0, explain(first)
-    found = outcomes(reports)
+    found = outcomes(verdict)
     assert list(found) == list(WORKFLOWS)
     for name, language in LANGUAGES.items():
         workflow = found[name]
@@ -75,18 +76,18 @@ def test_every_language_deploys_tests_benchmarks_and_passes(runs, cluster):
 
 
 def test_the_polyglot_pipeline_answers_with_three_languages(runs, cluster):
-    first, _second, reports = runs
-    assert outcomes(reports)["polyglot_pipeline"]["passed"] is True, explain(first)
+    first, _second, verdict, _again, _reports = runs
+    assert outcomes(verdict)["polyglot_pipeline"]["passed"] is True, explain(first)
     answer = cluster.client().algo(f"{cluster.user}/polyglot_pipeline").pipe("operator").result
     assert answer == {"javascript": "hello operator (javascript)", "python": "hello operator",
                       "java": "Hello, operator (java)"}
 
 
 def test_a_second_run_changes_nothing(runs):
-    _first, second, reports = runs
+    _first, second, _verdict, again, _reports = runs
     assert second.rc == 0, explain(second)
     assert second.stats["dest"]["changed"] == 0, explain(second)
-    assert all(w["passed"] for w in outcomes(reports).values())
+    assert all(w["passed"] for w in outcomes(again).values())
 
 
 SCALA_SOURCE = """package algorithmia.hello_scala
@@ -108,7 +109,8 @@ def scala_template(algorithms):
 def test_a_language_the_cluster_cannot_build_fails_at_build_and_publish(
         runs, cluster, fresh_cluster, source_cluster, tmp_path):
     """Two clusters in one run: the one given a Scala workflow fails at its build with the build
-    log's reason; the other goes on and passes."""
+    log's reason; the other goes on and passes (the run records of ``runs``, which deployed hello_ruby
+    there, are in the report directory, so its preflight knows the collection made it)."""
     paths = project(tmp_path / "project", source_cluster, ["hello_ruby"])
     scala = tmp_path / "project" / "workflows" / "hello_scala.json"
     scala.write_text(json.dumps({"algorithms": [{"name": "hello_scala", "language": "scala",
@@ -118,13 +120,14 @@ def test_a_language_the_cluster_cannot_build_fails_at_build_and_publish(
     algorithms.mkdir()
     (algorithms / "hello_ruby").symlink_to(ROOT / "algorithms" / "hello_ruby")
     scala_template(algorithms)
-    reports = tmp_path / "reports"
+    reports = runs[4]
     inventory = write_inventory(tmp_path / "inventory.yml", {
         "scala_dest": destination(fresh_cluster, testbench_workflows=[str(scala)]),
         "ruby_dest": destination(cluster, testbench_source_api_key=source_cluster.key, testbench_workflows=paths),
     }, {"testbench_report_dir": str(reports)})
     run = run_playbook(PLAYBOOK, tmp_path / "run", inventory=inventory)
     assert run.rc != 0, explain(run)
+    assert (reports / "summary.json").is_file(), explain(run)
     clusters = {c["cluster"]: c for c in summary(reports)["clusters"]}
     (failed,) = clusters["scala_dest"]["workflows"]
     assert failed["passed"] is False and failed["step"] == "build and publish hello_scala", failed
@@ -133,5 +136,6 @@ def test_a_language_the_cluster_cannot_build_fails_at_build_and_publish(
     assert [w["passed"] for w in clusters["ruby_dest"]["workflows"]] == [True], clusters["ruby_dest"]
     verdict = [line for line in summary(reports)["lines"] if "workflow hello_scala" in line]
     assert verdict and reason in verdict[0], summary(reports)["lines"]
-    pages = [page for page in reports.rglob("*.html") if "scala_dest" in page.read_text(errors="replace")]
+    run_id = summary(reports)["run_id"]
+    pages = [page for page in (reports / "runs" / run_id).rglob("*.html") if "scala_dest" in page.read_text(errors="replace")]
     assert any(reason in page.read_text() for page in pages), [str(p) for p in pages]
