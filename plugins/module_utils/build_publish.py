@@ -252,4 +252,4 @@ def last_words(log):
     """``: <the log's last line>``, the reason a build log gives last (``""`` for an empty log), so a
     verdict's headline says why a build failed, not only that it did."""
     lines = [line.strip() for line in (log or "").splitlines() if line.strip()]
-    return ": " + lines[-1] if lines else ""
+    return ": " + lines[-1].rstrip(".") if lines else ""
