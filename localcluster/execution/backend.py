@@ -23,7 +23,7 @@ from typing import Callable
 from localcluster.builds.artifacts import Runnable, worker_env
 from localcluster.db import MISS
 from localcluster.execution.pool import PoolTimeout, WorkerPool
-from localcluster.execution.worker import CallTimeout, WorkerDied
+from localcluster.execution.worker import CallTimeout, WorkerDied, WorkerGone
 from localcluster.settings import Settings
 from localcluster.users.backend import Caller, UserBackend
 
@@ -138,9 +138,12 @@ class ExecutionBackend:
         meta = {"type": "call", "content_type": content_type, "env": {"ALGORITHMIA_API_KEY": call.api_key},
                 "stdout": bool(want_stdout and call.may_see_stdout)}
         try:
-            async with self.pool.worker(call.runnable, self._worker_env(call.runnable), nested=call.nested,
-                                        deadline=deadline) as worker:
-                reply, result = await worker.call(meta, body, deadline)
+            try:
+                reply, result = await self._on_a_worker(call, meta, body, deadline)
+            except WorkerGone:
+                # It had died idle (killed from outside) before the pool saw it: the call never
+                # reached it, so another worker takes it, once.
+                reply, result = await self._on_a_worker(call, meta, body, deadline)
         except (CallTimeout, PoolTimeout):
             return Outcome(ok=False, failure="timeout", duration=time.monotonic() - call.accepted_at, error={
                 "message": f"Algorithm timed out: the call did not finish within its timeout of "
@@ -159,6 +162,11 @@ class ExecutionBackend:
             error.pop("stacktrace", None)
         return Outcome(ok=False, failure="input" if reply.get("input_error") else "algorithm",
                        duration=reply.get("duration", 0.0), stdout=stdout, error=error)
+
+    async def _on_a_worker(self, call: Call, meta: dict, body: bytes, deadline: float) -> tuple[dict, bytes]:
+        async with self.pool.worker(call.runnable, self._worker_env(call.runnable), nested=call.nested,
+                                    deadline=deadline) as worker:
+            return await worker.call(meta, body, deadline)
 
     # -- the worker's environment ------------------------------------------------------------
 

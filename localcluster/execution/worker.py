@@ -31,6 +31,11 @@ class WorkerDied(Exception):
     """The worker process ended in the middle of a call (os._exit, a signal, out of memory ...)."""
 
 
+class WorkerGone(WorkerDied):
+    """The worker had ended before the call reached it (killed while idle, before the pool noticed):
+    the algorithm never saw the call, so it may go to another worker."""
+
+
 class Worker:
     def __init__(self, runnable: Runnable, proc: asyncio.subprocess.Process, tmp_dir: Path) -> None:
         self.runnable = runnable
@@ -77,6 +82,9 @@ class Worker:
         except TimeoutError:
             self.kill()
             raise CallTimeout() from None
+        except WorkerGone:
+            self.kill()
+            raise
         except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
             self.kill()
             raise WorkerDied(await self._death_note()) from None
@@ -88,8 +96,15 @@ class Worker:
 
     async def _exchange(self, meta: dict, body: bytes) -> tuple[dict, bytes]:
         meta_bytes = json.dumps(meta).encode("utf-8")
-        self.proc.stdin.write(HEADER.pack(len(meta_bytes), len(body)) + meta_bytes + body)
-        await self.proc.stdin.drain()
+        # A pipe whose reader has ended refuses the write (EPIPE), which closes our end at once;
+        # a runner reads a call's whole frame before running it, so the algorithm never started.
+        try:
+            self.proc.stdin.write(HEADER.pack(len(meta_bytes), len(body)) + meta_bytes + body)
+            if self.proc.stdin.is_closing():
+                raise BrokenPipeError()
+            await self.proc.stdin.drain()
+        except (ConnectionError, BrokenPipeError):
+            raise WorkerGone(await self._death_note()) from None
         if not self.loaded:
             reply = await self._receive()
             if reply[0].get("type") != "ready":

@@ -221,6 +221,17 @@ def test_crash_is_reported_and_the_worker_replaced(cluster, echo, tmp_path):
     assert after["pid"] != crashed and after["loads"] == 1
 
 
+def test_a_worker_killed_while_idle_does_not_fail_the_next_call(cluster, echo):
+    """Killed from outside (an OOM killer, an operator) while idle: the next call goes to a live
+    worker, even when the server has not noticed the death yet (tests/localcluster/test_worker_gone.py)."""
+    algo = cluster.client().algo(echo)
+    before = algo.pipe({"op": "info"}).result["pid"]
+    for pid in live_worker_pids(cluster):
+        os.kill(pid, 9)
+    after = algo.pipe({"op": "info"}).result
+    assert after["pid"] != before and after["loads"] == 1
+
+
 def test_algorithm_errors_keep_their_type(cluster, echo):
     algo = cluster.client().algo(echo)
     with pytest.raises(AlgorithmException) as caught:
