@@ -156,7 +156,10 @@ def test_unknown_environment_names_the_field_and_what_exists(cluster, keys, run_
     assert "neither installed nor offered by AEMS master 'prod'" in msg
     assert "Python 3.8 + PyTorch 1.x" in msg  # what the master offers
     run, result = run_create(run_playbook, keys, name="Nowhere", environment_id="no-such-id", sync_environment=False)
-    assert "environment_id='no-such-id'" in result["msg"] and "Installed: 'Python 3.7'" in result["msg"]
+    msg = result["msg"]
+    assert "environment_id='no-such-id'" in msg and "Installed: " in msg
+    # every language's environment is installed; the list names each with its id and language
+    assert "'Python 3.7' (id " in msg and "'Java 11.0' (id " in msg and ", java11, CPU)" in msg
 
 
 def test_wrong_key_gives_an_actionable_message_without_the_key(cluster, keys, run_playbook):
