@@ -48,8 +48,8 @@ test-localcluster: setup toolchains
 # marked `alone` (their verdict rests on measured latencies) run afterwards, one at a time.
 test: setup browser toolchains
 	$(MAKE) --no-print-directory -j2 --output-sync=target lint sanity
-	$(PY) -m pytest -q -n 3 --dist loadfile -p no:cacheprovider -m "not alone" tests
-	$(PY) -m pytest -q -p no:cacheprovider -m alone tests
+	$(PY) -m pytest -q -n 3 --dist loadfile -p no:cacheprovider --durations=25 -m "not alone" tests
+	$(PY) -m pytest -q -p no:cacheprovider --durations=10 -m alone tests
 
 # Debian packages the tests need, installed with apt-get only when missing (as root, or through
 # password-less sudo; otherwise this stops with the command to run): Chromium for the report
