@@ -28,6 +28,7 @@ BENCHMARKS = {
     "bench.data_sync_vs_seed": ["--mib", "64", "--rounds", "1"],
     "bench.destinations": None,
     "bench.driver_vs_wrk": ["--duration", "3", "--rounds", "1"],
+    "bench.fleet": ["--sizes", "1", "4"],
     "bench.localcluster_calls": None,
     "bench.localcluster_build_cache": None,
     "bench.million_calls": ["--calls", "2000", "20000"],
