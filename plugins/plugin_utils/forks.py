@@ -25,7 +25,9 @@ def forks_warning(task_vars):
         return None
     if forks >= len(hosts):
         return None
+    waiting = len(hosts) - forks
     return ("This run checks {0} clusters, but Ansible runs at most {1} at a time (forks = {1}): the other {2} "
-            "wait for a free fork at every step, so the run takes longer than its slowest cluster. Fix: run "
+            "for a free fork at every step, so the run takes longer than its slowest cluster. Fix: run "
             "with --forks {0} (or set forks = {0} under [defaults] in ansible.cfg); each fork is a process "
-            "on this controller (docs/usage.md, \"Sizing forks\").".format(len(hosts), forks, len(hosts) - forks))
+            "on this controller (docs/usage.md, \"Sizing forks\").".format(
+                len(hosts), forks, "one waits" if waiting == 1 else "{0} wait".format(waiting)))

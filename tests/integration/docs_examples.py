@@ -30,6 +30,7 @@ USAGE_OUTPUT = {
     "judged": ("prod-eu (https://api.eu.example.com): FAILED", "test_playbook_judge.py"),
     "bundle": ("reports/runs/", "test_docs_examples.py"),
     "stuck": ("prod-asia (https://api.asia.example.com): FAILED", "test_playbook_stuck.py"),
+    "forks": ("[WARNING]: This run checks ", "test_playbook_forks.py"),
 }
 
 FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[^\n`]*)\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)

@@ -23,3 +23,7 @@ def test_enough_forks_or_no_figure_says_nothing():
     assert forks_warning(task_vars("a", hosts, 50)) is None
     assert forks_warning(task_vars("a", hosts, None)) is None
     assert forks_warning({}) is None
+
+
+def test_one_cluster_waiting_is_said_in_the_singular():
+    assert "the other one waits for a free fork" in forks_warning(task_vars("a", ["a", "b"], 1))
