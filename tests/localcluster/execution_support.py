@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psutil
 import requests
 
 from tests.localcluster.git_support import clone, commit_and_push, git_env, wait_for_build
@@ -48,3 +49,16 @@ def worker_stats(cluster) -> dict:
 
 def live_worker_pids(cluster) -> set[int]:
     return {pid for version in worker_stats(cluster)["versions"].values() for pid in version["pids"]}
+
+
+def process_gone(pid: int) -> bool:
+    """SIGKILLed, so it is dead or dying: give the kernel a moment to finish the exit (a zombie its
+    reaper has not collected yet counts as gone)."""
+    try:
+        process = psutil.Process(pid)
+        process.wait(30)
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.TimeoutExpired:
+        return process.status() == psutil.STATUS_ZOMBIE
+    return True

@@ -9,14 +9,13 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psutil
 import pytest
 import requests
 import toml
 from Algorithmia.algorithm import OutputType
 from Algorithmia.errors import AlgorithmException
 
-from tests.localcluster.execution_support import deploy, live_worker_pids
+from tests.localcluster.execution_support import deploy, live_worker_pids, process_gone
 
 ECHO = '''
 import os
@@ -171,17 +170,6 @@ def test_parallel_calls_use_several_workers(cluster, echo):
     assert pids <= live_worker_pids(cluster)
 
 
-def _gone(pid: int) -> bool:
-    """SIGKILLed, so it is dead or dying: give the kernel a moment to finish the exit."""
-    try:
-        process = psutil.Process(pid)
-        process.wait(30)
-    except psutil.NoSuchProcess:
-        return True
-    except psutil.TimeoutExpired:
-        return process.status() == psutil.STATUS_ZOMBIE
-    return True
-
 
 def test_timeout_kills_the_worker_and_the_next_call_works(cluster, echo, tmp_path):
     pid_file = tmp_path / "pid"
@@ -191,7 +179,7 @@ def test_timeout_kills_the_worker_and_the_next_call_works(cluster, echo, tmp_pat
     assert caught.value.error_type == "TimeoutError"
     assert "1 seconds" in caught.value.message
     killed = int(pid_file.read_text())
-    assert _gone(killed)
+    assert process_gone(killed)
     assert killed not in live_worker_pids(cluster)
     assert cluster.client().algo(echo).pipe("again").result == "hello again"
 
@@ -230,7 +218,7 @@ def test_a_worker_killed_while_idle_does_not_fail_the_next_call(cluster, echo):
     killed = live_worker_pids(cluster)
     for pid in killed:
         os.kill(pid, 9)
-    assert all(_gone(pid) for pid in killed)
+    assert all(process_gone(pid) for pid in killed)
     after = algo.pipe({"op": "info"}).result
     assert after["pid"] != before and after["loads"] == 1
 

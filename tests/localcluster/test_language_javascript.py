@@ -18,7 +18,7 @@ from localcluster.builds.languages import javascript
 from localcluster.environments import catalog
 from localcluster.process import LocalClusterProcess
 from tests.conftest import RunningCluster
-from tests.localcluster.execution_support import deploy, live_worker_pids
+from tests.localcluster.execution_support import deploy, live_worker_pids, process_gone
 from tests.localcluster.git_support import clone, commit_and_push, git_env, wait_for_build
 
 NODE_ENVIRONMENT = next(spec.environment_id for spec in catalog.CATALOG
@@ -115,17 +115,6 @@ def js_files(name: str, source: str, package_json: str | None = None) -> dict[st
     return {"package.json": package_json if package_json is not None else PACKAGE_JSON % name.lower(),
             f"src/{name}.js": source}
 
-
-def _gone(pid: int) -> bool:
-    """Killed: dead, or a zombie its reaper has not collected yet."""
-    try:
-        process = psutil.Process(pid)
-        process.wait(30)
-    except psutil.NoSuchProcess:
-        return True
-    except psutil.TimeoutExpired:
-        return process.status() == psutil.STATUS_ZOMBIE
-    return True
 
 
 @pytest.fixture(scope="module")
@@ -303,7 +292,7 @@ def test_the_warm_worker_is_reused_and_replaced_once_killed(cluster, echo):
     with pytest.raises(AlgorithmException) as caught:
         algo.pipe({"op": "die"})
     assert "worker process was killed by signal SIGKILL while running the call" in caught.value.message
-    assert _gone(pid)
+    assert process_gone(pid)
     after = algo.pipe({"op": "info"}).result
     assert after["pid"] != pid and after["loads"] == 1
     assert pid not in live_worker_pids(cluster)
@@ -322,6 +311,6 @@ def test_over_tls_the_worker_calls_back_and_ends_with_its_server(tmp_path, no_ma
         pid = results[0]["pid"]
         assert results[1]["pid"] == pid and psutil.pid_exists(pid)
         proc.kill()  # the worker has its own process group: only the server is hit
-        assert _gone(pid)
+        assert process_gone(pid)
     finally:
         proc.stop()

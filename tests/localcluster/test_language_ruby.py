@@ -14,7 +14,6 @@ import signal
 import subprocess
 from pathlib import Path
 
-import psutil
 import pytest
 import requests
 from Algorithmia.errors import AlgorithmException
@@ -22,7 +21,7 @@ from Algorithmia.errors import AlgorithmException
 from localcluster.environments import catalog
 from localcluster.process import LocalClusterProcess
 from tests.conftest import RunningCluster
-from tests.localcluster.execution_support import deploy, live_worker_pids
+from tests.localcluster.execution_support import deploy, live_worker_pids, process_gone
 from tests.localcluster.git_support import clone, commit_and_push, git, git_env, wait_for_build
 
 RUBY_ENVIRONMENT = next(spec.environment_id for spec in catalog.master_catalog("prod") if spec.language == "ruby")
@@ -41,16 +40,6 @@ def template_files(name: str) -> dict[str, str]:
             files[rel] = path.read_text().replace("RubyEcho", name)
     return files
 
-
-def _gone(pid: int) -> bool:
-    try:
-        process = psutil.Process(pid)
-        process.wait(30)
-    except psutil.NoSuchProcess:
-        return True
-    except psutil.TimeoutExpired:
-        return process.status() == psutil.STATUS_ZOMBIE
-    return True
 
 
 def _call(cluster, ref: str, body, content_type: str = "application/json") -> dict:
@@ -201,7 +190,7 @@ def test_the_worker_is_warm_loads_once_and_is_replaced_when_killed(cluster, echo
     assert len(same) >= 2 and same == sorted(same)
     assert pid in live_worker_pids(cluster)
     os.kill(pid, signal.SIGKILL)
-    assert _gone(pid)
+    assert process_gone(pid)
     after = algo.pipe({"op": "info"}).result
     assert after["pid"] != pid and after["loads"] == 1
 
@@ -262,6 +251,6 @@ def test_tls_cluster_worker_trusts_its_ca_and_ends_with_the_server(tmp_path, no_
         assert algo.pipe({"op": "read_with_loaded_client", "uri": DATA_FILE}).result == GREETING
         pid = algo.pipe({"op": "info"}).result["pid"]
         proc.kill()  # SIGKILL: the server cannot stop its workers; they must notice alone
-        assert _gone(pid)
+        assert process_gone(pid)
     finally:
         proc.stop()
