@@ -170,7 +170,6 @@ def test_parallel_calls_use_several_workers(cluster, echo):
     assert pids <= live_worker_pids(cluster)
 
 
-
 def test_timeout_kills_the_worker_and_the_next_call_works(cluster, echo, tmp_path):
     pid_file = tmp_path / "pid"
     slow = cluster.client().algo(echo).set_options(timeout=1)

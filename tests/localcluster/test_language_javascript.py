@@ -116,7 +116,6 @@ def js_files(name: str, source: str, package_json: str | None = None) -> dict[st
             f"src/{name}.js": source}
 
 
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("javascript")

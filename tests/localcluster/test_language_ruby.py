@@ -41,7 +41,6 @@ def template_files(name: str) -> dict[str, str]:
     return files
 
 
-
 def _call(cluster, ref: str, body, content_type: str = "application/json") -> dict:
     data = json.dumps(body) if content_type == "application/json" else body
     response = requests.post(f"{cluster.url}/v1/algo/{ref}", data=data, timeout=60,
