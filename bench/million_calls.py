@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,10 +27,10 @@ from pathlib import Path
 
 import psutil
 
-from bench.echo_endpoint import PAYLOAD, collection_env, echo_endpoint, module_command
+from bench.echo_endpoint import PAYLOAD, echo_endpoint
 from bench.figures import emit
+from bench.module_process import MIB, run_algo_benchmark
 
-MIB = 2 ** 20
 PEAK_LIMIT_MIB = 100
 GROWTH_LIMIT_PCT = 10
 
@@ -76,45 +74,22 @@ class RssSampler:
 
 def run_module(endpoint, calls: int, concurrency: int, workdir: Path, interval: float) -> dict:
     """One algo_benchmark process making ``calls`` calls; its figures and its memory."""
-    args_file = workdir / f"args-{calls}.json"
-    # The key goes in a 0600 file, as Ansible hands a module its arguments, never on a command line.
-    fd = os.open(args_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump({"ANSIBLE_MODULE_ARGS": {
-            "api_address": endpoint.url, "api_key": endpoint.key, "owner": endpoint.owner,
-            "algorithm": endpoint.name, "version": endpoint.version,
-            "tests": [{"name": f"echo x {calls}", "payload": PAYLOAD, "calls": calls, "concurrency": concurrency,
-                       "timeout": 60, "expected_output": PAYLOAD}],
-        }}, handle)
-    out_path, err_path = workdir / f"module-{calls}.out", workdir / f"module-{calls}.err"
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        started = time.monotonic()
-        proc = subprocess.Popen(module_command("algo_benchmark", args_file), stdout=out, stderr=err,
-                                env=collection_env(), cwd=workdir)
-        sampler = RssSampler(proc.pid, interval).start()
-        # wait4, not Popen.wait: its rusage holds the child's own peak RSS (ru_maxrss, KiB on Linux).
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.monotonic() - started
-        sampler.stop()
-    text = out_path.read_text(errors="replace")
-    try:
-        result = json.loads(text)
-    except ValueError:
-        raise RuntimeError(f"algo_benchmark ({calls} calls) exited {proc.returncode} without a JSON result:\n"
-                           f"{text[-2000:]}\n{err_path.read_text(errors='replace')[-2000:]}") from None
-    if result.get("failed") or not result.get("tests"):
-        raise RuntimeError(f"algo_benchmark ({calls} calls) failed: {result.get('msg')}")
-    test = result["tests"][0]
+    tests = [{"name": f"echo x {calls}", "payload": PAYLOAD, "calls": calls, "concurrency": concurrency,
+              "timeout": 60, "expected_output": PAYLOAD}]
+    ran = run_algo_benchmark(endpoint, tests, workdir, str(calls),
+                             watch=lambda pid: RssSampler(pid, interval).start())
+    sampler = ran["watching"]
+    sampler.stop()
+    test = ran["result"]["tests"][0]
     return {
         "calls": test["calls"], "concurrency": concurrency, "errors": test["errors"], "status": test["status"],
-        "seconds": round(seconds, 1), "calls_per_s": round(test["calls"] / test["elapsed_s"], 1),
+        "seconds": round(ran["seconds"], 1), "calls_per_s": round(test["calls"] / test["elapsed_s"], 1),
         "p50_ms": test["latency_ms"]["p50"], "p99_ms": test["latency_ms"]["p99"],
-        "peak_rss_mib": round(usage.ru_maxrss * 1024 / MIB, 1),
+        "peak_rss_mib": ran["peak_rss_mib"],
         "rss_mib_at": {f"{int(fraction * 100)}%": round((sampler.at(fraction) or 0) / MIB, 1)
                        for fraction in (0.1, 0.5, 0.9)},
         "sampled_max_rss_mib": round(max((rss for _t, rss in sampler.samples), default=0) / MIB, 1),
-        "result_json_kib": round(len(text) / 1024, 1),
+        "result_json_kib": round(ran["result_bytes"] / 1024, 1),
     }
 
 

@@ -23,11 +23,12 @@ Anything else (another connection, async, a task ``environment``, another interp
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
-import runpy
 import sys
+import types
 
 from ansible.module_utils import basic
 from ansible.module_utils.common.json import Direction, get_module_encoder
@@ -42,6 +43,10 @@ PROFILE = "legacy"
 COLLECTION_MODULES = "ansible_collections.algorithmia.testbench.plugins.modules."
 
 display = Display()
+
+# module name -> (its compiled code, its file): compiled once per process (plugin_utils/preload.py
+# fills it in ansible-playbook's own process, before the workers are forked)
+_CODE = {}
 
 
 def same_interpreter(action, task_vars):
@@ -82,10 +87,41 @@ def run_in_process(action, task_vars, progress_file=None):
     basic._ANSIBLE_PROFILE = PROFILE  # pylint: disable=protected-access
     with contextlib.redirect_stdout(printed):
         try:
-            runpy.run_module(COLLECTION_MODULES + task.action.rsplit(".", 1)[-1], run_name="__main__", alter_sys=True)
+            run_as_main(task.action.rsplit(".", 1)[-1])
         except SystemExit:
             pass  # exit_json and fail_json end the module this way, after printing its result
     result = action._parse_returned_data(  # pylint: disable=protected-access
         {"rc": 0, "stdout": printed.getvalue(), "stderr": ""}, PROFILE)
     remove_internal_keys(result)
     return result
+
+
+def module_code(name):
+    """The compiled code of the collection's module ``name`` and its file, once per process."""
+    if name not in _CODE:
+        spec = importlib.util.find_spec(COLLECTION_MODULES + name)
+        if spec is None or spec.loader is None:
+            raise ImportError("no module named {0}{1}".format(COLLECTION_MODULES, name))
+        _CODE[name] = (spec.loader.get_code(spec.name), spec.origin)
+    return _CODE[name]
+
+
+def run_as_main(name):
+    """Run the collection's module ``name`` as ``__main__``, as ``runpy.run_module`` with ``alter_sys``
+    does, from its code compiled once (runpy compiles it again each time, and warns when the module
+    was imported before, as ``preload.py`` does)."""
+    code, origin = module_code(name)
+    main = types.ModuleType("__main__")
+    main.__dict__.update(__file__=origin, __package__=COLLECTION_MODULES.rstrip("."))
+    saved_main = sys.modules.get("__main__")
+    saved_argv0 = sys.argv[0] if sys.argv else None
+    sys.modules["__main__"] = main
+    if sys.argv:
+        sys.argv[0] = origin
+    try:
+        exec(code, main.__dict__)  # pylint: disable=exec-used
+    finally:
+        if saved_main is not None:
+            sys.modules["__main__"] = saved_main
+        if sys.argv:
+            sys.argv[0] = saved_argv0

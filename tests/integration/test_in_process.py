@@ -59,3 +59,23 @@ def test_a_module_in_the_worker_returns_what_it_returns_in_its_own_process(clust
 
 def client_algorithm_exists(cluster, name: str) -> bool:
     return cluster.client().algo(f"{cluster.user}/{name}").exists()
+
+
+def test_with_the_collection_preloaded_a_module_returns_the_same_without_a_warning(cluster, tmp_path):
+    """The callback algorithmia.testbench.preload (which the collection's playbooks load from their
+    callback_plugins/) imports the modules in ansible-playbook's process before the workers fork:
+    the module imported before then runs as __main__ in its worker, the same as in its own process."""
+    check = {"algorithmia.testbench.algo_create": {"name": "Preloaded", "language": "python3"}, "check_mode": True,
+             "diff": True}
+    run = run_playbook(play(*both_ways("check", check)), tmp_path / "run", args=["-vvv"],
+                       extra_vars={"api_address": cluster.url, "api_key": cluster.key},
+                       env={"ANSIBLE_CALLBACKS_ENABLED": "record_results,algorithmia.testbench.preload"})
+    assert run.rc == 0, run.stdout + run.stderr
+    assert "Imported the collection's modules and plugins in ansible-playbook's process" in run.stdout, run.stdout
+    assert "not imported" not in run.stdout
+    assert "Running module algorithmia.testbench.algo_create in this worker" in run.stdout
+    assert "[WARNING]" not in run.stderr and "RuntimeWarning" not in run.stderr, run.stderr
+    results = dict(host_results(run, "localhost"))
+    here, apart = results["check in the worker"], results["check in its own process"]
+    assert without_error_ids(here) == without_error_ids(apart), json.dumps([here, apart], indent=1)
+    assert here["changed"] is True and not client_algorithm_exists(cluster, "Preloaded")
