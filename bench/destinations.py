@@ -108,8 +108,8 @@ def main(argv: list[str] | None = None) -> None:
          anchor="1 destination", anchor_value=round(one_wall, 2), criterion="<= 1.6")
     emit("11.2", f"controller CPU per cluster, {many} destinations", round(many_cpu_per_cluster, 2), "s",
          anchor="1 destination", anchor_value=round(one_cpu, 2))
-    emit("11.2", "unchanged re-run", round(_median(results[many]["again"], "wall"), 2), "s",
-         anchor="first run", anchor_value=round(many_wall, 2), criterion="<= 0.35")
+    emit("22.3", f"image pipeline's unchanged re-run, {many} destinations", round(_median(results[many]["again"], "wall"), 2),
+         "s", anchor="first run", anchor_value=round(many_wall, 2), criterion="<= 0.35")
     emit("11.5", "demo time to verdict", round(_median(results[1]["first"], "verdict"), 2), "s", criterion="< 60")
     emit("11.5", "demo unchanged re-run to verdict", round(_median(results[1]["again"], "verdict"), 2), "s",
          criterion="< 20")

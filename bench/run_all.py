@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = {
     "bench.data_sync_vs_seed": ["--mib", "64", "--rounds", "1"],
     "bench.destinations": None,
-    "bench.driver_vs_wrk": ["--duration", "3", "--rounds", "1"],
+    "bench.driver_vs_wrk": ["--duration", "3", "--rounds", "1", "--concurrency", "1", "8", "256"],
     "bench.fleet": ["--sizes", "1", "4"],
     "bench.localcluster_calls": None,
     "bench.localcluster_build_cache": None,

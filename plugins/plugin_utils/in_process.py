@@ -23,6 +23,7 @@ Anything else (another connection, async, a task ``environment``, another interp
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib.util
 import io
 import json
@@ -85,6 +86,9 @@ def run_in_process(action, task_vars, progress_file=None):
     display.vvv("Running module {0} in this worker ({1}, pid {2})".format(task.action, sys.executable, os.getpid()))
     basic._ANSIBLE_ARGS = encoded  # pylint: disable=protected-access
     basic._ANSIBLE_PROFILE = PROFILE  # pylint: disable=protected-access
+    # What this worker inherited from ansible-playbook is never garbage of the module's: frozen, the
+    # collector leaves it alone (a full collection would walk, and copy on write, all of it).
+    gc.freeze()
     with contextlib.redirect_stdout(printed):
         try:
             run_as_main(task.action.rsplit(".", 1)[-1])
