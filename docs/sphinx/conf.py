@@ -45,6 +45,7 @@ ANSIBLE_DOCS_LABELS = {
     "action_plugins": ("plugins/action.html#action-plugins", "Action plugins"),
     "ansible_configuration_settings": ("reference_appendices/config.html#ansible-configuration-settings",
                                        "Ansible Configuration Settings"),
+    "callback_plugins": ("plugins/callback.html#callback-plugins", "Callback plugins"),
     "common_return_values": ("reference_appendices/common_return_values.html#common-return-values",
                              "Return Values"),
 }

@@ -15,11 +15,19 @@ description:
     with them requests, urllib3 and the collection's module_utils) in ansible-playbook's own process.
   - Every worker Ansible forks for a task starts as a copy of that process, so no task of the collection pays
     for those imports again. On an unchanged re-run of a fleet, they were about a third of the controller's CPU.
-  - The collection's playbooks load it by themselves (C(playbooks/callback_plugins/)). For a playbook of your
-    own that uses the role, enable it with C(callbacks_enabled = algorithmia.testbench.preload) under
-    C([defaults]) in C(ansible.cfg).
+  - The collection's playbooks load it by themselves, from the C(callback_plugins) directory beside them. For a
+    playbook of your own that uses the role, enable it in C(ansible.cfg) (see the examples).
 author: Algorithmia testbench maintainers (@algorithmiaio)
 version_added: 0.1.0
+"""
+
+EXAMPLES = r"""
+# ansible.cfg of a project whose own playbooks use the role (the collection's playbooks need nothing)
+# [defaults]
+# callbacks_enabled = algorithmia.testbench.preload
+
+# or for one run
+# ANSIBLE_CALLBACKS_ENABLED=algorithmia.testbench.preload ansible-playbook site.yml -i clusters.ini
 """
 
 import os

@@ -42,8 +42,10 @@ def test_ansible_doc_renders(doc_type, name):
     done = subprocess.run([str(VENV_BIN / "ansible-doc"), "-t", doc_type, name], cwd=ROOT,
                           capture_output=True, text=True, env=ansible_env(), timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    assert "EXAMPLES" in done.stdout and "OPTIONS" in done.stdout
-    assert "RETURN" in done.stdout or "RETURN VALUES" in done.stdout
+    assert "EXAMPLES" in done.stdout
+    if doc_type in ("module", "lookup"):  # a callback has no options here and returns nothing
+        assert "OPTIONS" in done.stdout
+        assert "RETURN" in done.stdout or "RETURN VALUES" in done.stdout
     assert "[WARNING]" not in done.stderr, done.stderr
 
 

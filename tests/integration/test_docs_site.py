@@ -17,10 +17,11 @@ from tests.integration.browser import browser_page
 from tests.integration.playbook import ROOT, VENV_BIN, ansible_env, ensure_collection_link
 
 COLLECTION_PAGES = "collections/algorithmia/testbench/"
-# What the index must link: every module of plugins/modules/, the lookup, the role.
+# What the index must link: every module of plugins/modules/, the lookup, the callback, the role.
 PLUGIN_PAGES = {f"algorithmia.testbench.{path.stem} module": f"{path.stem}_module.html"
                 for path in sorted((ROOT / "plugins" / "modules").glob("*.py")) if path.name != "__init__.py"}
 PLUGIN_PAGES["algorithmia.testbench.workflow lookup"] = "workflow_lookup.html"
+PLUGIN_PAGES["algorithmia.testbench.preload callback"] = "preload_callback.html"
 PLUGIN_PAGES["algorithmia.testbench.testbench role"] = "testbench_role.html"
 
 
