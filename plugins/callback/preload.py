@@ -14,7 +14,7 @@ description:
   - Prints nothing. When a play starts, it imports the collection's modules, action and lookup plugins (and
     with them requests, urllib3 and the collection's module_utils) in ansible-playbook's own process.
   - Every worker Ansible forks for a task starts as a copy of that process, so no task of the collection pays
-    for those imports again. On an unchanged re-run of a fleet, they were about a third of the controller's CPU.
+    for those imports again. On an unchanged re-run of a fleet, that saved about a quarter of the controller's CPU.
   - The collection's playbooks load it by themselves, from the C(callback_plugins) directory beside them. For a
     playbook of your own that uses the role, enable it in C(ansible.cfg) (see the examples).
 author: Algorithmia testbench maintainers (@algorithmiaio)

@@ -9,7 +9,7 @@ process: what the main process has imported, every worker has for free; what it 
 worker imports again (and the collection loader compiles a collection's Python from its source
 each time: it keeps no bytecode). The collection's modules run inside their worker
 (``in_process.py``), so every one of those tasks paid for importing ssl, urllib3, requests and the
-module's module_utils, about 0.1 s of CPU: a third of the controller's CPU on an unchanged re-run of
+module's module_utils, about 0.1 s of CPU: a quarter of the controller's CPU on an unchanged re-run of
 a fleet (bench/fleet.py). ``preload`` imports all of them, and compiles each module once for
 ``in_process.run_as_main``, before the first worker is forked; the callback plugin
 ``algorithmia.testbench.preload`` calls it when a play starts.
