@@ -53,14 +53,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
-import psutil
 
 from bench.echo_endpoint import PAYLOAD, ROOT, collection_env, echo_endpoint
 from bench.figures import emit
 from bench.module_process import MIB, run_algo_benchmark
+from bench.process_memory import PeakTreeMemory, largest_child_uss
 
 # The driver runs in this process as algo_benchmark runs it: the checkout as the collection.
 sys.path[:0] = [path for path in collection_env()["PYTHONPATH"].split(os.pathsep) if path not in sys.path]
@@ -187,39 +186,6 @@ PLAYBOOK = """- name: Benchmark the echo algorithm as the collection's playbooks
 """
 
 
-class WorkerMemory:
-    """The largest USS (memory not shared with any other process) of any descendant of a process,
-    sampled until stopped: what the task's worker added beyond its copy of ansible-playbook."""
-
-    def __init__(self, pid: int, every: float = 0.25) -> None:
-        self.peak_uss = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, args=(pid, every), daemon=True)
-        self._thread.start()
-
-    def _sample(self, pid: int, every: float) -> None:
-        try:
-            root = psutil.Process(pid)
-        except psutil.NoSuchProcess:
-            return
-        while not self._stop.is_set():
-            try:
-                children = root.children(recursive=True)
-            except psutil.NoSuchProcess:
-                return
-            for child in children:
-                try:
-                    self.peak_uss = max(self.peak_uss, child.memory_full_info().uss)
-                except psutil.Error:
-                    continue
-            self._stop.wait(every)
-
-    def stop(self) -> int:
-        self._stop.set()
-        self._thread.join()
-        return self.peak_uss
-
-
 class PlaybookDriver:
     """algo_benchmark as a playbook runs it: ansible-playbook, one task, the module in its worker."""
 
@@ -245,7 +211,7 @@ class PlaybookDriver:
         proc = subprocess.Popen([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,",
                                  str(self.workdir / "bench.yml")], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
-        memory = WorkerMemory(proc.pid)
+        memory = PeakTreeMemory(proc.pid, largest_child_uss, every=0.25)
         output = proc.communicate()[0]
         self.peak_worker_uss = max(self.peak_worker_uss, memory.stop())
         result = json.loads(result_file.read_text()) if result_file.exists() else {}

@@ -21,17 +21,16 @@ import os
 import resource
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.figures import emit  # noqa: E402
+from bench.process_memory import PeakTreeMemory  # noqa: E402
 from tools import demo  # noqa: E402
 
 WORKFLOW_VARS = json.dumps({"testbench_workflows": ["hello_world"]})
@@ -40,39 +39,6 @@ WORKFLOW_VARS = json.dumps({"testbench_workflows": ["hello_world"]})
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-class PeakTreeMemory:
-    """The largest sum of RSS over a process and its descendants, sampled until stopped."""
-
-    def __init__(self, pid: int, every: float = 0.05) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, args=(pid, every), daemon=True)
-        self._thread.start()
-
-    def _sample(self, pid: int, every: float) -> None:
-        try:
-            root = psutil.Process(pid)
-        except psutil.NoSuchProcess:
-            return
-        while not self._stop.is_set():
-            total = 0
-            try:
-                for proc in [root] + root.children(recursive=True):
-                    try:
-                        total += proc.memory_info().rss
-                    except psutil.NoSuchProcess:
-                        continue
-            except psutil.NoSuchProcess:
-                return
-            self.peak = max(self.peak, total)
-            self._stop.wait(every)
-
-    def stop(self) -> int:
-        self._stop.set()
-        self._thread.join()
-        return self.peak
 
 
 def playbook_run(report_dir: Path, count: int, measure: bool) -> dict:
